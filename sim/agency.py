@@ -1,0 +1,147 @@
+"""Immigrant-serving agencies: money in, caseworkers hired and laid off with lags, hours out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from sim.codes import CHARITY, FUNDERS, N_FUNDER, N_SERVICE, SERVICES
+from sim.params import Agency as AgencyParams
+from sim.params import Services
+
+QUARTER = 13
+
+
+@dataclass
+class GrantState:
+    """A funding line as it evolves: ad hoc program grants may be renewed at expiry."""
+
+    funder: int
+    amount_per_year: float
+    kind: str
+    start_week: int
+    end_week: int | None
+    renewal_probability: float
+
+    def active(self, week: int) -> bool:
+        return self.start_week <= week and (self.end_week is None or week < self.end_week)
+
+
+class Agency(mesa.Agent):
+    """An immigrant-serving agency (ISA) in one municipality.
+
+    Capacity does not follow money instantly: when active funding changes, the
+    staffing target moves at once but hires arrive after ``hire_lag_weeks`` and
+    lay-offs take effect after ``layoff_lag_weeks`` of notice.
+    """
+
+    def __init__(self, model: mesa.Model, params: AgencyParams, muni: int) -> None:
+        super().__init__(model)
+        self.name = params.name
+        self.muni = muni
+        self.offers = np.array([s in params.services for s in SERVICES])
+        self.staff = float(params.staff_fte)
+        self.quality = params.quality
+        self.flexibility = params.flexibility
+        self.cash = float(params.reserves)
+        self.allowed_deficit = float(params.allowed_deficit)
+        self.grants = [
+            GrantState(FUNDERS.index(g.funder), g.amount_per_year, g.kind, g.start_week,
+                       g.end_week, g.renewal_probability)
+            for g in params.grants
+        ]
+        self.pending: list[tuple[int, float]] = []  # (week effective, FTE change)
+        self.received = np.zeros(N_FUNDER)
+        self.spent = np.zeros(N_FUNDER)
+        self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
+        self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
+
+    # -- money ---------------------------------------------------------------
+    def income(self, week: int) -> np.ndarray:
+        """Yearly money from each funder's active grants (CAD/year)."""
+        out = np.zeros(N_FUNDER)
+        for g in self.grants:
+            if g.active(week):
+                out[g.funder] += g.amount_per_year
+        return out
+
+    def funder_shares(self, week: int) -> np.ndarray:
+        """Who pays for this week's staff; an agency living on reserves counts as charity."""
+        inc = self.income(week)
+        total = inc.sum()
+        if total <= 0:
+            shares = np.zeros(N_FUNDER)
+            shares[CHARITY] = 1.0
+            return shares
+        return inc / total
+
+    def renew_or_expire(self, week: int, rng: np.random.Generator) -> None:
+        """Program grants ending this week are renewed for a year with their renewal chance."""
+        for g in self.grants:
+            if g.kind == "program" and g.end_week == week and g.renewal_probability > 0:
+                if rng.random() < g.renewal_probability:
+                    g.end_week = week + 52
+
+    def quarterly_due(self, week: int, n_weeks: int) -> np.ndarray:
+        """Money each funder owes in advance for the next ``n_weeks`` of active grants."""
+        due = np.zeros(N_FUNDER)
+        for g in self.grants:
+            weeks = sum(1 for w in range(week, week + n_weeks) if g.active(w))
+            due[g.funder] += g.amount_per_year * weeks / 52.0
+        return due
+
+    def receive(self, paid: np.ndarray) -> None:
+        self.cash += float(paid.sum())
+        self.received += paid
+
+    def pay_staff(self, week: int, services: Services) -> np.ndarray:
+        """Pay a week of salaries, cutting staff at once if the money and overdraft run out."""
+        weekly_fte_cost = services.cost_per_fte_year / 52.0
+        affordable = max(0.0, self.cash + self.allowed_deficit) / weekly_fte_cost
+        if self.staff > affordable:
+            self.staff = affordable
+            self.pending = [(w, d) for (w, d) in self.pending if d > 0]
+        cost = self.staff * weekly_fte_cost
+        self.cash -= cost
+        by_funder = cost * self.funder_shares(week)
+        self.spent += by_funder
+        return by_funder
+
+    # -- staff ---------------------------------------------------------------
+    def plan_staff(self, week: int, services: Services, hire_lag: int, layoff_lag: int) -> None:
+        """Schedule hires or lay-offs toward what active funding pays for."""
+        target = self.income(week).sum() / services.cost_per_fte_year
+        planned = self.staff + sum(d for _, d in self.pending)
+        gap = target - planned
+        if gap > 1e-9:
+            self.pending.append((week + hire_lag, gap))
+        elif gap < -1e-9:
+            self.pending.append((week + layoff_lag, gap))
+
+    def apply_staff_changes(self, week: int) -> None:
+        due = [d for (w, d) in self.pending if w <= week]
+        if due:
+            self.staff = max(0.0, self.staff + sum(due))
+            self.pending = [(w, d) for (w, d) in self.pending if w > week]
+
+    # -- hours ---------------------------------------------------------------
+    def offer_hours(self, week: int, services: Services, waste: float,
+                    waiting: np.ndarray) -> np.ndarray:
+        """Client hours this week by service and funder (float[S, F], in people-hours).
+
+        Hours are split evenly across the services offered, except a ``flexibility``
+        share that follows the local waiting lists.
+        """
+        total = self.staff * services.client_hours_per_fte_week * (1.0 - waste)
+        offered = self.offers.astype(float)
+        if offered.sum() == 0 or total <= 0:
+            self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
+            return self.hours_available
+        split = offered / offered.sum()
+        need = waiting * offered
+        if need.sum() > 0 and self.flexibility > 0:
+            split = (1 - self.flexibility) * split + self.flexibility * need / need.sum()
+        self.hours_available = total * np.outer(split, self.funder_shares(week))
+        return self.hours_available

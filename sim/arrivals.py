@@ -1,0 +1,135 @@
+"""Process 1, arrivals: new migrants by stream into municipalities by destination choice."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.codes import (
+    ASYLUM,
+    FRIENDS,
+    HOUSING_HELP,
+    N_DIM,
+    N_SERVICE,
+    NO_JOB,
+    PRECARIOUS,
+    STABLE,
+    STATUSES,
+    STREAMS,
+    STUDENT,
+    SURVIVAL_JOB,
+    SVC_WAITING,
+    TEMP_WORKER,
+    UNSHELTERED,
+)
+from sim.params import Scenario
+from sim.state import MigrantArrays
+
+ARRIVAL_HOUSING = {
+    "needs_shelter": UNSHELTERED,
+    "friends_family": FRIENDS,
+    "precarious_rental": PRECARIOUS,
+    "stable_housing": STABLE,
+}
+# Starting values of the five integration dimensions (assumption): little economic
+# footing or civic voice yet, some safety.
+INITIAL_DIMS = np.array([0.1, 0.2, 0.2, 0.1, 0.5], np.float32)
+BETA_CONCENTRATION = 4.0  # assumption: skill and language spread, a + b of the Beta
+
+
+def shock_multiplier(scenario: Scenario, stream: str, week: int) -> float:
+    """Product of the multipliers of every shock on ``stream`` active in ``week``."""
+    mult = 1.0
+    for shock in scenario.shocks:
+        if shock.stream == stream and shock.start_week <= week < shock.end_week:
+            mult *= shock.multiplier
+    return mult
+
+
+def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray) -> np.ndarray:
+    """Destination choice: each city's pull for the stream, raised by earlier arrivals."""
+    base = np.array([m.stream_weights.get(stream, m.destination_weight)
+                     for m in scenario.municipalities])
+    w = base * (1.0 + scenario.network_weight * newcomer_share)
+    total = w.sum()
+    return w / total if total > 0 else w
+
+
+def arrive(state: MigrantArrays, scenario: Scenario, week: int, rng: np.random.Generator,
+           newcomer_share: np.ndarray, outreach: np.ndarray) -> np.ndarray:
+    """Append this week's arrivals to ``state``; return arrivals per municipality (agents).
+
+    Args:
+        newcomer_share: float[m], newcomers present / population (network pull).
+        outreach: bool[m], multilingual outreach raises service take-up.
+    """
+    n_muni = len(scenario.municipalities)
+    per_muni = np.zeros(n_muni, np.int64)
+    for stream in STREAMS:
+        spec = scenario.streams.get(stream)
+        if spec is None or spec.per_year <= 0:
+            continue
+        mean = spec.per_year / 52.0 / scenario.run.scale * shock_multiplier(scenario, stream, week)
+        counts = rng.poisson(mean * destination_weights(scenario, stream, newcomer_share))
+        munis = np.repeat(np.arange(n_muni), counts)
+        if len(munis):
+            add_people(state, scenario, stream, week, rng, munis, outreach)
+            per_muni += counts
+    return per_muni
+
+
+def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
+               rng: np.random.Generator, munis: np.ndarray, outreach: np.ndarray,
+               housing: int | None = None) -> slice:
+    """Append one row per entry of ``munis`` (arrivals, or an initial stock in ``housing``)."""
+    k = len(munis)
+    spec = scenario.streams[stream]
+    rows = state.append(k)
+    code = STATUSES.index(stream)
+    cols = state.columns
+    cols["status"][rows] = code
+    cols["household"][rows] = np.minimum(12, 1 + rng.poisson(spec.household_size - 1.0, k))
+    cols["skill"][rows] = _beta(rng, spec.skill, k)
+    cols["language"][rows] = _beta(rng, spec.language, k)
+    cols["arrival_week"][rows] = week
+    cols["origin"][rows] = munis
+    cols["muni"][rows] = munis
+    if housing is None:
+        options = list(spec.housing_on_arrival)
+        shares = np.array([spec.housing_on_arrival[o] for o in options])
+        codes = np.array([ARRIVAL_HOUSING[o] for o in options], np.int8)
+        h = codes[rng.choice(len(options), size=k, p=shares / shares.sum())]
+    else:
+        h = np.full(k, housing, np.int8)
+    cols["housing"][rows] = h
+    cols["stable_week"][rows] = np.where(h == STABLE, week, -1)
+    cols["employment"][rows] = SURVIVAL_JOB if code == TEMP_WORKER else NO_JOB
+    cols["status_due"][rows] = _status_due(scenario, code, week, rng, k)
+    svc = np.zeros((k, N_SERVICE), np.int8)
+    for s, service in enumerate(scenario.services.by_code()):
+        takeup = np.minimum(
+            1.0, service.takeup * (1.0 + scenario.services.outreach_takeup_boost * outreach[munis]))
+        wants = rng.random(k) < takeup
+        if s == HOUSING_HELP:
+            wants &= h != STABLE
+        svc[:, s] = np.where(wants, SVC_WAITING, 0)
+    cols["svc_state"][rows] = svc
+    cols["svc_week"][rows] = week
+    cols["dims"][rows] = np.broadcast_to(INITIAL_DIMS, (k, N_DIM))
+    return rows
+
+
+def _beta(rng: np.random.Generator, mean: float, k: int) -> np.ndarray:
+    return rng.beta(BETA_CONCENTRATION * mean, BETA_CONCENTRATION * (1.0 - mean), k)
+
+
+def _status_due(scenario: Scenario, code: int, week: int, rng: np.random.Generator,
+                k: int) -> np.ndarray:
+    """Week of the first status event: an asylum decision or a permit expiry."""
+    st = scenario.status
+    means = {ASYLUM: st.asylum_decision_weeks, TEMP_WORKER: st.permit_weeks_worker,
+             STUDENT: st.permit_weeks_student}
+    if code not in means:
+        return np.full(k, -1, np.int16)
+    due = week + 1 + np.floor(rng.exponential(means[code], k))
+    return np.minimum(due, 32000).astype(np.int16)
+

@@ -1,0 +1,63 @@
+"""Integer codes for the categorical migrant state held in the arrays.
+
+The numba kernels see only these integers; names live here once so that the
+schema, the kernels, the outputs and the docs agree.
+"""
+
+from __future__ import annotations
+
+# Legal status (MODEL.md section 2). Order matters: kernels index tables by it.
+STATUSES: tuple[str, ...] = (
+    "economic_pr",
+    "family_pr",
+    "resettled_refugee",
+    "asylum_claimant",
+    "protected_person",
+    "temporary_worker",
+    "student",
+    "non_status",
+)
+ECONOMIC_PR, FAMILY_PR, RESETTLED, ASYLUM, PROTECTED, TEMP_WORKER, STUDENT, NON_STATUS = range(8)
+N_STATUS = len(STATUSES)
+PERMANENT_STATUSES = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
+PRECARIOUS_STATUSES = (ASYLUM, TEMP_WORKER, STUDENT, NON_STATUS)
+
+# Arrival streams are the statuses a person can arrive with.
+STREAMS: tuple[str, ...] = STATUSES[:4] + STATUSES[5:7]
+
+# Housing state. DEPARTED means left the modelled system (moved away or removed).
+HOUSING: tuple[str, ...] = (
+    "unsheltered",
+    "shelter",
+    "interim_housing",
+    "friends_family",
+    "precarious_rental",
+    "stable_housing",
+    "departed",
+)
+UNSHELTERED, SHELTER, INTERIM, FRIENDS, PRECARIOUS, STABLE, DEPARTED = range(7)
+N_HOUSING = len(HOUSING)
+
+EMPLOYMENT: tuple[str, ...] = ("none", "survival_job", "matched_job")
+NO_JOB, SURVIVAL_JOB, MATCHED_JOB = range(3)
+
+SERVICES: tuple[str, ...] = ("orientation", "language", "employment", "housing_help")
+ORIENTATION, LANGUAGE, EMPLOYMENT_SVC, HOUSING_HELP = range(4)
+N_SERVICE = len(SERVICES)
+
+# Per-service state of one migrant.
+SVC_NONE, SVC_WAITING, SVC_IN_SERVICE, SVC_DONE = range(4)
+
+FUNDERS: tuple[str, ...] = ("federal", "provincial", "municipal", "charity")
+FEDERAL, PROVINCIAL, MUNICIPAL, CHARITY = range(4)
+N_FUNDER = len(FUNDERS)
+
+# Calgary's five key result areas (seed 004, Pruegger).
+DIMENSIONS: tuple[str, ...] = (
+    "economic_wellbeing",
+    "networks",
+    "access_to_services",
+    "civic_participation",
+    "safety_acceptance",
+)
+N_DIM = len(DIMENSIONS)

@@ -1,0 +1,604 @@
+"""The numba core: weekly processes 2 to 7 over the struct-of-arrays migrant state.
+
+Every kernel is a pure function of its arguments (arrays, scalars and NamedTuples
+of scalars): no globals, no Python objects, no hidden random state. It updates the
+migrant columns it is given in place and writes its tallies into ``out`` arrays.
+
+Randomness is counter-based: draw ``j`` of migrant ``i`` in a kernel is
+``_uniform(key, i, j)``, a SplitMix64 hash of a per-(seed, week, process) ``key``.
+Results therefore do not depend on iteration order, threads or executors, and
+numba's own generator state is never used.
+
+All helpers live in this module on purpose: numba's cache does not notice edits to
+jitted functions imported from other files.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim.codes import (
+    ASYLUM,
+    DEPARTED,
+    ECONOMIC_PR,
+    EMPLOYMENT_SVC,
+    FAMILY_PR,
+    FRIENDS,
+    HOUSING_HELP,
+    INTERIM,
+    LANGUAGE,
+    MATCHED_JOB,
+    MUNICIPAL,
+    N_DIM,
+    N_FUNDER,
+    N_SERVICE,
+    NO_JOB,
+    NON_STATUS,
+    ORIENTATION,
+    PRECARIOUS,
+    PROTECTED,
+    RESETTLED,
+    SHELTER,
+    STABLE,
+    STUDENT,
+    SURVIVAL_JOB,
+    SVC_DONE,
+    SVC_IN_SERVICE,
+    SVC_NONE,
+    SVC_WAITING,
+    TEMP_WORKER,
+    UNSHELTERED,
+)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_ODD = np.uint64(0xD1B54A32D192ED03)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+# Process ids for stream keys: one independent random stream per process and week.
+PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
+
+
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    """SplitMix64 finaliser: a bijective, well-mixed hash of 64 bits."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True)
+def stream_key(seed: int, week: int, process: int) -> np.uint64:
+    """The key of one process's random stream in one week of one run."""
+    z = _mix(np.uint64(seed) + _GOLDEN)
+    z = _mix(z ^ (np.uint64(week) * _ODD))
+    return _mix(z + np.uint64(process) * _GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def _uniform(key: np.uint64, i: int, j: int) -> float:
+    """Uniform [0, 1) draw number ``j`` of row ``i`` in the stream ``key``."""
+    z = _mix(key + np.uint64(i) * _GOLDEN + np.uint64(j) * _ODD)
+    return float(z >> _S11) * _TO_UNIT
+
+
+@njit(cache=True)
+def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
+    """``n`` draws ``_uniform(key, i, j)`` for i < n (for tests and Python-side use)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _uniform(key, i, j)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _is_permanent(status: int) -> bool:
+    return status == ECONOMIC_PR or status == FAMILY_PR or status == RESETTLED or (
+        status == PROTECTED)
+
+
+# --------------------------------------------------------------------------- 2. status
+
+
+class StatusParams(NamedTuple):
+    """Weekly probabilities and mean durations of status events."""
+
+    asylum_acceptance: float
+    rejected_departure: float
+    permit_to_pr: float
+    permit_renewal: float
+    permit_departure: float
+    permit_weeks_worker: float
+    permit_weeks_student: float
+    regularize_per_week: float
+    emigrate_per_week: float
+
+
+@njit(cache=True)
+def step_status(status, housing, status_due, week, key, p, out_events):
+    """Asylum decisions, permit expiries, regularization and emigration.
+
+    Args:
+        status, housing: int8[n], updated in place.
+        status_due: int16[n], week of the next status event (-1 none), updated.
+        week: current week; key: stream key; p: StatusParams.
+        out_events: int64[5] tallies: accepted, rejected, permit to PR, to non-status,
+            departures.
+    """
+    for i in range(status.shape[0]):
+        if housing[i] == DEPARTED:
+            continue
+        if _uniform(key, i, 0) < p.emigrate_per_week:
+            housing[i] = DEPARTED
+            out_events[4] += 1
+            continue
+        s = status[i]
+        if s == NON_STATUS:
+            if _uniform(key, i, 1) < p.regularize_per_week:
+                status[i] = ECONOMIC_PR
+            continue
+        if status_due[i] < 0 or status_due[i] > week:
+            continue
+        u = _uniform(key, i, 2)
+        if s == ASYLUM:
+            status_due[i] = -1
+            if u < p.asylum_acceptance:
+                status[i] = PROTECTED
+                out_events[0] += 1
+            else:
+                out_events[1] += 1
+                if _uniform(key, i, 3) < p.rejected_departure:
+                    housing[i] = DEPARTED
+                    out_events[4] += 1
+                else:
+                    status[i] = NON_STATUS
+                    out_events[3] += 1
+        elif s == TEMP_WORKER or s == STUDENT:
+            if u < p.permit_to_pr:
+                status[i] = ECONOMIC_PR
+                status_due[i] = -1
+                out_events[2] += 1
+            elif u < p.permit_to_pr + p.permit_renewal:
+                mean = p.permit_weeks_worker if s == TEMP_WORKER else p.permit_weeks_student
+                length = -mean * np.log(1.0 - _uniform(key, i, 3))
+                status_due[i] = min(week + 1 + int(length), 32000)
+            elif u < p.permit_to_pr + p.permit_renewal + p.permit_departure:
+                housing[i] = DEPARTED
+                status_due[i] = -1
+                out_events[4] += 1
+            else:
+                status[i] = NON_STATUS
+                status_due[i] = -1
+                out_events[3] += 1
+
+
+# --------------------------------------------------------------------------- 3. reception
+
+
+class LossParams(NamedTuple):
+    """Weekly chances of losing a temporary or precarious place to sleep."""
+
+    friends_breakdown: float
+    precarious_loss: float
+    lost_to_friends: float
+
+
+@njit(cache=True)
+def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_places,
+                   capped, out_occupancy):
+    """Housing losses, then shelter placement first come, first served.
+
+    People who lose a stay with friends or a precarious tenancy either find other
+    friends or need shelter. Everyone unsheltered then asks for a bed: regular beds
+    first, then federally funded interim places, then (where the city does not cap
+    intake) paid overflow places; whoever is left stays unsheltered.
+
+    Args:
+        housing: int8[n] updated; muni: int16[n].
+        p: LossParams. beds, interim_places, overflow_places: int64[m] capacities in
+            agents. capped: bool[m], the city refuses intake beyond its beds.
+        out_occupancy: int64[m, 3] written: shelter (incl. overflow), interim,
+            unsheltered after placement.
+    """
+    n_muni = beds.shape[0]
+    shelter = np.zeros(n_muni, np.int64)
+    interim = np.zeros(n_muni, np.int64)
+    for i in range(housing.shape[0]):
+        h = housing[i]
+        if h == FRIENDS and _uniform(key, i, 0) < p.friends_breakdown:
+            housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
+        elif h == PRECARIOUS and _uniform(key, i, 0) < p.precarious_loss:
+            housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
+        h = housing[i]
+        if h == SHELTER:
+            shelter[muni[i]] += 1
+        elif h == INTERIM:
+            interim[muni[i]] += 1
+    unsheltered = np.zeros(n_muni, np.int64)
+    for i in range(housing.shape[0]):
+        if housing[i] != UNSHELTERED:
+            continue
+        m = muni[i]
+        if shelter[m] < beds[m]:
+            housing[i] = SHELTER
+            shelter[m] += 1
+        elif interim[m] < interim_places[m]:
+            housing[i] = INTERIM
+            interim[m] += 1
+        elif not capped[m] and shelter[m] < beds[m] + overflow_places[m]:
+            housing[i] = SHELTER
+            shelter[m] += 1
+        else:
+            unsheltered[m] += 1
+    for m in range(n_muni):
+        out_occupancy[m, 0] = shelter[m]
+        out_occupancy[m, 1] = interim[m]
+        out_occupancy[m, 2] = unsheltered[m]
+
+
+# --------------------------------------------------------------------------- 4. housing
+
+
+class HousingParams(NamedTuple):
+    """Search, affordability and income parameters (incomes in CAD/month)."""
+
+    affordable_rent_share: float
+    housing_help_boost: float
+    stable_loss: float
+    income_none: float
+    income_survival: float
+    income_matched: float
+
+
+@njit(cache=True, inline="always")
+def _income(employment: int, skill: float, p) -> float:
+    if employment == NO_JOB:
+        return p.income_none
+    if employment == SURVIVAL_JOB:
+        return p.income_survival
+    return p.income_survival + (p.income_matched - p.income_survival) * skill
+
+
+@njit(cache=True, inline="always")
+def _rent_needed(rent: float, household: int) -> float:
+    """Rent of a unit for the household: a two-bedroom (rent) fits 2.5 people."""
+    return rent * (0.6 + 0.16 * household)
+
+
+@njit(cache=True)
+def step_housing(housing, muni, employment, skill, household, svc_state, stable_week, week,
+                 key, p, search_p, rent, lettings, out_moves):
+    """Housing search against the lettings newcomers can win this week.
+
+    A searcher (anyone not in stable housing) finds a unit with probability
+    ``search_p[m]`` (vacancy and climate), raised by housing help; units are taken
+    first come, first served until ``lettings[m]`` run out. An affordable unit
+    (rent within ``affordable_rent_share`` of income) is stable housing, any other
+    is a precarious rental; people already in precarious rentals only move to
+    stable housing. Stable tenancies end with a small weekly chance.
+
+    Args:
+        search_p: float64[m]; rent: float64[m] CAD/month; lettings: int64[m] units (in
+            agents) newcomers can win this week, consumed here.
+        out_moves: int64[m, 2] tallies: moves to stable housing, moves out of
+            shelter or interim housing.
+    """
+    for i in range(housing.shape[0]):
+        h = housing[i]
+        if h == DEPARTED:
+            continue
+        m = muni[i]
+        if h == STABLE:
+            if _uniform(key, i, 0) < p.stable_loss:
+                housing[i] = PRECARIOUS
+            continue
+        if lettings[m] <= 0:
+            continue
+        prob = search_p[m]
+        if svc_state[i, HOUSING_HELP] == SVC_IN_SERVICE or svc_state[i, HOUSING_HELP] == SVC_DONE:
+            prob *= 1.0 + p.housing_help_boost
+        if _uniform(key, i, 1) >= prob:
+            continue
+        income = _income(employment[i], skill[i], p)
+        affordable = _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income
+        if affordable:
+            housing[i] = STABLE
+            lettings[m] -= 1
+            out_moves[m, 0] += 1
+            if stable_week[i] < 0:
+                stable_week[i] = week
+        elif h != PRECARIOUS:
+            housing[i] = PRECARIOUS
+            lettings[m] -= 1
+        else:
+            continue
+        if h == SHELTER or h == INTERIM:
+            out_moves[m, 1] += 1
+
+
+# --------------------------------------------------------------------------- 5. services
+
+
+@njit(cache=True, inline="always")
+def _funder_for(hours, m, s, status, eligible, awf, need):
+    """First funder (federal, provincial, municipal, charity) with hours the person may use."""
+    for f in range(N_FUNDER):
+        ok = eligible[f, status] or (f == MUNICIPAL and awf[m])
+        if ok and hours[m, s, f] >= need:
+            return f
+    return -1
+
+
+@njit(cache=True)
+def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
+                  hours_per_week, duration, out_used, out_started, out_wait_sum,
+                  out_completed):
+    """Agencies spend caseworker hours on their waiting lists, first come, first served.
+
+    Clients already in service keep their place and are served first; then the
+    waiting list is served in arrival order while eligible hours last. Hours come from
+    the first funder whose rules admit the person's status (municipal hours admit
+    everyone under access without fear); a client no funder can serve waits.
+
+    Args:
+        svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
+            waiting, weeks left while in service).
+        hours: float64[m, S, F] agent-hours available this week, consumed.
+        eligible: bool[F, status]; awf: bool[m]; hours_per_week: float64[S];
+            duration: int64[S] weeks.
+        out_used: float64[m, S, F]; out_started, out_completed: int64[m, S];
+            out_wait_sum: int64[m, S] summed weeks waited by those starting.
+    """
+    n = status.shape[0]
+    for i in range(n):  # pass 1: continuing clients
+        if housing[i] == DEPARTED:
+            continue
+        m = muni[i]
+        for s in range(N_SERVICE):
+            if svc_state[i, s] != SVC_IN_SERVICE:
+                continue
+            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+            if f < 0:
+                continue
+            hours[m, s, f] -= hours_per_week[s]
+            out_used[m, s, f] += hours_per_week[s]
+            svc_week[i, s] -= 1
+            if svc_week[i, s] <= 0:
+                svc_state[i, s] = SVC_DONE
+                out_completed[m, s] += 1
+    for i in range(n):  # pass 2: the waiting lists
+        if housing[i] == DEPARTED:
+            continue
+        m = muni[i]
+        for s in range(N_SERVICE):
+            if svc_state[i, s] != SVC_WAITING:
+                continue
+            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+            if f < 0:
+                continue
+            hours[m, s, f] -= hours_per_week[s]
+            out_used[m, s, f] += hours_per_week[s]
+            out_started[m, s] += 1
+            out_wait_sum[m, s] += week - svc_week[i, s]
+            if duration[s] <= 1:
+                svc_state[i, s] = SVC_DONE
+                svc_week[i, s] = 0
+                out_completed[m, s] += 1
+            else:
+                svc_state[i, s] = SVC_IN_SERVICE
+                svc_week[i, s] = duration[s] - 1
+
+
+# --------------------------------------------------------------------------- 6. integration
+
+
+class IntegrationParams(NamedTuple):
+    """Language, employment and integration-dimension parameters (weekly rates)."""
+
+    language_gain: float
+    language_gain_in_class: float
+    job_find: float
+    match: float
+    service_boost: float
+    job_loss: float
+    no_permit_factor: float
+    adjust: float
+    quality_weight: float
+
+
+# Columns of the per-municipality feature table given to step_integration.
+MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING = range(5)
+N_MF = 5
+
+# Safety by housing state (index = housing code): sleeping rough is least safe.
+_SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
+
+
+@njit(cache=True, inline="always")
+def _served(state: int) -> bool:
+    return state == SVC_IN_SERVICE or state == SVC_DONE
+
+
+@njit(cache=True)
+def step_integration(status, housing, muni, employment, skill, language, arrival_week,
+                     svc_state, dims, week, key, p, features, quality, out_jobs):
+    """Language, job finding and the five integration dimensions, one week.
+
+    Each dimension moves ``adjust`` of the way toward a target set by the person's
+    situation (Calgary's key result areas, seed 004):
+    economic well-being from job and housing; networks from time, orientation and
+    co-newcomer density; access from services received and eligibility; civic
+    participation from permanence, time and a welcoming strategy; safety and
+    acceptance from housing, public sentiment and status security.
+
+    Args:
+        features: float64[m, N_MF] (labour demand, network density, sentiment, access
+            without fear, welcoming strategy). quality: float64[m, S] agency quality.
+        out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
+    """
+    for i in range(status.shape[0]):
+        h = housing[i]
+        if h == DEPARTED:
+            continue
+        m = muni[i]
+        s = status[i]
+        awf = features[m, MF_AWF] > 0.5
+        q_lang = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
+        in_class = svc_state[i, LANGUAGE] == SVC_IN_SERVICE
+        gain = p.language_gain + (p.language_gain_in_class * q_lang if in_class else 0.0)
+        language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
+        lang = language[i]
+
+        q_emp = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
+        boost = 1.0 + (p.service_boost * q_emp if _served(svc_state[i, EMPLOYMENT_SVC]) else 0.0)
+        e = employment[i]
+        if e == NO_JOB:
+            pf = p.job_find * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
+            if s == NON_STATUS:
+                pf *= p.no_permit_factor
+            if _uniform(key, i, 0) < pf:
+                employment[i] = SURVIVAL_JOB
+                out_jobs[m, 0] += 1
+        else:
+            if _uniform(key, i, 0) < p.job_loss:
+                employment[i] = NO_JOB
+            elif e == SURVIVAL_JOB:
+                pm = p.match * features[m, MF_LABOUR] * skill[i] * lang * boost
+                if s == NON_STATUS:
+                    pm *= p.no_permit_factor
+                if _uniform(key, i, 1) < pm:
+                    employment[i] = MATCHED_JOB
+                    out_jobs[m, 1] += 1
+        e = employment[i]
+
+        years = (week - arrival_week[i]) / 52.0
+        housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
+        job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * skill[i])
+        q_or = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
+        oriented = 0.2 * q_or if _served(svc_state[i, ORIENTATION]) else 0.0
+        requested = 0
+        received = 0
+        for sv in range(N_SERVICE):
+            if svc_state[i, sv] != SVC_NONE:
+                requested += 1
+                if _served(svc_state[i, sv]):
+                    received += 1
+        permanent = _is_permanent(s)
+        shut_out = s == NON_STATUS and not awf
+        access = 0.1 if shut_out else 0.4
+        access += 0.5 * received / requested if requested > 0 else 0.25
+        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+
+        target0 = job_level * housed
+        target1 = min(1.0, 0.2 + 0.1 * min(years, 3.0) + oriented + features[m, MF_NETWORK])
+        target2 = min(1.0, access)
+        target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * min(years, 3.0)
+                      + 0.2 * features[m, MF_WELCOMING])
+        target4 = _SAFETY_BY_HOUSING[h] * features[m, MF_SENTIMENT] ** 0.5 * security
+        dims[i, 0] += p.adjust * (target0 - dims[i, 0])
+        dims[i, 1] += p.adjust * (target1 - dims[i, 1])
+        dims[i, 2] += p.adjust * (target2 - dims[i, 2])
+        dims[i, 3] += p.adjust * (target3 - dims[i, 3])
+        dims[i, 4] += p.adjust * (target4 - dims[i, 4])
+
+
+# --------------------------------------------------------------------------- 7. moves
+
+
+@njit(cache=True)
+def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destination_cdf,
+               out_moves):
+    """Secondary moves: unsettled people move more; destinations follow a choice table.
+
+    Args:
+        move_p: float64[m] weekly move chance of a settled person in each city (already
+            raised where transport is poor). unsettled_factor: multiplier for people
+            without stable housing or without a job.
+        destination_cdf: float64[m, m] row o is the cumulative destination
+            distribution of movers from o (zero on the diagonal).
+        out_moves: int64[m, m] movers from row to column.
+    """
+    n_muni = destination_cdf.shape[0]
+    if n_muni < 2:
+        return
+    for i in range(housing.shape[0]):
+        h = housing[i]
+        if h == DEPARTED:
+            continue
+        o = muni[i]
+        prob = move_p[o]
+        if h != STABLE or employment[i] == NO_JOB:
+            prob *= unsettled_factor
+        if _uniform(key, i, 0) >= prob:
+            continue
+        u = _uniform(key, i, 1)
+        d = 0
+        while d < n_muni - 1 and destination_cdf[o, d] <= u:
+            d += 1
+        if d == o:
+            continue
+        muni[i] = d
+        housing[i] = FRIENDS
+        employment[i] = NO_JOB
+        out_moves[o, d] += 1
+
+
+# --------------------------------------------------------------------------- 9. tallies
+
+
+@njit(cache=True)
+def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, weights,
+          arrival_week, stable_week, week, n_muni, out_counts, out_services, out_dims,
+          out_status_dims, out_hist, out_misc):
+    """One pass over all migrants for the weekly outputs of MODEL.md section 6.
+
+    Args:
+        weights: float64[N_DIM] index weights.
+        out_counts: int64[m, status, housing] present (and departed) people.
+        out_services: int64[m, S, 3]: waiting, sum of current waits (weeks), in service.
+        out_dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
+        out_status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
+        out_hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
+        out_misc: int64[m, 5]: employed, arrived here (origin), still here of those,
+            ever reached stable housing, summed weeks to reach it.
+    """
+    for i in range(status.shape[0]):
+        m = muni[i]
+        s = status[i]
+        h = housing[i]
+        out_counts[m, s, h] += 1
+        o = origin[i]
+        out_misc[o, 1] += 1
+        if stable_week[i] >= 0:
+            out_misc[o, 3] += 1
+            out_misc[o, 4] += stable_week[i] - arrival_week[i]
+        if h == DEPARTED:
+            continue
+        if m == o:
+            out_misc[o, 2] += 1
+        if employment[i] != NO_JOB:
+            out_misc[m, 0] += 1
+        for sv in range(N_SERVICE):
+            st = svc_state[i, sv]
+            if st == SVC_WAITING:
+                out_services[m, sv, 0] += 1
+                out_services[m, sv, 1] += week - svc_week[i, sv]
+            elif st == SVC_IN_SERVICE:
+                out_services[m, sv, 2] += 1
+        index = 0.0
+        for d in range(N_DIM):
+            v = dims[i, d]
+            index += weights[d] * v
+            out_dims[m, d] += v
+            out_status_dims[s, d] += v
+        out_dims[m, N_DIM] += index
+        out_status_dims[s, N_DIM] += index
+        out_status_dims[s, N_DIM + 1] += 1.0
+        b = min(9, max(0, int(index * 10.0)))
+        out_hist[m, b] += 1
+

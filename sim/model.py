@@ -1,0 +1,402 @@
+"""ReceptionModel: set-up and a weekly ``step()`` that reads like MODEL.md section 3."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from sim import kernels
+from sim.agency import QUARTER, Agency
+from sim.arrivals import add_people, arrive
+from sim.codes import (
+    ASYLUM,
+    DIMENSIONS,
+    FUNDERS,
+    N_FUNDER,
+    N_SERVICE,
+    SHELTER,
+    STATUSES,
+)
+from sim.kernels import (
+    MF_AWF,
+    MF_LABOUR,
+    MF_NETWORK,
+    MF_SENTIMENT,
+    MF_WELCOMING,
+    N_MF,
+    PROC_HOUSING,
+    PROC_INTEGRATION,
+    PROC_MOVES,
+    PROC_RECEPTION,
+    PROC_STATUS,
+)
+from sim.migrant import Migrant
+from sim.municipality import Municipality
+from sim.outputs import Tally, municipal_rows, totals
+from sim.params import Scenario
+from sim.state import MigrantArrays
+
+WEEKS_PER_YEAR = 52
+NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full network effect
+NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
+
+
+def _total(model: ReceptionModel, name: str) -> float:
+    """DataCollector reporter: one value of this week's totals (picklable, no lambda)."""
+    return model.week_totals[name]
+
+
+class ReceptionModel(mesa.Model):
+    """Migrant reception in a system of municipalities, one step per week.
+
+    Args:
+        scenario: a validated ``Scenario``, or the path of a TOML scenario file.
+        seed: overrides ``run.seed``; the same scenario and seed give identical output.
+    """
+
+    def __init__(self, *, scenario: Scenario | str | Path, seed: int | None = None) -> None:
+        if not isinstance(scenario, Scenario):
+            from sim.scenario import load_scenario
+
+            scenario = load_scenario(Path(scenario))
+        if seed is not None:
+            scenario = scenario.model_copy(deep=True)
+            scenario.run.seed = seed
+        super().__init__(seed=scenario.run.seed)
+        self.scenario = scenario
+        self.seed = scenario.run.seed
+        self.scale = scenario.run.scale
+        self.week = 0
+        self.start_date = scenario.scenario.start_date
+        self.fy_offset = self._weeks_to_fiscal_year_start()
+        self.index_weights = np.array([scenario.integration.weights[d] for d in DIMENSIONS])
+        self.municipalities = [Municipality(self, m, i)
+                               for i, m in enumerate(scenario.municipalities)]
+        index = scenario.muni_index()
+        self.agencies = [Agency(self, a, index[a.municipality]) for a in scenario.agencies]
+        self.migrants = MigrantArrays.allocate(self._expected_migrants())
+        self._constants()
+        self._seed_initial_shelter_stock()
+        self.cumulative_spend = 0.0
+        self.ihap_queue: list[tuple[int, int, float]] = []  # (week due, municipality, CAD)
+        self.municipal_history: list[dict[str, np.ndarray]] = []
+        self.week_totals: dict[str, float] = {}
+        self.tally = Tally.of(self)
+        self.week_stats: dict[str, np.ndarray] = {}
+        self.datacollector: mesa.DataCollector | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def _weeks_to_fiscal_year_start(self) -> int:
+        """Weeks from week 0 to the first fiscal-year start (quarters align to it)."""
+        d = self.start_date
+        month = self.scenario.scenario.fiscal_year_start_month
+        fy = date(d.year if d.month < month or (d.month == month and d.day == 1) else d.year + 1,
+                  month, 1)
+        return ((fy - d).days // 7) % WEEKS_PER_YEAR
+
+    def _expected_migrants(self) -> int:
+        per_year = sum(s.per_year for s in self.scenario.streams.values())
+        peak = max([1.0] + [sh.multiplier for sh in self.scenario.shocks])
+        stock = sum(m.initial_shelter_occupancy for m in self.scenario.municipalities)
+        years = self.scenario.run.weeks / WEEKS_PER_YEAR
+        return int((per_year * years * min(peak, 2.0) + stock) / self.scale * 1.1) + 64
+
+    def _constants(self) -> None:
+        """Arrays the kernels need that do not change within a run."""
+        sc = self.scenario
+        elig = np.zeros((N_FUNDER, len(STATUSES)), np.bool_)
+        for f, name in enumerate(FUNDERS):
+            for status in sc.services.eligibility.get(name, []):
+                elig[f, STATUSES.index(status)] = True
+        self.eligible = elig
+        services = sc.services.by_code()
+        self.hours_per_week = np.array([s.hours_per_week for s in services])
+        self.duration = np.array([s.duration_weeks for s in services], np.int64)
+        lat = np.radians([m.lat for m in sc.municipalities])
+        lon = np.radians([m.lon for m in sc.municipalities])
+        cos_angle = (np.sin(lat)[:, None] * np.sin(lat)[None, :]
+                     + np.cos(lat)[:, None] * np.cos(lat)[None, :]
+                     * np.cos(lon[:, None] - lon[None, :]))
+        self.distance_km = 6371.0 * np.arccos(np.clip(cos_angle, -1.0, 1.0))
+        st, h, e, i = sc.status, sc.housing, sc.employment, sc.integration
+        self.status_params = kernels.StatusParams(
+            st.asylum_acceptance, st.rejected_departure, st.permit_to_pr, st.permit_renewal,
+            st.permit_departure, st.permit_weeks_worker, st.permit_weeks_student,
+            st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR)
+        self.loss_params = kernels.LossParams(h.friends_breakdown_per_week,
+                                              h.precarious_loss_per_week, h.lost_to_friends)
+        self.housing_params = kernels.HousingParams(
+            h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
+            e.income_none, e.income_survival, e.income_matched)
+        self.integration_params = kernels.IntegrationParams(
+            e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
+            e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
+            i.adjust_per_week, i.service_quality_weight)
+        weights = [s.per_year for s in sc.streams.values()]
+        sizes = [s.household_size for s in sc.streams.values()]
+        self.persons_per_unit = float(np.average(sizes, weights=weights)) if sum(weights) else 2.5
+
+    def _seed_initial_shelter_stock(self) -> None:
+        """Newcomers already in shelter at week 0 are asylum claimants mid-process."""
+        stock = [round(m.initial_shelter_occupancy / self.scale)
+                 for m in self.scenario.municipalities]
+        if sum(stock) == 0 or "asylum_claimant" not in self.scenario.streams:
+            return
+        munis = np.repeat(np.arange(len(stock)), stock)
+        rows = add_people(self.migrants, self.scenario, "asylum_claimant", 0, self.rng, munis,
+                          self._policy_array("outreach"), housing=SHELTER)
+        wait = self.scenario.status.asylum_decision_weeks
+        due = 1 + np.floor(self.rng.uniform(0, wait, len(munis)))
+        self.migrants.columns["status_due"][rows] = due.astype(np.int16)
+
+    def _policy_array(self, name: str) -> np.ndarray:
+        return np.array([m.policies[name] for m in self.municipalities])
+
+    # ------------------------------------------------------------------ queries
+    def date_of(self, week: int) -> date:
+        return self.start_date + timedelta(weeks=int(week))
+
+    def migrant(self, row: int) -> Migrant:
+        """A Mesa agent view on one migrant row (created on demand)."""
+        return Migrant(self, row)
+
+    def _key(self, process: int) -> np.uint64:
+        return np.uint64(kernels.stream_key(self.seed, self.week, process))
+
+    # ------------------------------------------------------------------ the week
+    def step(self) -> None:
+        """One week, in the order of MODEL.md section 3."""
+        self.week_stats = {}
+        self.arrive()
+        self.decide_status()
+        self.receive()
+        self.house()
+        self.serve()
+        self.integrate()
+        self.move()
+        self.fund_and_decide()
+        self.collect()
+        self.week += 1
+
+    def arrive(self) -> None:
+        """1. New migrants by stream into municipalities by destination choice."""
+        pops = np.array([m.params.population for m in self.municipalities])
+        share = self.tally.present() * self.scale / pops
+        self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, self.rng,
+                                             share, self._policy_array("outreach"))
+
+    def decide_status(self) -> None:
+        """2. Asylum decisions, permit expiries, regularization, emigration."""
+        a = self.migrants
+        events = np.zeros(5, np.int64)
+        kernels.step_status(a.status, a.housing, a.status_due, self.week,
+                            self._key(PROC_STATUS), self.status_params, events)
+        self.week_stats["status_events"] = events
+
+    def receive(self) -> None:
+        """3. Those without a place to sleep seek shelter; caps and overflow apply."""
+        a = self.migrants
+        k = self.scale
+        beds = np.array([round(m.params.shelter_beds / k) for m in self.municipalities], np.int64)
+        interim = np.array([round(m.params.interim_places / k) for m in self.municipalities],
+                           np.int64)
+        overflow = np.array(
+            [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
+             else 0 for m in self.municipalities], np.int64)
+        occupancy = np.zeros((len(beds), 3), np.int64)
+        kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
+                               self.loss_params, beds, interim, overflow,
+                               self._policy_array("intake_cap"), occupancy)
+        self.week_stats["occupancy"] = occupancy
+
+    def house(self) -> None:
+        """4. Housing search against vacancies, rents and competing demand."""
+        a = self.migrants
+        h = self.scenario.housing
+        search_p = np.empty(len(self.municipalities))
+        lettings = np.empty(len(self.municipalities), np.int64)
+        for m in self.municipalities:
+            p = m.params
+            climate = (1.0 - h.discrimination * (1.0 - m.sentiment)) * (
+                1.0 + h.welcoming_boost * m.policies["welcoming_strategy"])
+            search_p[m.index] = min(1.0, h.search_rate * min(1.0, p.vacancy_rate
+                                                             / h.reference_vacancy) * climate)
+            units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
+            people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
+            lettings[m.index] = int(people) + (self.rng.random() < people - int(people))
+        moves = np.zeros((len(self.municipalities), 2), np.int64)
+        rents = np.array([m.rent for m in self.municipalities])
+        kernels.step_housing(a.housing, a.muni, a.employment, a.skill, a.household, a.svc_state,
+                             a.stable_week, self.week, self._key(PROC_HOUSING),
+                             self.housing_params, search_p, rents, lettings, moves)
+        self.week_stats["housing_moves"] = moves
+
+    def serve(self) -> None:
+        """5. Agencies spend caseworker hours on waiting lists, by eligibility and funder."""
+        a = self.migrants
+        svc = self.scenario.services
+        n_muni = len(self.municipalities)
+        offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
+        quality_num = np.zeros((n_muni, N_SERVICE))
+        waiting = self.tally.services[:, :, 0].astype(float)
+        for ag in self.agencies:
+            lip = self.municipalities[ag.muni].policies["lip"]
+            waste = svc.referral_waste * (1.0 - svc.lip_waste_reduction * lip)
+            hours = ag.offer_hours(self.week, svc, waste, waiting[ag.muni])
+            offered[ag.muni] += hours
+            quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
+        offered_hours = offered.sum(axis=2)
+        self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
+                                 where=offered_hours > 0)
+        pool = offered / self.scale
+        used = np.zeros_like(pool)
+        started = np.zeros((n_muni, N_SERVICE), np.int64)
+        wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
+        completed = np.zeros((n_muni, N_SERVICE), np.int64)
+        kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
+                              pool, self.eligible, self._policy_array("access_without_fear"),
+                              self.hours_per_week, self.duration, used, started, wait_sum,
+                              completed)
+        share_used = np.divide(used * self.scale, offered, out=np.zeros_like(used),
+                               where=offered > 0)
+        for ag in self.agencies:
+            ag.hours_used = ag.hours_available * share_used[ag.muni]
+        self.week_stats.update(hours_offered=offered / self.scale, hours_used=used,
+                               started=started, wait_sum=wait_sum, completed=completed)
+
+    def integrate(self) -> None:
+        """6. Language, employment and the five integration dimensions."""
+        a = self.migrants
+        features = np.zeros((len(self.municipalities), N_MF))
+        present = self.tally.present() * self.scale
+        for m in self.municipalities:
+            share = present[m.index] / m.params.population
+            features[m.index, MF_LABOUR] = m.params.labour_demand
+            features[m.index, MF_NETWORK] = NETWORK_MAX * min(1.0, share / NETWORK_SATURATION)
+            features[m.index, MF_SENTIMENT] = m.sentiment
+            features[m.index, MF_AWF] = m.policies["access_without_fear"]
+            features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
+        jobs = np.zeros((len(self.municipalities), 2), np.int64)
+        kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
+                                 a.arrival_week, a.svc_state, a.dims, self.week,
+                                 self._key(PROC_INTEGRATION), self.integration_params,
+                                 features, self.quality, jobs)
+        self.week_stats["jobs"] = jobs
+
+    def move(self) -> None:
+        """7. Secondary moves toward jobs, housing and networks."""
+        a = self.migrants
+        mv = self.scenario.moves
+        h = self.scenario.housing
+        n_muni = len(self.municipalities)
+        present = self.tally.present() * self.scale
+        move_p = np.array([mv.base_per_year / WEEKS_PER_YEAR
+                           * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
+                           for m in self.municipalities])
+        pull = np.array([
+            m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
+            * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
+            * max(m.params.destination_weight, 1e-9)
+            for m in self.municipalities])
+        attraction = pull[None, :] * 0.5 ** (self.distance_km / mv.distance_scale_km)
+        np.fill_diagonal(attraction, 0.0)
+        rows = attraction.sum(axis=1, keepdims=True)
+        cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
+                                  where=rows > 0), axis=1)
+        moves = np.zeros((n_muni, n_muni), np.int64)
+        kernels.step_moves(a.housing, a.muni, a.employment, self._key(PROC_MOVES), move_p,
+                           mv.unsettled_factor, cdf, moves)
+        self.week_stats["moves"] = moves
+
+    def fund_and_decide(self) -> None:
+        """8. Disbursements, salaries, shelter costs, IHAP; quarterly and yearly decisions."""
+        f = self.scenario.funding
+        svc = self.scenario.services
+        n_muni = len(self.municipalities)
+        spend = np.zeros((n_muni, N_FUNDER))
+        quarter_start = (self.week - self.fy_offset) % QUARTER == 0
+        year_start = (self.week - self.fy_offset) % WEEKS_PER_YEAR == 0 and self.week > 0
+        for m in self.municipalities:
+            m.weekly_income()
+            m.rent *= (1.0 + m.params.rent_growth_per_year) ** (1.0 / WEEKS_PER_YEAR)
+        for ag in self.agencies:
+            ag.renew_or_expire(self.week, self.rng)
+            if quarter_start or self.week == 0:
+                due = ag.quarterly_due(self.week, self._weeks_to_next_quarter())
+                due[FUNDERS.index("municipal")] = self.municipalities[ag.muni].spend(
+                    due[FUNDERS.index("municipal")])
+                ag.receive(due)
+                spend[ag.muni] += due
+            ag.plan_staff(self.week, svc, f.hire_lag_weeks, f.layoff_lag_weeks)
+            ag.apply_staff_changes(self.week)
+            ag.pay_staff(self.week, svc)
+        self._pay_shelter_costs(spend)
+        if quarter_start:
+            occ = self.week_stats["occupancy"] * self.scale
+            for m in self.municipalities:
+                m.update_sentiment(self.scenario.sentiment, occ[m.index, 2], occ[m.index, 0])
+                m.review_cap(occ[m.index, 0])
+        if year_start:
+            for m in self.municipalities:
+                m.new_fiscal_year(self.scenario.sentiment, self.rng)
+        self.week_stats["spend"] = spend
+        self.week_stats["staff"] = np.bincount([ag.muni for ag in self.agencies],
+                                               [ag.staff for ag in self.agencies],
+                                               minlength=n_muni)
+
+    def _weeks_to_next_quarter(self) -> int:
+        return QUARTER - (self.week - self.fy_offset) % QUARTER
+
+    def _pay_shelter_costs(self, spend: np.ndarray) -> None:
+        """Beds and overflow (municipal), interim places and IHAP claims (federal)."""
+        f = self.scenario.funding
+        occ = self.week_stats["occupancy"] * self.scale
+        counts = self.tally.counts
+        unfunded = np.zeros(len(self.municipalities))
+        mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
+        for m in self.municipalities:
+            i = m.index
+            beds = m.params.shelter_beds
+            regular = min(occ[i, 0], beds) * f.shelter_bed_week_cad
+            overflow_cost = max(0.0, occ[i, 0] - beds) * f.overflow_bed_week_cad
+            paid = m.spend(overflow_cost)
+            unfunded[i] = overflow_cost - paid
+            spend[i, mun] += regular + paid
+            spend[i, fed] += occ[i, 1] * f.interim_place_week_cad
+            in_shelter = counts[i, :, SHELTER].sum()
+            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
+            claim = (regular + paid) * claimant_share * f.ihap_share
+            if claim > 0 and (f.ihap_predictable or self.rng.random() < f.ihap_adhoc_payment):
+                self.ihap_queue.append((self.week + f.ihap_lag_weeks, i, claim))
+        due = [q for q in self.ihap_queue if q[0] <= self.week]
+        self.ihap_queue = [q for q in self.ihap_queue if q[0] > self.week]
+        for _, i, amount in due:
+            self.municipalities[i].cash += amount
+            self.municipalities[i].ihap_received += amount
+            spend[i, fed] += amount
+        self.week_stats["overflow_unfunded"] = unfunded
+
+    def collect(self) -> None:
+        """9. Data collection: per-municipality rows and model-level totals."""
+        self.tally = Tally.of(self)
+        rows = municipal_rows(self, self.tally, self.week_stats)
+        self.municipal_history.append(rows)
+        self.week_totals = totals(self, self.tally, rows)
+        if self.datacollector is None:
+            self.datacollector = mesa.DataCollector(model_reporters={
+                name: functools.partial(_total, name=name) for name in self.week_totals})
+        self.datacollector.collect(self)
+
+    # ------------------------------------------------------------------ running
+    def run(self, weeks: int | None = None, progress: bool = False) -> None:
+        """Step ``weeks`` weeks (default: the scenario horizon)."""
+        from tqdm import tqdm
+
+        n = self.scenario.run.weeks if weeks is None else weeks
+        for _ in tqdm(range(n), desc=self.scenario.scenario.name, unit="week",
+                      disable=not progress, mininterval=1.0, delay=3.0):
+            self.step()

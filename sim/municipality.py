@@ -1,0 +1,98 @@
+"""Municipalities: newcomer budget, shelter costs, public sentiment and policy decisions."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.params import Funding, Sentiment
+from sim.params import Municipality as MunicipalityParams
+
+POLICY_NAMES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap", "outreach",
+                "overflow")
+
+
+class Municipality(mesa.Agent):
+    """A city or town. Its policies are switches a scenario sets and the council may change.
+
+    Money: the newcomer budget arrives weekly into ``cash`` (which starts at the
+    reserves); overflow shelter places and municipal grants are paid from it and may
+    not take it below ``-allowed_deficit``. Regular shelter beds are paid by the
+    shelter system's own budget and are only reported.
+    """
+
+    def __init__(self, model: mesa.Model, params: MunicipalityParams, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = params.name
+        self.params = params
+        self.policies = {k: bool(getattr(params.policies, k)) for k in POLICY_NAMES}
+        self.champion_present = True
+        self.sentiment = params.sentiment
+        self.base_sentiment = params.sentiment
+        self.budget_per_year = params.newcomer_budget_per_year
+        self.cash = float(params.reserves)
+        self.allowed_deficit = float(params.allowed_deficit)
+        self.rent = params.median_rent
+        self.spent = 0.0  # from the newcomer budget, cumulative
+        self.spent_this_year = 0.0
+        self.ihap_received = 0.0
+
+    # -- money ---------------------------------------------------------------
+    def available(self) -> float:
+        """Money the city can still spend this week without breaking its overdraft limit."""
+        return max(0.0, self.cash + self.allowed_deficit)
+
+    def spend(self, amount: float) -> float:
+        """Pay up to ``amount`` from the newcomer budget; return what was paid."""
+        paid = min(amount, self.available())
+        self.cash -= paid
+        self.spent += paid
+        self.spent_this_year += paid
+        return paid
+
+    def weekly_income(self) -> None:
+        self.cash += self.budget_per_year / 52.0
+
+    def affordable_overflow(self, funding: Funding) -> float:
+        """Overflow places (people) the city can pay for this week."""
+        if funding.overflow_bed_week_cad <= 0:
+            return float("inf")
+        return self.available() / funding.overflow_bed_week_cad
+
+    # -- sentiment and policy ------------------------------------------------
+    def update_sentiment(self, s: Sentiment, unsheltered: float, occupancy: float) -> None:
+        """Move sentiment toward what visible strain and spending make it (quarterly)."""
+        pop = self.params.population
+        beds = self.params.shelter_beds
+        over = max(0.0, occupancy / beds - 1.0) if beds > 0 else (1.0 if occupancy > 0 else 0.0)
+        spend_per_resident = self.budget_per_year / pop
+        target = (self.base_sentiment
+                  - s.unsheltered_weight * unsheltered / pop * 1000.0
+                  - s.overcapacity_weight * over
+                  - s.spending_weight * spend_per_resident
+                  + s.welcoming_weight * self.policies["welcoming_strategy"])
+        target = float(np.clip(target, 0.0, 1.0))
+        self.sentiment += s.adjust_per_quarter * (target - self.sentiment)
+
+    def review_cap(self, occupancy: float) -> None:
+        """Adaptive intake cap: refuse new intake when the money for overflow is gone."""
+        if not self.params.policies.adaptive_cap:
+            return
+        beds = self.params.shelter_beds
+        if not self.policies["intake_cap"] and self.cash < 0 and occupancy >= beds:
+            self.policies["intake_cap"] = True
+        elif self.policies["intake_cap"] and self.cash > 0 and occupancy < 0.9 * beds:
+            self.policies["intake_cap"] = False
+
+    def new_fiscal_year(self, s: Sentiment, rng: np.random.Generator) -> None:
+        """Backlash cuts the budget; a champion may leave and champion-led policies lapse."""
+        if self.sentiment < s.backlash_threshold:
+            self.budget_per_year *= 1.0 - s.backlash_cut
+        pol = self.params.policies
+        if pol.champion_dependent and self.champion_present:
+            if rng.random() < pol.champion_leave_per_year:
+                self.champion_present = False
+                self.policies["access_without_fear"] = False
+                self.policies["welcoming_strategy"] = False
+        self.spent_this_year = 0.0

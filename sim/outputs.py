@@ -1,0 +1,191 @@
+"""Process 9, data collection: weekly per-municipality rows and weekly totals.
+
+Counts are scaled back to people (times ``run.scale``). Column names are plain
+snake_case so the tables open in pandas and R without help.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim import kernels
+from sim.codes import (
+    DEPARTED,
+    DIMENSIONS,
+    FUNDERS,
+    HOUSING,
+    N_DIM,
+    N_HOUSING,
+    N_SERVICE,
+    N_STATUS,
+    SERVICES,
+    STATUSES,
+)
+
+if TYPE_CHECKING:
+    from sim.model import ReceptionModel
+
+
+class Tally:
+    """The arrays one call of ``kernels.tally`` fills."""
+
+    def __init__(self, n_muni: int) -> None:
+        self.counts = np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64)
+        self.services = np.zeros((n_muni, N_SERVICE, 3), np.int64)
+        self.dims = np.zeros((n_muni, N_DIM + 1))
+        self.status_dims = np.zeros((N_STATUS, N_DIM + 2))
+        self.hist = np.zeros((n_muni, 10), np.int64)
+        self.misc = np.zeros((n_muni, 5), np.int64)
+
+    @classmethod
+    def of(cls, model: ReceptionModel) -> Tally:
+        t = cls(len(model.municipalities))
+        a = model.migrants
+        kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
+                      a.svc_week, a.dims, model.index_weights, a.arrival_week, a.stable_week,
+                      model.week, len(model.municipalities), t.counts, t.services, t.dims,
+                      t.status_dims, t.hist, t.misc)
+        return t
+
+    def present(self) -> np.ndarray:
+        """People present per municipality (agents, not scaled)."""
+        c = self.counts.sum(axis=1)
+        return c.sum(axis=1) - c[:, DEPARTED]
+
+
+def hist_quantile(hist: np.ndarray, q: float) -> float:
+    """Quantile of a value in [0, 1] from its 10-bin histogram (linear within a bin)."""
+    total = hist.sum()
+    if total == 0:
+        return float("nan")
+    cum = np.cumsum(hist) / total
+    b = int(np.searchsorted(cum, q))
+    below = cum[b - 1] if b > 0 else 0.0
+    frac = (q - below) / (cum[b] - below) if cum[b] > below else 0.0
+    return (b + frac) / 10.0
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = np.asarray(num, float)
+    den = np.asarray(den, float)
+    return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+
+
+def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
+    """This week's columns, one entry per municipality."""
+    k = model.scale
+    munis = model.municipalities
+    present = t.present()
+    by_housing = t.counts.sum(axis=1)
+    by_status = t.counts[:, :, :DEPARTED].sum(axis=2)
+    occ = week_stats["occupancy"]
+    beds = np.array([m.params.shelter_beds for m in munis])
+    rows: dict[str, np.ndarray] = {
+        "week": np.full(len(munis), model.week),
+        "date": np.full(len(munis), model.date_of(model.week)),
+        "municipality": np.array([m.name for m in munis]),
+        "kind": np.array([m.params.kind for m in munis]),
+        "arrivals": week_stats["arrivals"] * k,
+        "newcomers": present * k,
+        "departed_total": by_housing[:, DEPARTED] * k,
+    }
+    for s, name in enumerate(STATUSES):
+        rows[f"status_{name}"] = by_status[:, s] * k
+    for h, name in enumerate(HOUSING[:DEPARTED]):
+        rows[f"housing_{name}"] = by_housing[:, h] * k
+    rows.update({
+        "shelter_beds": beds,
+        "shelter_occupancy": occ[:, 0] * k,
+        "shelter_overflow": np.maximum(0.0, occ[:, 0] * k - beds),
+        "interim_occupancy": occ[:, 1] * k,
+        "unsheltered": occ[:, 2] * k,
+        "moved_to_stable": week_stats["housing_moves"][:, 0] * k,
+        "exits_from_shelter": week_stats["housing_moves"][:, 1] * k,
+    })
+    for s, name in enumerate(SERVICES):
+        rows[f"waiting_{name}"] = t.services[:, s, 0] * k
+        rows[f"in_service_{name}"] = t.services[:, s, 2] * k
+        rows[f"mean_wait_{name}"] = _ratio(week_stats["wait_sum"][:, s],
+                                           week_stats["started"][:, s])
+        rows[f"started_{name}"] = week_stats["started"][:, s] * k
+        rows[f"hours_available_{name}"] = week_stats["hours_offered"][:, s, :].sum(axis=1) * k
+        rows[f"hours_used_{name}"] = week_stats["hours_used"][:, s, :].sum(axis=1) * k
+    rows["employment_rate"] = _ratio(t.misc[:, 0], present)
+    rows["integration_index"] = _ratio(t.dims[:, N_DIM], present)
+    for d, name in enumerate(DIMENSIONS):
+        rows[name] = _ratio(t.dims[:, d], present)
+    for q in (0.1, 0.5, 0.9):
+        rows[f"index_p{int(q * 100)}"] = np.array([hist_quantile(h, q) for h in t.hist])
+    rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
+    rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
+    rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
+    for f, name in enumerate(FUNDERS):
+        rows[f"spend_{name}"] = week_stats["spend"][:, f]
+    rows["overflow_unfunded"] = week_stats["overflow_unfunded"]
+    rows["municipal_cash"] = np.array([m.cash for m in munis])
+    rows["newcomer_budget"] = np.array([m.budget_per_year for m in munis])
+    rows["sentiment"] = np.array([m.sentiment for m in munis])
+    rows["rent"] = np.array([m.rent for m in munis])
+    for policy in ("access_without_fear", "welcoming_strategy", "lip", "intake_cap"):
+        rows[policy] = np.array([m.policies[policy] for m in munis])
+    rows["staff_fte"] = week_stats["staff"]
+    return rows
+
+
+SUMMED = ("arrivals", "newcomers", "departed_total", "shelter_beds", "shelter_occupancy",
+          "shelter_overflow", "interim_occupancy", "unsheltered", "moved_to_stable",
+          "exits_from_shelter", "overflow_unfunded", "staff_fte")
+
+
+def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
+    """System-wide values of the week: sums of counts, people-weighted means of rates."""
+    out: dict[str, float] = {"week": float(model.week)}
+    present = t.present()
+    n = present.sum()
+    for name, col in rows.items():
+        if name.startswith(("status_", "housing_", "waiting_", "in_service_", "started_",
+                            "hours_", "spend_")) or name in SUMMED:
+            out[name] = float(np.sum(col))
+    for s, name in enumerate(SERVICES):
+        started = model.week_stats["started"][:, s].sum()
+        out[f"mean_wait_{name}"] = (float(model.week_stats["wait_sum"][:, s].sum() / started)
+                                    if started else float("nan"))
+    out["employment_rate"] = float(t.misc[:, 0].sum() / n) if n else float("nan")
+    out["integration_index"] = float(t.dims[:, N_DIM].sum() / n) if n else float("nan")
+    for d, name in enumerate(DIMENSIONS):
+        out[name] = float(t.dims[:, d].sum() / n) if n else float("nan")
+    hist = t.hist.sum(axis=0)
+    for q in (0.1, 0.5, 0.9):
+        out[f"index_p{int(q * 100)}"] = hist_quantile(hist, q)
+    for s, name in enumerate(STATUSES):
+        cnt = t.status_dims[s, N_DIM + 1]
+        out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else float("nan")
+    arrived = t.misc[:, 1].sum()
+    out["retention"] = float(t.misc[:, 2].sum() / arrived) if arrived else float("nan")
+    out["reached_stable_share"] = float(t.misc[:, 3].sum() / arrived) if arrived else float("nan")
+    reached = t.misc[:, 3].sum()
+    out["mean_weeks_to_stable"] = float(t.misc[:, 4].sum() / reached) if reached else float("nan")
+    out["spend_total"] = float(sum(out[f"spend_{f}"] for f in FUNDERS))
+    model.cumulative_spend += out["spend_total"]
+    out["cumulative_spend"] = model.cumulative_spend
+    points = out["integration_index"] * out["newcomers"] if n else 0.0
+    out["cost_per_integration_point"] = model.cumulative_spend / points if points else float("nan")
+    sentiment = np.array([m.sentiment for m in model.municipalities])
+    weights = np.array([m.params.population for m in model.municipalities])
+    out["sentiment"] = float(np.average(sentiment, weights=weights))
+    return out
+
+
+def frames(model: ReceptionModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-municipality and total weekly tables of the run so far."""
+    cols = model.municipal_history[0].keys() if model.municipal_history else []
+    muni = pd.DataFrame({c: np.concatenate([r[c] for r in model.municipal_history])
+                         for c in cols})
+    total = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    total.insert(1, "date", [model.date_of(int(w)) for w in total["week"]])
+    total["week"] = total["week"].astype(np.int64)
+    return muni, total
+

@@ -1,0 +1,419 @@
+"""The scenario schema: every parameter with its type, range, default, unit and source.
+
+This module is the single source of truth for parameters. Each field carries
+``unit`` and ``source`` metadata (a seed document, a public statistic, or the word
+"assumption"); docs and error messages read them from here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
+
+A = "assumption"
+
+
+def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:
+    """A field with its unit, source and one-line meaning."""
+    return Field(
+        default, description=doc, json_schema_extra={"unit": unit, "source": source}, **limits
+    )
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_shares(shares: dict[str, float], what: str) -> None:
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1, found {total:.6g}")
+
+
+class ScenarioInfo(Strict):
+    name: str = P("unnamed", "-", A, "Short name of the scenario")
+    question: str = P("", "-", A, "The question this scenario answers")
+    start_date: date = P(date(2023, 1, 2), "date", A, "Calendar date of week 0 (a Monday)")
+    fiscal_year_start_month: int = P(4, "month", "Canadian federal fiscal year starts 1 April",
+                                     "Month in which fiscal years begin", ge=1, le=12)
+
+
+class Run(Strict):
+    weeks: int = P(260, "weeks", "MODEL.md: horizons of 5 to 10 years", "Horizon", ge=1, le=5200)
+    seed: int = P(1, "-", A, "The run's one random seed", ge=0, le=2**63 - 1)
+    scale: float = P(100.0, "persons per agent", A,
+                     "Population scale: one simulated migrant stands for this many people", gt=0)
+    progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
+
+
+class Stream(Strict):
+    """One arrival stream (the legal status a person arrives with)."""
+
+    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0)
+    household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
+    skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
+    language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)
+    housing_on_arrival: dict[Literal["needs_shelter", "friends_family", "precarious_rental",
+                                     "stable_housing"], float] = P(
+        {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
+         "stable_housing": 0.2},
+        "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Stream:
+        _check_shares(self.housing_on_arrival, "housing_on_arrival")
+        return self
+
+
+class Shock(Strict):
+    """A multiplicative change of one stream's arrivals over a window of weeks (a surge)."""
+
+    stream: Literal[STREAMS] = P(..., "-", A, "Which stream")  # type: ignore[valid-type]
+    start_week: int = P(..., "week", A, "First week of the shock", ge=0)
+    end_week: int = P(..., "week", A, "Week after the last week of the shock", ge=1)
+    multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Shock:
+        if self.end_week <= self.start_week:
+            raise ValueError("end_week must be after start_week")
+        return self
+
+
+class Status(Strict):
+    asylum_decision_weeks: float = P(
+        61.0, "weeks", "IRB average RPD wait 14 months FY2023-24 (national facts sheet)",
+        "Mean time from claim to decision", gt=0)
+    asylum_acceptance: float = P(
+        0.72, "probability", "IRB RPD Jan-Sep 2023: 26,658 accepted of 36,931 finalized",
+        "Share of decided claims accepted", ge=0, le=1)
+    rejected_departure: float = P(0.5, "probability", A,
+                                  "Share of rejected claimants who leave; the rest stay without status",
+                                  ge=0, le=1)
+    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0)
+    permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0)
+    permit_to_pr: float = P(0.3, "probability", A, "Expiring permit becomes permanent residence",
+                            ge=0, le=1)
+    permit_renewal: float = P(0.4, "probability", A, "Expiring permit is renewed", ge=0, le=1)
+    permit_departure: float = P(0.2, "probability", A,
+                                "Expiring permit holder leaves; the remainder become non-status",
+                                ge=0, le=1)
+    regularization_per_year: float = P(0.0, "1/year", "seed 000 (OAS 'regularize' component); "
+                                       "level is an assumption",
+                                       "Yearly rate at which non-status people get status",
+                                       ge=0, le=1)
+    emigration_per_year: float = P(0.01, "1/year", A, "Yearly rate of leaving the country",
+                                   ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _permit_shares(self) -> Status:
+        total = self.permit_to_pr + self.permit_renewal + self.permit_departure
+        if total > 1 + 1e-9:
+            raise ValueError(f"permit_to_pr + permit_renewal + permit_departure must be <= 1, "
+                             f"found {total:.6g}")
+        return self
+
+
+class Service(Strict):
+    hours_per_week: float = P(2.0, "caseworker hours/client/week", A,
+                              "Staff time one client uses each week in service", gt=0)
+    duration_weeks: int = P(8, "weeks", A, "Weeks of service to complete it", ge=1, le=520)
+    takeup: float = P(0.3, "probability", A, "Chance an arrival asks for this service", ge=0, le=1)
+
+
+def _default_services() -> dict[str, Service]:
+    return {
+        "orientation": Service(hours_per_week=2.0, duration_weeks=2, takeup=0.35),
+        "language": Service(hours_per_week=1.0, duration_weeks=40, takeup=0.2),
+        "employment": Service(hours_per_week=1.5, duration_weeks=12, takeup=0.3),
+        "housing_help": Service(hours_per_week=2.0, duration_weeks=6, takeup=0.5),
+    }
+
+
+def _default_eligibility() -> dict[str, list[str]]:
+    return {
+        "federal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person"],
+        "provincial": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
+                       "temporary_worker", "student"],
+        "municipal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
+                      "temporary_worker", "student", "asylum_claimant"],
+        "charity": list(STATUSES),
+    }
+
+
+class Services(Strict):
+    orientation: Service = Field(default_factory=lambda: _default_services()["orientation"])
+    language: Service = Field(default_factory=lambda: _default_services()["language"])
+    employment: Service = Field(default_factory=lambda: _default_services()["employment"])
+    housing_help: Service = Field(default_factory=lambda: _default_services()["housing_help"])
+    eligibility: dict[Literal[FUNDERS], list[Literal[STATUSES]]] = P(  # type: ignore[valid-type]
+        _default_eligibility(), "statuses", "seed 004: federal settlement funding serves permanent "
+        "residents and protected persons; non-status people have no public services",
+        "Statuses each funder's hours may serve (access without fear adds all statuses to "
+        "municipal hours)")
+    client_hours_per_fte_week: float = P(25.0, "hours/week", A,
+                                         "Client-facing hours one full-time caseworker gives", gt=0)
+    cost_per_fte_year: float = P(75000.0, "CAD/year", A, "Loaded cost of one caseworker", gt=0)
+    referral_waste: float = P(0.15, "share", A,
+                              "Share of hours lost to poor referrals without coordination",
+                              ge=0, lt=1)
+    lip_waste_reduction: float = P(0.5, "share", "seed 004: LIPs coordinate (87 communities); "
+                                   "size is an assumption",
+                                   "Fraction of referral waste removed by a LIP", ge=0, le=1)
+    outreach_takeup_boost: float = P(0.5, "x", A,
+                                     "Relative rise of take-up with multilingual outreach", ge=0)
+
+    def by_code(self) -> list[Service]:
+        return [getattr(self, s) for s in SERVICES]
+
+
+class Housing(Strict):
+    search_rate: float = P(0.12, "1/week", A, "Weekly chance a searcher finds a unit at "
+                           "reference vacancy, before affordability and climate", ge=0, le=1)
+    reference_vacancy: float = P(0.03, "share", "CMHC: 3% is the usual balanced-market benchmark",
+                                 "Vacancy rate at which search is not slowed", gt=0, le=1)
+    rental_turnover_per_year: float = P(0.2, "share/year", A,
+                                        "Share of rental units re-let each year", ge=0, le=1)
+    newcomer_share_of_lettings: float = P(0.15, "share", A,
+                                          "Share of lettings newcomers win against other demand",
+                                          ge=0, le=1)
+    affordable_rent_share: float = P(0.5, "share of income", A,
+                                     "Rent above this share of income means precarious housing",
+                                     gt=0, le=1)
+    housing_help_boost: float = P(0.5, "x", A, "Relative rise of search success with housing help",
+                                  ge=0)
+    discrimination: float = P(0.3, "share", A,
+                              "Search success lost at zero public sentiment", ge=0, le=1)
+    welcoming_boost: float = P(0.1, "x", A, "Search boost of a welcoming strategy", ge=0)
+    friends_breakdown_per_week: float = P(0.02, "1/week", A,
+                                          "Chance a stay with friends/family ends", ge=0, le=1)
+    precarious_loss_per_week: float = P(0.005, "1/week", A,
+                                        "Chance a precarious tenancy is lost", ge=0, le=1)
+    stable_loss_per_week: float = P(0.0005, "1/week", A, "Chance stable housing is lost",
+                                    ge=0, le=1)
+    lost_to_friends: float = P(0.5, "probability", A,
+                               "Share of people losing housing who find friends/family first",
+                               ge=0, le=1)
+
+
+class Employment(Strict):
+    job_find_per_week: float = P(0.04, "1/week", A,
+                                 "Weekly chance of a first job at full language and labour demand",
+                                 ge=0, le=1)
+    match_per_week: float = P(0.01, "1/week", A,
+                              "Weekly chance a survival job becomes a job matching skills",
+                              ge=0, le=1)
+    service_boost: float = P(0.8, "x", A, "Relative rise of job finding after employment services",
+                             ge=0)
+    job_loss_per_week: float = P(0.005, "1/week", A, "Weekly chance of losing a job", ge=0, le=1)
+    no_permit_factor: float = P(0.2, "x", A,
+                                "Job finding of people without a work permit, relative", ge=0,
+                                le=1)
+    income_none: float = P(900.0, "CAD/month", A, "Income without a job (assistance)", ge=0)
+    income_survival: float = P(2600.0, "CAD/month", A, "Income in a survival job", ge=0)
+    income_matched: float = P(4800.0, "CAD/month", A, "Income in a matched job at skill 1", ge=0)
+    language_gain_per_week: float = P(0.002, "1/week", A,
+                                      "Weekly language gain from daily life", ge=0, le=1)
+    language_gain_in_class: float = P(0.015, "1/week", A,
+                                      "Extra weekly language gain in language training", ge=0,
+                                      le=1)
+
+
+class Integration(Strict):
+    weights: dict[Literal[DIMENSIONS], float] = P(  # type: ignore[valid-type]
+        {d: 0.2 for d in DIMENSIONS}, "weights", "seed 004: Calgary's five key result areas; "
+        "equal weights are an assumption", "Weights of the five dimensions in the index")
+    adjust_per_week: float = P(0.05, "1/week", A,
+                               "Share of the gap to its target a dimension closes each week",
+                               gt=0, le=1)
+    service_quality_weight: float = P(0.5, "share", "seed 000: lack of culturally relevant "
+                                      "services", "How much agency quality scales service effects",
+                                      ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Integration:
+        _check_shares(self.weights, "integration.weights")
+        return self
+
+
+class Moves(Strict):
+    base_per_year: float = P(0.05, "1/year", A, "Yearly chance of a secondary move when settled",
+                             ge=0, le=1)
+    unsettled_factor: float = P(3.0, "x", A,
+                                "Move propensity multiplier without stable housing or a job", ge=0)
+    transport_factor: float = P(2.0, "x", "seed 002: transport is a key issue in small towns; "
+                                "size is an assumption",
+                                "Extra move propensity where transport access is zero", ge=0)
+    distance_scale_km: float = P(800.0, "km", A, "Distance at which destination pull halves", gt=0)
+
+
+class Funding(Strict):
+    hire_lag_weeks: int = P(8, "weeks", A, "Weeks to recruit staff after money arrives", ge=0,
+                            le=104)
+    layoff_lag_weeks: int = P(8, "weeks", A, "Notice before staff leave after money ends", ge=0,
+                              le=104)
+    ihap_share: float = P(0.5, "share", "seed 004: IHAP reimburses provinces and municipalities "
+                          "for housing asylum claimants; the share is an assumption",
+                          "Share of municipal shelter cost for claimants that IHAP reimburses",
+                          ge=0, le=1)
+    ihap_lag_weeks: int = P(26, "weeks", A, "Delay of IHAP reimbursement", ge=0, le=520)
+    ihap_predictable: bool = P(False, "-", "seed 004: ad hoc transfers are the norm",
+                               "Whether IHAP claims are always paid")
+    ihap_adhoc_payment: float = P(0.6, "probability", A,
+                                  "Chance an ad hoc IHAP claim is paid", ge=0, le=1)
+    shelter_bed_week_cad: float = P(1512.0, "CAD/bed-week",
+                                    "derived: Toronto shelter budget $707.9M (2023) / ~9,000 "
+                                    "spaces / 52 (City of Toronto, May 2023)",
+                                    "Cost of one shelter bed for a week", ge=0)
+    overflow_bed_week_cad: float = P(2000.0, "CAD/bed-week", A,
+                                     "Cost of an overflow (hotel, cot) place for a week", ge=0)
+    interim_place_week_cad: float = P(1340.0, "CAD/place-week",
+                                      "derived: IRCC hotels $544M/yr for ~7,800 claimants "
+                                      "(CIMM 28 Feb 2024)",
+                                      "Cost of one federally funded interim-housing place", ge=0)
+
+
+class Sentiment(Strict):
+    adjust_per_quarter: float = P(0.3, "share", A, "Share of the gap to target closed per quarter",
+                                  gt=0, le=1)
+    unsheltered_weight: float = P(0.5, "per unsheltered person per 1,000 residents",
+                                  "seed 004: pictures of asylum seekers on sidewalks generated "
+                                  "outrage; size assumption",
+                                  "Sentiment lost per unsheltered person per 1,000 residents",
+                                  ge=0)
+    overcapacity_weight: float = P(0.2, "per share over beds", A,
+                                   "Sentiment lost per share of shelter occupancy above beds",
+                                   ge=0)
+    spending_weight: float = P(0.01, "per CAD per resident-year", "seed 004: residents can resent "
+                               "sharing resources; size assumption",
+                               "Sentiment lost per municipal dollar per resident per year", ge=0)
+    welcoming_weight: float = P(0.1, "-", A, "Sentiment gained with a welcoming strategy", ge=0)
+    backlash_threshold: float = P(0.35, "0-1", A,
+                                  "Below this the council cuts the newcomer budget", ge=0, le=1)
+    backlash_cut: float = P(0.2, "share", A, "Newcomer budget cut on backlash", ge=0, le=1)
+
+
+class Policies(Strict):
+    access_without_fear: bool = P(False, "-", "seed 004: 7 cities since 2013",
+                                  "Municipal services for all regardless of status")
+    welcoming_strategy: bool = P(False, "-", "seed 004: Calgary Welcoming Community Policy 2011",
+                                 "Welcoming strategy with a newcomer office")
+    lip: bool = P(False, "-", "seed 004: LIPs in 87 communities", "Local Immigration Partnership")
+    intake_cap: bool = P(False, "-", "seed 004: Toronto refused new intake June 2023",
+                         "Refuse new shelter intake at capacity")
+    outreach: bool = P(False, "-", A, "Multilingual information and outreach")
+    overflow: bool = P(True, "-", A,
+                       "Without an intake cap, open paid overflow places beyond beds")
+    adaptive_cap: bool = P(False, "-", "seed 004: Toronto capped intake after unmet funding "
+                           "demands", "Council caps intake when newcomer money runs out")
+    champion_dependent: bool = P(False, "-", "seed 004: Calgary's policy stalled when its "
+                                 "champion left", "Access/welcoming policies lapse if champion leaves")
+    champion_leave_per_year: float = P(0.15, "1/year", A, "Yearly chance the champion leaves",
+                                       ge=0, le=1)
+
+
+class Municipality(Strict):
+    name: str = P(..., "-", A, "Unique name")
+    province: str = P("", "-", A, "Province or region")
+    kind: Literal["gateway", "mid_sized", "small_town"] = P("mid_sized", "-", A, "Size class")
+    lat: float = P(45.0, "degrees", A, "Latitude (for travel distance)", ge=-90, le=90)
+    lon: float = P(-75.0, "degrees", A, "Longitude (for travel distance)", ge=-180, le=180)
+    population: float = P(..., "persons", A, "Resident population", gt=0)
+    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0)
+    vacancy_rate: float = P(0.02, "share", A, "Rental vacancy rate", ge=0, le=1)
+    median_rent: float = P(1500.0, "CAD/month", A, "Median two-bedroom rent", ge=0)
+    rent_growth_per_year: float = P(0.05, "share/year", "CMHC 2BR same-sample growth 5.6% (2022), "
+                                    "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
+    new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
+                                   ge=0)
+    shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers", ge=0)
+    initial_shelter_occupancy: float = P(0.0, "persons", A,
+                                         "Newcomers already in shelter at week 0", ge=0)
+    interim_places: float = P(0.0, "places", A,
+                              "Federally funded interim-housing places for overflow", ge=0)
+    newcomer_budget_per_year: float = P(0.0, "CAD/year", A,
+                                        "Municipal newcomer budget from property tax", ge=0)
+    reserves: float = P(0.0, "CAD", A, "Reserves that can absorb overruns", ge=0)
+    allowed_deficit: float = P(0.0, "CAD", A, "Overdraft allowed beyond reserves", ge=0)
+    labour_demand: float = P(0.7, "0-1", A, "Local labour demand for newcomers", ge=0, le=1)
+    transport_access: float = P(1.0, "0-1", "seed 002: transport is a key issue in small towns",
+                                "Public transport access", ge=0, le=1)
+    destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0)
+    stream_weights: dict[Literal[STREAMS], float] = P(  # type: ignore[valid-type]
+        {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
+    sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
+    policies: Policies = Field(default_factory=Policies)
+
+
+class Grant(Strict):
+    funder: Literal[FUNDERS] = P(..., "-", A, "Order of government or charity")  # type: ignore[valid-type]
+    amount_per_year: float = P(..., "CAD/year", A, "Money per year while active", ge=0)
+    kind: Literal["core", "program"] = P("program", "-", "seed 004: core vs program funding",
+                                         "Core (multi-year) or program (time-limited) money")
+    start_week: int = P(0, "week", A, "First week the grant pays", ge=0)
+    end_week: int | None = P(None, "week", A, "Week the grant stops paying (none: never)", ge=1)
+    renewal_probability: float = P(0.0, "probability", "seed 004: ad hoc, program-based financing",
+                                   "Chance an expiring program grant is renewed for a year",
+                                   ge=0, le=1)
+
+
+class Agency(Strict):
+    name: str = P(..., "-", A, "Unique name")
+    municipality: str = P(..., "-", A, "Municipality the agency serves")
+    services: list[Literal[SERVICES]] = P(  # type: ignore[valid-type]
+        list(SERVICES), "-", A, "Services offered")
+    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0)
+    quality: float = P(0.7, "0-1", "seed 000: lack of culturally relevant services",
+                       "Cultural relevance and quality of service", ge=0, le=1)
+    flexibility: float = P(0.2, "share", "seed 004: flexible budget lines helped in the pandemic",
+                           "Share of hours the agency may move toward its longest waiting list",
+                           ge=0, le=1)
+    reserves: float = P(0.0, "CAD", A, "Cash at week 0", ge=0)
+    allowed_deficit: float = P(0.0, "CAD", A, "Overdraft allowed", ge=0)
+    grants: list[Grant] = P([], "-", A, "Funding lines")
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioInfo = Field(default_factory=ScenarioInfo)
+    run: Run = Field(default_factory=Run)
+    streams: dict[Literal[STREAMS], Stream] = Field(default_factory=dict)  # type: ignore[valid-type]
+    shocks: list[Shock] = Field(default_factory=list)
+    network_weight: float = P(2.0, "x per share of population", A,
+                              "Pull of earlier arrivals on destination choice", ge=0)
+    status: Status = Field(default_factory=Status)
+    services: Services = Field(default_factory=Services)
+    housing: Housing = Field(default_factory=Housing)
+    employment: Employment = Field(default_factory=Employment)
+    integration: Integration = Field(default_factory=Integration)
+    moves: Moves = Field(default_factory=Moves)
+    funding: Funding = Field(default_factory=Funding)
+    sentiment: Sentiment = Field(default_factory=Sentiment)
+    municipalities: list[Municipality] = Field(..., min_length=1)
+    agencies: list[Agency] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        names = [m.name for m in self.municipalities]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"municipalities: names must be unique, repeated: {sorted(dupes)}")
+        agency_names = [a.name for a in self.agencies]
+        dupes = {n for n in agency_names if agency_names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"agencies: names must be unique, repeated: {sorted(dupes)}")
+        for a in self.agencies:
+            if a.municipality not in names:
+                raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
+                                 f"municipality of this scenario (known: {', '.join(names)})")
+        return self
+
+    def muni_index(self) -> dict[str, int]:
+        return {m.name: i for i, m in enumerate(self.municipalities)}

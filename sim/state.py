@@ -1,0 +1,79 @@
+"""Struct-of-arrays migrant state: one contiguous array per attribute.
+
+Rows are appended as people arrive and are never reordered, so a row index is a
+stable migrant id and index order is arrival order (first come, first served).
+About 60 bytes per migrant (see ``bytes_per_migrant``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.codes import N_DIM, N_SERVICE
+
+# name -> (dtype, trailing shape)
+LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
+    "status": (np.int8, ()),
+    "household": (np.int8, ()),
+    "skill": (np.float32, ()),
+    "language": (np.float32, ()),
+    "arrival_week": (np.int16, ()),
+    "origin": (np.int16, ()),  # municipality of arrival, for retention
+    "muni": (np.int16, ()),
+    "housing": (np.int8, ()),
+    "stable_week": (np.int16, ()),  # first week in stable housing, -1 before
+    "employment": (np.int8, ()),
+    "status_due": (np.int16, ()),  # week of the next status event, -1 none
+    "svc_state": (np.int8, (N_SERVICE,)),
+    "svc_week": (np.int16, (N_SERVICE,)),  # waiting: week joined; in service: weeks left
+    "dims": (np.float32, (N_DIM,)),
+}
+
+
+@dataclass
+class MigrantArrays:
+    """Columns of the migrant table; ``n`` rows are live, the rest is spare capacity."""
+
+    n: int = 0
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def allocate(cls, capacity: int) -> MigrantArrays:
+        capacity = max(int(capacity), 16)
+        cols = {k: np.zeros((capacity, *shape), dtype) for k, (dtype, shape) in LAYOUT.items()}
+        return cls(0, cols)
+
+    @property
+    def capacity(self) -> int:
+        return len(self.columns["status"])
+
+    def view(self, name: str) -> np.ndarray:
+        """The live rows of one column (a view, not a copy)."""
+        return self.columns[name][: self.n]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in LAYOUT:
+            return self.columns[name][: self.n]
+        raise AttributeError(name)
+
+    def append(self, k: int) -> slice:
+        """Make room for ``k`` new rows (doubling capacity when full); return their slice."""
+        need = self.n + k
+        if need > self.capacity:
+            new_cap = max(need, 2 * self.capacity)
+            for name, col in self.columns.items():
+                grown = np.zeros((new_cap, *col.shape[1:]), col.dtype)
+                grown[: self.n] = col[: self.n]
+                self.columns[name] = grown
+        rows = slice(self.n, need)
+        self.n = need
+        return rows
+
+
+def bytes_per_migrant() -> int:
+    """State bytes one migrant costs (the issue 7 target is at most 100)."""
+    return sum(np.dtype(dt).itemsize * int(np.prod(shape)) for dt, shape in LAYOUT.values())
+
+
