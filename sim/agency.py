@@ -96,12 +96,18 @@ class Agency(mesa.Agent):
         self.cash += float(paid.sum())
         self.received += paid
 
-    def pay_staff(self, week: int, services: Services) -> np.ndarray:
-        """Pay a week of salaries, cutting staff at once if the money and overdraft run out."""
+    def pay_staff(self, week: int, services: Services, weeks_to_income: int) -> np.ndarray:
+        """Pay a week of salaries.
+
+        If the cash (plus overdraft) cannot carry the current staff until the next
+        disbursement in ``weeks_to_income`` weeks, staff are cut at once to what it can
+        carry: money that is not there cannot pay a notice period.
+        """
         weekly_fte_cost = services.cost_per_fte_year / 52.0
-        affordable = max(0.0, self.cash + self.allowed_deficit) / weekly_fte_cost
-        if self.staff > affordable:
-            self.staff = affordable
+        carry = max(0.0, self.cash + self.allowed_deficit) / (weekly_fte_cost
+                                                              * max(1, weeks_to_income))
+        if self.staff > carry + 1e-9:
+            self.staff = carry
             self.pending = [(w, d) for (w, d) in self.pending if d > 0]
         cost = self.staff * weekly_fte_cost
         self.cash -= cost

@@ -253,15 +253,19 @@ class HousingParams(NamedTuple):
     income_none: float
     income_survival: float
     income_matched: float
+    second_earner: float
 
 
 @njit(cache=True, inline="always")
-def _income(employment: int, skill: float, p) -> float:
+def _household_income(employment: int, skill: float, household: int, p) -> float:
+    """Monthly household income: the person's own, plus other earners in larger households."""
     if employment == NO_JOB:
-        return p.income_none
-    if employment == SURVIVAL_JOB:
-        return p.income_survival
-    return p.income_survival + (p.income_matched - p.income_survival) * skill
+        own = p.income_none
+    elif employment == SURVIVAL_JOB:
+        own = p.income_survival
+    else:
+        own = p.income_survival + (p.income_matched - p.income_survival) * skill
+    return own * (1.0 + p.second_earner * min(household - 1, 2))
 
 
 @njit(cache=True, inline="always")
@@ -304,7 +308,7 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
             prob *= 1.0 + p.housing_help_boost
         if _uniform(key, i, 1) >= prob:
             continue
-        income = _income(employment[i], skill[i], p)
+        income = _household_income(employment[i], skill[i], household[i], p)
         affordable = _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income
         if affordable:
             housing[i] = STABLE

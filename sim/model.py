@@ -131,7 +131,7 @@ class ReceptionModel(mesa.Model):
                                               h.precarious_loss_per_week, h.lost_to_friends)
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
-            e.income_none, e.income_survival, e.income_matched)
+            e.income_none, e.income_survival, e.income_matched, e.second_earner)
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
             e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
@@ -333,7 +333,7 @@ class ReceptionModel(mesa.Model):
                 spend[ag.muni] += due
             ag.plan_staff(self.week, svc, f.hire_lag_weeks, f.layoff_lag_weeks)
             ag.apply_staff_changes(self.week)
-            ag.pay_staff(self.week, svc)
+            ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
         self._pay_shelter_costs(spend)
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale

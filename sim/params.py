@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
 
@@ -169,6 +169,14 @@ class Services(Strict):
     outreach_takeup_boost: float = P(0.5, "x", A,
                                      "Relative rise of take-up with multilingual outreach", ge=0)
 
+    @field_validator("eligibility", mode="before")
+    @classmethod
+    def _fill_funders(cls, value: Any) -> Any:
+        """A funder left out of the table keeps its default rule."""
+        if isinstance(value, dict):
+            return _default_eligibility() | value
+        return value
+
     def by_code(self) -> list[Service]:
         return [getattr(self, s) for s in SERVICES]
 
@@ -218,6 +226,9 @@ class Employment(Strict):
     income_none: float = P(900.0, "CAD/month", A, "Income without a job (assistance)", ge=0)
     income_survival: float = P(2600.0, "CAD/month", A, "Income in a survival job", ge=0)
     income_matched: float = P(4800.0, "CAD/month", A, "Income in a matched job at skill 1", ge=0)
+    second_earner: float = P(0.4, "x", A,
+                             "Household income added per extra adult-age member (up to two), "
+                             "relative to the person's own income", ge=0, le=1)
     language_gain_per_week: float = P(0.002, "1/week", A,
                                       "Weekly language gain from daily life", ge=0, le=1)
     language_gain_in_class: float = P(0.015, "1/week", A,

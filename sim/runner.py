@@ -1,0 +1,126 @@
+"""Run one scenario and write its outputs: two Parquet tables and a JSON run record.
+
+The output folder is written under a temporary name and renamed into place only when
+complete, so a failed or interrupted run leaves nothing half-done behind.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.codes import FUNDERS, SERVICES
+from sim.model import ReceptionModel
+from sim.outputs import frames
+from sim.params import Scenario
+
+MUNICIPAL_TABLE = "weekly_municipalities.parquet"
+TOTALS_TABLE = "weekly_totals.parquet"
+RUN_RECORD = "run.json"
+
+
+@dataclass
+class RunResult:
+    municipalities: pd.DataFrame
+    totals: pd.DataFrame
+    summary: dict[str, float]
+    record: dict
+    out_dir: Path | None = None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("reception-sim", "mesa", "numba", "numpy", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:
+    """Per-run headline outcomes (MODEL.md section 6)."""
+    last = totals.iloc[-1]
+    out = {
+        "weeks": float(len(totals)),
+        "arrivals": float(totals["arrivals"].sum()),
+        "newcomers_at_end": float(last["newcomers"]),
+        "peak_shelter_occupancy": float(totals["shelter_occupancy"].max()),
+        "mean_shelter_occupancy": float(totals["shelter_occupancy"].mean()),
+        "unsheltered_person_weeks": float(totals["unsheltered"].sum()),
+        "peak_unsheltered": float(totals["unsheltered"].max()),
+        "employment_rate_at_end": float(last["employment_rate"]),
+        "integration_index_at_end": float(last["integration_index"]),
+        "reached_stable_share": float(last["reached_stable_share"]),
+        "mean_weeks_to_stable": float(last["mean_weeks_to_stable"]),
+        "retention": float(last["retention"]),
+    }
+    for s in SERVICES:
+        started = totals[f"started_{s}"]
+        waited = (totals[f"mean_wait_{s}"].fillna(0.0) * started).sum()
+        out[f"mean_wait_{s}"] = float(waited / started.sum()) if started.sum() else float("nan")
+        out[f"waiting_{s}_at_end"] = float(last[f"waiting_{s}"])
+    for f in FUNDERS:
+        out[f"spend_{f}"] = float(totals[f"spend_{f}"].sum())
+    out["spend_total"] = float(last["cumulative_spend"])
+    out["cost_per_integration_point"] = float(last["cost_per_integration_point"])
+    return out
+
+
+def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
+    """Run the scenario's horizon in memory."""
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    model = ReceptionModel(scenario=scenario)
+    model.run(progress=progress)
+    muni, totals = frames(model)
+    wall = time.perf_counter() - t0
+    summary = summarize(muni, totals)
+    record = {
+        "scenario": scenario.model_dump(mode="json"),
+        "seed": scenario.run.seed,
+        "started_at": started.isoformat(timespec="seconds"),
+        "wall_time_s": round(wall, 3),
+        "agents": int(model.migrants.n),
+        "versions": versions(),
+        "summary": summary,
+    }
+    return RunResult(muni, totals, summary, record)
+
+
+def write(result: RunResult, out_dir: Path, overwrite: bool = False) -> Path:
+    """Write the run atomically into ``out_dir`` (refusing to replace one unless asked)."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds results; choose another --out or "
+                              "pass --overwrite")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        result.municipalities.to_parquet(tmp / MUNICIPAL_TABLE, index=False)
+        result.totals.to_parquet(tmp / TOTALS_TABLE, index=False)
+        (tmp / RUN_RECORD).write_text(json.dumps(result.record, indent=2, default=_json_default))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result.out_dir = out_dir
+    return out_dir
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
