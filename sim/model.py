@@ -208,10 +208,10 @@ class ReceptionModel(mesa.Model):
             [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
              else 0 for m in self.municipalities], np.int64)
         occupancy = np.zeros((len(beds), 3), np.int64)
+        capped = self._policy_array("intake_cap")
         kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
-                               self.loss_params, beds, interim, overflow,
-                               self._policy_array("intake_cap"), occupancy)
-        self.week_stats["occupancy"] = occupancy
+                               self.loss_params, beds, interim, overflow, capped, occupancy)
+        self.week_stats.update(occupancy=occupancy, capped=capped, beds=beds)
 
     def house(self) -> None:
         """4. Housing search against vacancies, rents and competing demand."""

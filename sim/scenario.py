@@ -51,7 +51,21 @@ def validate(data: dict[str, Any], path: Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(path, [_describe(err, data) for err in e.errors()]) from None
+        errors = _drop_missing_explained_by_typos(e.errors())
+        raise ScenarioError(path, [_describe(err, data) for err in errors]) from None
+
+
+def _drop_missing_explained_by_typos(errors: list[dict]) -> list[dict]:
+    """A misspelt required key gives 'unknown' and 'missing' errors; report it once."""
+    suggested = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), _known_fields(err["loc"][:-1]),
+                                              n=1)
+            if close:
+                suggested.add((*err["loc"][:-1], close[0]))
+    return [err for err in errors
+            if not (err["type"] == "missing" and tuple(err["loc"]) in suggested)]
 
 
 def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
