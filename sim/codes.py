@@ -61,3 +61,7 @@ DIMENSIONS: tuple[str, ...] = (
     "safety_acceptance",
 )
 N_DIM = len(DIMENSIONS)
+
+# Budget lines of the spending outputs: payments made, by what they pay for.
+SPENDING_LINES: tuple[str, ...] = ("services", "shelter_beds", "overflow", "interim_housing",
+                                   "ihap")

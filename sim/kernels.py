@@ -73,11 +73,19 @@ def _mix(z: np.uint64) -> np.uint64:
 
 
 @njit(cache=True)
-def stream_key(seed: int, week: int, process: int) -> np.uint64:
-    """The key of one process's random stream in one week of one run."""
+def _stream_key(seed: int, week: int, process: int) -> np.uint64:
     z = _mix(np.uint64(seed) + _GOLDEN)
     z = _mix(z ^ (np.uint64(week) * _ODD))
     return _mix(z + np.uint64(process) * _GOLDEN)
+
+
+def stream_key(seed: int, week: int, process: int) -> np.uint64:
+    """The key of one process's random stream in one week of one run.
+
+    Returned as ``np.uint64``: numba hands a uint64 back to Python as an int, which it
+    would later read as int64 and overflow for half of all keys.
+    """
+    return np.uint64(_stream_key(seed, week, process))
 
 
 @njit(cache=True, inline="always")

@@ -19,6 +19,7 @@ from sim.codes import (
     N_FUNDER,
     N_SERVICE,
     SHELTER,
+    SPENDING_LINES,
     STATUSES,
 )
 from sim.kernels import (
@@ -165,7 +166,7 @@ class ReceptionModel(mesa.Model):
         return Migrant(self, row)
 
     def _key(self, process: int) -> np.uint64:
-        return np.uint64(kernels.stream_key(self.seed, self.week, process))
+        return kernels.stream_key(self.seed, self.week, process)
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
@@ -318,6 +319,7 @@ class ReceptionModel(mesa.Model):
         svc = self.scenario.services
         n_muni = len(self.municipalities)
         spend = np.zeros((n_muni, N_FUNDER))
+        lines = np.zeros((n_muni, len(SPENDING_LINES)))
         quarter_start = (self.week - self.fy_offset) % QUARTER == 0
         year_start = (self.week - self.fy_offset) % WEEKS_PER_YEAR == 0 and self.week > 0
         for m in self.municipalities:
@@ -331,10 +333,11 @@ class ReceptionModel(mesa.Model):
                     due[FUNDERS.index("municipal")])
                 ag.receive(due)
                 spend[ag.muni] += due
+                lines[ag.muni, SPENDING_LINES.index("services")] += due.sum()
             ag.plan_staff(self.week, svc, f.hire_lag_weeks, f.layoff_lag_weeks)
             ag.apply_staff_changes(self.week)
             ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
-        self._pay_shelter_costs(spend)
+        self._pay_shelter_costs(spend, lines)
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
             for m in self.municipalities:
@@ -344,6 +347,7 @@ class ReceptionModel(mesa.Model):
             for m in self.municipalities:
                 m.new_fiscal_year(self.scenario.sentiment, self.rng)
         self.week_stats["spend"] = spend
+        self.week_stats["spend_lines"] = lines
         self.week_stats["staff"] = np.bincount([ag.muni for ag in self.agencies],
                                                [ag.staff for ag in self.agencies],
                                                minlength=n_muni)
@@ -351,7 +355,7 @@ class ReceptionModel(mesa.Model):
     def _weeks_to_next_quarter(self) -> int:
         return QUARTER - (self.week - self.fy_offset) % QUARTER
 
-    def _pay_shelter_costs(self, spend: np.ndarray) -> None:
+    def _pay_shelter_costs(self, spend: np.ndarray, lines: np.ndarray) -> None:
         """Beds and overflow (municipal), interim places and IHAP claims (federal)."""
         f = self.scenario.funding
         occ = self.week_stats["occupancy"] * self.scale
@@ -367,6 +371,10 @@ class ReceptionModel(mesa.Model):
             unfunded[i] = overflow_cost - paid
             spend[i, mun] += regular + paid
             spend[i, fed] += occ[i, 1] * f.interim_place_week_cad
+            lines[i, SPENDING_LINES.index("shelter_beds")] += regular
+            lines[i, SPENDING_LINES.index("overflow")] += paid
+            lines[i, SPENDING_LINES.index("interim_housing")] += (occ[i, 1]
+                                                                  * f.interim_place_week_cad)
             in_shelter = counts[i, :, SHELTER].sum()
             claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
             claim = (regular + paid) * claimant_share * f.ihap_share
@@ -378,6 +386,7 @@ class ReceptionModel(mesa.Model):
             self.municipalities[i].cash += amount
             self.municipalities[i].ihap_received += amount
             spend[i, fed] += amount
+            lines[i, SPENDING_LINES.index("ihap")] += amount
         self.week_stats["overflow_unfunded"] = unfunded
 
     def collect(self) -> None:

@@ -22,6 +22,7 @@ from sim.codes import (
     N_SERVICE,
     N_STATUS,
     SERVICES,
+    SPENDING_LINES,
     STATUSES,
 )
 
@@ -124,6 +125,8 @@ def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[st
     rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
     for f, name in enumerate(FUNDERS):
         rows[f"spend_{name}"] = week_stats["spend"][:, f]
+    for j, line in enumerate(SPENDING_LINES):
+        rows[f"spend_line_{line}"] = week_stats["spend_lines"][:, j]
     rows["overflow_unfunded"] = week_stats["overflow_unfunded"]
     rows["municipal_cash"] = np.array([m.cash for m in munis])
     rows["newcomer_budget"] = np.array([m.budget_per_year for m in munis])
@@ -147,7 +150,7 @@ def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict
     n = present.sum()
     for name, col in rows.items():
         if name.startswith(("status_", "housing_", "waiting_", "in_service_", "started_",
-                            "hours_", "spend_")) or name in SUMMED:
+                            "hours_", "spend_")) or name in SUMMED:  # spend_line_* too
             out[name] = float(np.sum(col))
     for s, name in enumerate(SERVICES):
         started = model.week_stats["started"][:, s].sum()

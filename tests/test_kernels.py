@@ -1,0 +1,1166 @@
+"""Unit tests of the numba kernels on small hand-made arrays with hand-computed results.
+
+Random outcomes are made certain with probabilities of exactly 0 or 1: a draw ``u`` is
+always in [0, 1), so ``u < 1`` always holds and ``u < 0`` never does.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from naive import step_services as naive_step_services
+
+from sim import kernels
+from sim.codes import (
+    ASYLUM,
+    CHARITY,
+    DEPARTED,
+    ECONOMIC_PR,
+    EMPLOYMENT_SVC,
+    FAMILY_PR,
+    FEDERAL,
+    FRIENDS,
+    HOUSING_HELP,
+    INTERIM,
+    LANGUAGE,
+    MATCHED_JOB,
+    MUNICIPAL,
+    N_DIM,
+    N_FUNDER,
+    N_HOUSING,
+    N_SERVICE,
+    N_STATUS,
+    NO_JOB,
+    NON_STATUS,
+    ORIENTATION,
+    PERMANENT_STATUSES,
+    PRECARIOUS,
+    PROTECTED,
+    PROVINCIAL,
+    SHELTER,
+    STABLE,
+    STATUSES,
+    STUDENT,
+    SURVIVAL_JOB,
+    SVC_DONE,
+    SVC_IN_SERVICE,
+    SVC_NONE,
+    SVC_WAITING,
+    TEMP_WORKER,
+    UNSHELTERED,
+)
+from sim.kernels import (
+    MF_AWF,
+    MF_LABOUR,
+    MF_NETWORK,
+    MF_SENTIMENT,
+    MF_WELCOMING,
+    N_MF,
+    PROC_HOUSING,
+    PROC_INTEGRATION,
+    PROC_MOVES,
+    PROC_RECEPTION,
+    PROC_STATUS,
+    HousingParams,
+    IntegrationParams,
+    LossParams,
+    StatusParams,
+)
+
+SEED = 12345
+
+# --------------------------------------------------------------------------- builders
+
+
+def people(n: int, **columns) -> SimpleNamespace:
+    """``n`` migrant rows with the kernels' dtypes. Each column: a scalar or one value a row.
+
+    Defaults: an economic PR in a shelter in municipality 0, no job, mid skill and
+    language, one-person household, arrived week 0, never stably housed, no status event,
+    no services, all dimensions 0. ``origin`` defaults to ``muni``.
+    """
+    spec = {
+        "status": (np.int8, ECONOMIC_PR),
+        "housing": (np.int8, SHELTER),
+        "muni": (np.int16, 0),
+        "employment": (np.int8, NO_JOB),
+        "skill": (np.float32, 0.5),
+        "language": (np.float32, 0.5),
+        "household": (np.int8, 1),
+        "arrival_week": (np.int16, 0),
+        "stable_week": (np.int16, -1),
+        "status_due": (np.int16, -1),
+    }
+    cols = {}
+    for name, (dtype, default) in spec.items():
+        cols[name] = np.empty(n, dtype)
+        cols[name][:] = columns.pop(name, default)
+    cols["origin"] = np.empty(n, np.int16)
+    cols["origin"][:] = columns.pop("origin", cols["muni"])
+    for name, dtype, width in (("svc_state", np.int8, N_SERVICE),
+                               ("svc_week", np.int16, N_SERVICE),
+                               ("dims", np.float32, N_DIM)):
+        cols[name] = np.zeros((n, width), dtype)
+        cols[name][:] = columns.pop(name, 0)
+    assert not columns, f"unknown columns {sorted(columns)}"
+    return SimpleNamespace(**cols)
+
+
+def snapshot(pop: SimpleNamespace) -> dict[str, np.ndarray]:
+    return {k: v.copy() for k, v in vars(pop).items()}
+
+
+def assert_rows_unchanged(pop, before, rows):
+    for name, old in before.items():
+        np.testing.assert_array_equal(getattr(pop, name)[rows], old[rows], err_msg=name)
+
+
+def key(process: int, week: int = 0, seed: int = SEED) -> np.uint64:
+    """A stream key as the model passes it (sim/model.py wraps stream_key in np.uint64)."""
+    return np.uint64(kernels.stream_key(seed, week, process))
+
+
+def status_params(**kw) -> StatusParams:
+    base = dict(asylum_acceptance=0.0, rejected_departure=0.0, permit_to_pr=0.0,
+                permit_renewal=0.0, permit_departure=0.0, permit_weeks_worker=52.0,
+                permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0)
+    return StatusParams(**(base | kw))
+
+
+def loss_params(**kw) -> LossParams:
+    return LossParams(**(dict(friends_breakdown=0.0, precarious_loss=0.0,
+                              lost_to_friends=0.0) | kw))
+
+
+def housing_params(**kw) -> HousingParams:
+    base = dict(affordable_rent_share=0.3, housing_help_boost=0.0, stable_loss=0.0,
+                income_none=1000.0, income_survival=2500.0, income_matched=5000.0,
+                second_earner=0.5)
+    return HousingParams(**(base | kw))
+
+
+def integration_params(**kw) -> IntegrationParams:
+    base = dict(language_gain=0.0, language_gain_in_class=0.0, job_find=0.0, match=0.0,
+                service_boost=0.0, job_loss=0.0, no_permit_factor=1.0, adjust=0.0,
+                quality_weight=0.0)
+    return IntegrationParams(**(base | kw))
+
+
+def run_status(pop, week, p):
+    events = np.zeros(5, np.int64)
+    kernels.step_status(pop.status, pop.housing, pop.status_due, week,
+                        key(PROC_STATUS, week), p, events)
+    return events
+
+
+def run_reception(pop, beds, interim=None, overflow=None, capped=None, p=None, week=3):
+    n_muni = len(beds)
+    beds = np.asarray(beds, np.int64)
+    interim = np.zeros(n_muni, np.int64) if interim is None else np.asarray(interim, np.int64)
+    overflow = np.zeros(n_muni, np.int64) if overflow is None else np.asarray(overflow, np.int64)
+    capped = np.zeros(n_muni, np.bool_) if capped is None else np.asarray(capped, np.bool_)
+    occupancy = np.full((n_muni, 3), -99, np.int64)  # written, not added to
+    kernels.step_reception(pop.housing, pop.muni, week, key(PROC_RECEPTION, week),
+                           p or loss_params(), beds, interim, overflow, capped, occupancy)
+    return occupancy
+
+
+def run_housing(pop, week, p, search_p, rent, lettings):
+    n_muni = len(search_p)
+    moves = np.zeros((n_muni, 2), np.int64)
+    kernels.step_housing(pop.housing, pop.muni, pop.employment, pop.skill, pop.household,
+                         pop.svc_state, pop.stable_week, week, key(PROC_HOUSING, week), p,
+                         np.asarray(search_p, np.float64), np.asarray(rent, np.float64),
+                         lettings, moves)
+    return moves
+
+
+def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, welcoming=0.0):
+    f = np.zeros((n_muni, N_MF))
+    f[:, MF_LABOUR] = labour
+    f[:, MF_NETWORK] = network
+    f[:, MF_SENTIMENT] = sentiment
+    f[:, MF_AWF] = awf
+    f[:, MF_WELCOMING] = welcoming
+    return f
+
+
+def run_integration(pop, week, p, features, quality=None):
+    n_muni = features.shape[0]
+    quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
+    jobs = np.zeros((n_muni, 2), np.int64)
+    kernels.step_integration(pop.status, pop.housing, pop.muni, pop.employment, pop.skill,
+                             pop.language, pop.arrival_week, pop.svc_state, pop.dims, week,
+                             key(PROC_INTEGRATION, week), p, features, quality, jobs)
+    return jobs
+
+
+def run_moves(pop, move_p, cdf, unsettled_factor=1.0, week=5):
+    cdf = np.asarray(cdf, np.float64)
+    out = np.zeros(cdf.shape, np.int64)
+    kernels.step_moves(pop.housing, pop.muni, pop.employment, key(PROC_MOVES, week),
+                       np.asarray(move_p, np.float64), unsettled_factor, cdf, out)
+    return out
+
+
+def default_eligibility() -> np.ndarray:
+    """The default funder rules of sim/params.py as the kernels' bool[F, status] table."""
+    names = {
+        FEDERAL: ["economic_pr", "family_pr", "resettled_refugee", "protected_person"],
+        PROVINCIAL: ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
+                     "temporary_worker", "student"],
+        MUNICIPAL: ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
+                    "temporary_worker", "student", "asylum_claimant"],
+        CHARITY: list(STATUSES),
+    }
+    table = np.zeros((N_FUNDER, N_STATUS), np.bool_)
+    for f, statuses in names.items():
+        for s in statuses:
+            table[f, STATUSES.index(s)] = True
+    return table
+
+
+def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None):
+    """Run step_services; returns the outputs and leaves ``hours`` consumed in place."""
+    n_muni = hours.shape[0]
+    eligible = default_eligibility() if eligible is None else eligible
+    awf = np.zeros(n_muni, np.bool_) if awf is None else np.asarray(awf, np.bool_)
+    out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
+                          started=np.zeros((n_muni, N_SERVICE), np.int64),
+                          wait_sum=np.zeros((n_muni, N_SERVICE), np.int64),
+                          completed=np.zeros((n_muni, N_SERVICE), np.int64))
+    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing, pop.muni, week,
+                          hours, eligible, awf, np.asarray(hours_per_week, np.float64),
+                          np.asarray(duration, np.int64), out.used, out.started,
+                          out.wait_sum, out.completed)
+    return out
+
+
+def pool(n_muni=1, **hours_by) -> np.ndarray:
+    """float64[m, S, F] hours; keyword ``s{service}_f{funder}`` sets that pool in every city."""
+    h = np.zeros((n_muni, N_SERVICE, N_FUNDER))
+    for name, value in hours_by.items():
+        s, f = name[1:].split("_f")
+        h[:, int(s), int(f)] = value
+    return h
+
+
+HPW = [2.0, 1.0, 1.5, 2.0]  # default hours per client-week
+DURATION = [2, 40, 12, 6]
+
+
+# --------------------------------------------------------------------------- RNG
+
+
+def test_uniforms_are_in_unit_interval():
+    u = kernels.uniforms(key(PROC_STATUS), 100_000, 0)
+    assert u.dtype == np.float64
+    assert u.shape == (100_000,)
+    assert u.min() >= 0.0
+    assert u.max() < 1.0
+
+
+def test_uniforms_are_deterministic_for_same_key_and_draw():
+    a = kernels.uniforms(key(PROC_HOUSING, week=7), 1000, 2)
+    b = kernels.uniforms(np.uint64(kernels.stream_key(SEED, 7, PROC_HOUSING)), 1000, 2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_uniforms_prefix_is_stable():
+    """Draw i does not depend on how many rows are drawn (row-indexed, not sequential)."""
+    long = kernels.uniforms(key(PROC_MOVES), 500, 1)
+    short = kernels.uniforms(key(PROC_MOVES), 20, 1)
+    np.testing.assert_array_equal(long[:20], short)
+
+
+@pytest.mark.parametrize(("seed", "week", "process", "j"), [
+    (SEED + 1, 3, PROC_STATUS, 0),  # another seed
+    (SEED, 4, PROC_STATUS, 0),  # another week
+    (SEED, 3, PROC_RECEPTION, 0),  # another process
+    (SEED, 3, PROC_STATUS, 1),  # another draw number
+])
+def test_uniforms_differ_across_streams_and_draws(seed, week, process, j):
+    n = 1000
+    base = kernels.uniforms(key(PROC_STATUS, week=3), n, 0)
+    other = kernels.uniforms(key(process, week=week, seed=seed), n, j)
+    # Independent continuous draws coincide with probability ~0; demand no coincidences.
+    assert np.sum(base == other) == 0
+    # And they are not simply a shifted copy of each other.
+    assert len(np.intersect1d(base, other)) == 0
+
+
+def test_uniforms_mean_and_variance():
+    n = 100_000
+    u = kernels.uniforms(key(PROC_INTEGRATION, week=11), n, 0)
+    # Standard error of the mean: sqrt(1/12 / n) = 9.1e-4. Of the sample variance:
+    # sqrt((mu4 - sigma^4) / n) with mu4 = 1/80, sigma^4 = 1/144: 2.4e-4. Allow 5 SE.
+    assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n)
+    assert abs(u.var() - 1 / 12) < 5 * np.sqrt((1 / 80 - 1 / 144) / n)
+
+
+def test_uniforms_fill_deciles_evenly():
+    n = 100_000
+    counts = np.bincount((kernels.uniforms(key(PROC_STATUS, week=2), n, 3) * 10).astype(int),
+                         minlength=10)
+    assert counts.shape == (10,)
+    # Each decile count ~ Binomial(n, 0.1): SE = sqrt(n * 0.1 * 0.9) = 95. Allow 5 SE.
+    assert np.all(np.abs(counts - n / 10) < 5 * np.sqrt(n * 0.1 * 0.9))
+
+
+def test_draws_of_one_row_are_uncorrelated_across_draw_numbers():
+    n = 100_000
+    k = key(PROC_HOUSING, week=9)
+    r = np.corrcoef(kernels.uniforms(k, n, 0), kernels.uniforms(k, n, 1))[0, 1]
+    assert abs(r) < 5 / np.sqrt(n)  # SE of a null correlation ~ 1/sqrt(n)
+
+
+def test_uniforms_accept_stream_key_result_as_returned():
+    """``stream_key`` is annotated to return np.uint64 but returns a Python int.
+
+    Passed on directly, that int is typed int64 by numba: keys of 2**63 and above raise
+    OverflowError, and smaller ones give a different, non-uniform stream. The draws should
+    not depend on whether the caller wrapped the key in np.uint64 (as sim/model.py does).
+    """
+    n = 10_000
+    for process in (PROC_STATUS, PROC_HOUSING):  # keys below and above 2**63 for SEED, week 0
+        raw = kernels.stream_key(SEED, 0, process)
+        wrapped = kernels.uniforms(np.uint64(raw), n, 0)
+        np.testing.assert_array_equal(kernels.uniforms(raw, n, 0), wrapped,
+                                      err_msg=f"key {raw}")
+
+
+def test_stream_key_is_deterministic():
+    assert kernels.stream_key(7, 30, PROC_MOVES) == kernels.stream_key(7, 30, PROC_MOVES)
+
+
+@pytest.mark.parametrize("changed", ["seed", "week", "process"])
+def test_stream_key_differs_in_each_argument(changed):
+    args = {"seed": 7, "week": 30, "process": PROC_MOVES}
+    other = args | {changed: args[changed] + 1}
+    assert kernels.stream_key(**args) != kernels.stream_key(**other)
+
+
+def test_stream_keys_do_not_collide_over_a_run_grid():
+    keys = {int(kernels.stream_key(seed, week, proc))
+            for seed in range(5) for week in range(520) for proc in range(1, 6)}
+    assert len(keys) == 5 * 520 * 5
+
+
+# --------------------------------------------------------------------------- step_status
+
+
+def test_asylum_acceptance_one_protects_due_claimants():
+    pop = people(3, status=ASYLUM, housing=SHELTER, status_due=[5, 10, 3])
+    events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0))
+    assert pop.status.tolist() == [PROTECTED] * 3
+    assert pop.status_due.tolist() == [-1] * 3
+    assert pop.housing.tolist() == [SHELTER] * 3
+    assert events.tolist() == [3, 0, 0, 0, 0]
+
+
+def test_rejected_claimants_depart_when_departure_is_certain():
+    pop = people(2, status=ASYLUM, status_due=4)
+    events = run_status(pop, week=4, p=status_params(asylum_acceptance=0.0,
+                                                     rejected_departure=1.0))
+    assert pop.housing.tolist() == [DEPARTED] * 2
+    assert pop.status.tolist() == [ASYLUM] * 2
+    assert pop.status_due.tolist() == [-1] * 2
+    assert events.tolist() == [0, 2, 0, 0, 2]  # rejected, and departed
+
+
+def test_rejected_claimants_who_stay_become_non_status():
+    pop = people(2, status=ASYLUM, status_due=4, housing=[SHELTER, FRIENDS])
+    events = run_status(pop, week=4, p=status_params(asylum_acceptance=0.0,
+                                                     rejected_departure=0.0))
+    assert pop.status.tolist() == [NON_STATUS] * 2
+    assert pop.housing.tolist() == [SHELTER, FRIENDS]
+    assert pop.status_due.tolist() == [-1] * 2
+    assert events.tolist() == [0, 2, 0, 2, 0]
+
+
+def test_permit_to_pr_one_makes_workers_and_students_permanent():
+    pop = people(2, status=[TEMP_WORKER, STUDENT], status_due=8, housing=PRECARIOUS)
+    events = run_status(pop, week=8, p=status_params(permit_to_pr=1.0, permit_renewal=1.0))
+    assert pop.status.tolist() == [ECONOMIC_PR] * 2
+    assert pop.status_due.tolist() == [-1] * 2
+    assert events.tolist() == [0, 0, 2, 0, 0]
+
+
+def test_permit_renewal_sets_a_future_due_week():
+    week = 8
+    pop = people(50, status=[TEMP_WORKER, STUDENT] * 25, status_due=week)
+    events = run_status(pop, week=week, p=status_params(permit_renewal=1.0))
+    assert pop.status.tolist() == [TEMP_WORKER, STUDENT] * 25
+    assert np.all(pop.status_due > week)
+    assert np.all(pop.status_due <= 32000)
+    assert pop.housing.tolist() == [SHELTER] * 50
+    assert events.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_permit_renewal_length_follows_the_mean_permit_weeks():
+    n, week, mean = 4000, 100, 52.0
+    pop = people(n, status=TEMP_WORKER, status_due=week)
+    run_status(pop, week=week, p=status_params(permit_renewal=1.0, permit_weeks_worker=mean))
+    length = pop.status_due.astype(float) - week
+    # length = 1 + floor(Exp(mean)); E = 1 + 1 / (exp(1/mean) - 1) = 52.5; SE = mean/sqrt(n).
+    expected = 1 + 1 / np.expm1(1 / mean)
+    assert abs(length.mean() - expected) < 5 * mean / np.sqrt(n)
+
+
+def test_permit_departure_one_removes_permit_holders():
+    pop = people(2, status=[TEMP_WORKER, STUDENT], status_due=2)
+    events = run_status(pop, week=3, p=status_params(permit_departure=1.0))
+    assert pop.housing.tolist() == [DEPARTED] * 2
+    assert pop.status_due.tolist() == [-1] * 2
+    assert events.tolist() == [0, 0, 0, 0, 2]
+
+
+def test_expired_permit_without_renewal_or_departure_becomes_non_status():
+    pop = people(2, status=[TEMP_WORKER, STUDENT], status_due=3, housing=STABLE)
+    events = run_status(pop, week=3, p=status_params())
+    assert pop.status.tolist() == [NON_STATUS] * 2
+    assert pop.housing.tolist() == [STABLE] * 2
+    assert pop.status_due.tolist() == [-1] * 2
+    assert events.tolist() == [0, 0, 0, 2, 0]
+
+
+def test_emigration_one_makes_everyone_present_depart():
+    statuses = list(range(N_STATUS))
+    pop = people(N_STATUS, status=statuses, status_due=0,
+                 housing=[UNSHELTERED, SHELTER, INTERIM, FRIENDS, PRECARIOUS, STABLE,
+                          SHELTER, SHELTER])
+    events = run_status(pop, week=0, p=status_params(emigrate_per_week=1.0,
+                                                     asylum_acceptance=1.0))
+    assert pop.housing.tolist() == [DEPARTED] * N_STATUS
+    assert pop.status.tolist() == statuses  # emigration happens before any status event
+    assert events.tolist() == [0, 0, 0, 0, N_STATUS]
+
+
+def test_status_events_wait_for_their_due_week():
+    # Due next week, and no event scheduled at all: untouched even with certain outcomes.
+    pop = people(4, status=[ASYLUM, TEMP_WORKER, ASYLUM, STUDENT], status_due=[11, 11, -1, -1])
+    before = snapshot(pop)
+    events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0))
+    assert_rows_unchanged(pop, before, slice(None))
+    assert events.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_departed_rows_are_untouched_by_status():
+    pop = people(3, status=[ASYLUM, TEMP_WORKER, NON_STATUS], status_due=[1, 1, -1],
+                 housing=DEPARTED)
+    before = snapshot(pop)
+    events = run_status(pop, week=5, p=status_params(
+        asylum_acceptance=1.0, permit_to_pr=1.0, regularize_per_week=1.0, emigrate_per_week=1.0))
+    assert_rows_unchanged(pop, before, slice(None))
+    assert events.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_regularization_one_makes_non_status_economic_pr():
+    pop = people(2, status=NON_STATUS, status_due=-1)
+    events = run_status(pop, week=5, p=status_params(regularize_per_week=1.0))
+    assert pop.status.tolist() == [ECONOMIC_PR] * 2
+    assert pop.housing.tolist() == [SHELTER] * 2
+    assert events.tolist() == [0, 0, 0, 0, 0]  # regularization has no event column
+
+
+def test_permanent_residents_have_no_status_events():
+    pop = people(4, status=list(PERMANENT_STATUSES), status_due=2)
+    before = snapshot(pop)
+    events = run_status(pop, week=5, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0,
+                                                     permit_departure=1.0))
+    assert_rows_unchanged(pop, before, slice(None))
+    assert events.tolist() == [0, 0, 0, 0, 0]
+
+
+# --------------------------------------------------------------------------- step_reception
+
+
+def test_reception_beds_then_interim_first_come_first_served_when_capped():
+    pop = people(5, housing=UNSHELTERED)
+    occ = run_reception(pop, beds=[2], interim=[1], overflow=[1], capped=[True])
+    assert pop.housing.tolist() == [SHELTER, SHELTER, INTERIM, UNSHELTERED, UNSHELTERED]
+    assert occ.tolist() == [[2, 1, 2]]
+
+
+def test_reception_uncapped_city_opens_overflow_after_interim():
+    pop = people(5, housing=UNSHELTERED)
+    occ = run_reception(pop, beds=[2], interim=[1], overflow=[1], capped=[False])
+    assert pop.housing.tolist() == [SHELTER, SHELTER, INTERIM, SHELTER, UNSHELTERED]
+    assert occ.tolist() == [[3, 1, 1]]
+
+
+def test_reception_existing_occupants_count_against_beds():
+    # The occupants sit at later rows than the newcomers: they still hold their places.
+    pop = people(5, housing=[UNSHELTERED, UNSHELTERED, UNSHELTERED, SHELTER, INTERIM])
+    occ = run_reception(pop, beds=[2], interim=[1], capped=[True])
+    assert pop.housing.tolist() == [SHELTER, UNSHELTERED, UNSHELTERED, SHELTER, INTERIM]
+    assert occ.tolist() == [[2, 1, 2]]
+
+
+def test_reception_over_capacity_stock_keeps_its_places_and_blocks_newcomers():
+    pop = people(4, housing=[SHELTER, SHELTER, SHELTER, UNSHELTERED])
+    occ = run_reception(pop, beds=[2], overflow=[1], capped=[False])
+    assert pop.housing.tolist() == [SHELTER, SHELTER, SHELTER, UNSHELTERED]
+    assert occ.tolist() == [[3, 0, 1]]
+
+
+def test_reception_capacity_is_per_municipality():
+    pop = people(4, housing=UNSHELTERED, muni=[0, 0, 1, 1])
+    occ = run_reception(pop, beds=[1, 2], interim=[0, 0], capped=[True, True])
+    assert pop.housing.tolist() == [SHELTER, UNSHELTERED, SHELTER, SHELTER]
+    assert occ.tolist() == [[1, 0, 1], [2, 0, 0]]
+
+
+def test_reception_without_losses_leaves_other_housing_alone():
+    housing = [FRIENDS, PRECARIOUS, STABLE, DEPARTED, FRIENDS]
+    pop = people(5, housing=housing)
+    occ = run_reception(pop, beds=[10], interim=[10], capped=[False])
+    assert pop.housing.tolist() == housing
+    assert occ.tolist() == [[0, 0, 0]]
+
+
+def test_friends_breakdown_sends_people_to_shelter_placement():
+    pop = people(4, housing=[FRIENDS, UNSHELTERED, FRIENDS, STABLE])
+    occ = run_reception(pop, beds=[1], interim=[1], capped=[True],
+                        p=loss_params(friends_breakdown=1.0, lost_to_friends=0.0))
+    # Rows 0 and 2 lose their stay; placement is by row: 0 gets the bed, 1 interim.
+    assert pop.housing.tolist() == [SHELTER, INTERIM, UNSHELTERED, STABLE]
+    assert occ.tolist() == [[1, 1, 1]]
+
+
+def test_friends_breakdown_with_lost_to_friends_one_stays_with_friends():
+    pop = people(2, housing=[FRIENDS, PRECARIOUS])
+    occ = run_reception(pop, beds=[5], p=loss_params(friends_breakdown=1.0,
+                                                     lost_to_friends=1.0))
+    assert pop.housing.tolist() == [FRIENDS, PRECARIOUS]
+    assert occ.tolist() == [[0, 0, 0]]
+
+
+def test_precarious_loss_goes_to_friends_or_shelter():
+    pop = people(2, housing=PRECARIOUS)
+    run_reception(pop, beds=[5], p=loss_params(precarious_loss=1.0, lost_to_friends=1.0))
+    assert pop.housing.tolist() == [FRIENDS, FRIENDS]
+
+    pop = people(2, housing=[PRECARIOUS, FRIENDS])
+    occ = run_reception(pop, beds=[5], p=loss_params(precarious_loss=1.0, lost_to_friends=0.0))
+    assert pop.housing.tolist() == [SHELTER, FRIENDS]
+    assert occ.tolist() == [[1, 0, 0]]
+
+
+def test_reception_losses_spare_stable_and_departed():
+    pop = people(2, housing=[STABLE, DEPARTED])
+    run_reception(pop, beds=[5], p=loss_params(friends_breakdown=1.0, precarious_loss=1.0))
+    assert pop.housing.tolist() == [STABLE, DEPARTED]
+
+
+# --------------------------------------------------------------------------- step_housing
+
+# Rent 1000 for a two-bedroom; the household's unit costs rent * (0.6 + 0.16 * household):
+# 760 for one person, 920 for two, 1400 for five. Affordable: within 30% of household
+# income, which is own income * (1 + second_earner * min(household - 1, 2)).
+
+
+def test_lettings_limit_moves_first_come_first_served():
+    pop = people(4, housing=SHELTER, employment=SURVIVAL_JOB, household=2)
+    lettings = np.array([2], np.int64)
+    moves = run_housing(pop, 6, housing_params(), search_p=[1.0], rent=[1000.0],
+                        lettings=lettings)
+    assert pop.housing.tolist() == [STABLE, STABLE, SHELTER, SHELTER]
+    assert pop.stable_week.tolist() == [6, 6, -1, -1]
+    assert lettings.tolist() == [0]
+    assert moves.tolist() == [[2, 2]]
+
+
+@pytest.mark.parametrize(("employment", "skill", "household", "stable"), [
+    # survival, alone: income 2500, 30% = 750 < 760 needed -> precarious
+    (SURVIVAL_JOB, 0.5, 1, False),
+    # survival, two people: income 2500 * 1.5 = 3750, 30% = 1125 >= 920 -> stable
+    (SURVIVAL_JOB, 0.5, 2, True),
+    # matched, skill 0.5, alone: 2500 + 2500 * 0.5 = 3750, 1125 >= 760 -> stable
+    (MATCHED_JOB, 0.5, 1, True),
+    # matched, skill 0, alone: 2500, 750 < 760 -> precarious
+    (MATCHED_JOB, 0.0, 1, False),
+    # no job, household of 4: 1000 * 2 = 2000, 600 < 1240 -> precarious
+    (NO_JOB, 0.5, 4, False),
+])
+def test_affordability_decides_stable_or_precarious(employment, skill, household, stable):
+    pop = people(1, housing=FRIENDS, employment=employment, skill=skill, household=household)
+    moves = run_housing(pop, 9, housing_params(), search_p=[1.0], rent=[1000.0],
+                        lettings=np.array([5], np.int64))
+    assert pop.housing[0] == (STABLE if stable else PRECARIOUS)
+    assert pop.stable_week[0] == (9 if stable else -1)
+    assert moves.tolist() == [[int(stable), 0]]  # from friends: no shelter exit
+
+
+def test_household_income_counts_at_most_two_other_earners():
+    # Five people, no job, second_earner 1: income 1000 * (1 + 2) = 3000, 30% = 900 < 1400.
+    # (Counting all four others would give 5000 -> 1500 and a stable home.)
+    pop = people(1, housing=FRIENDS, employment=NO_JOB, household=5)
+    run_housing(pop, 9, housing_params(second_earner=1.0), search_p=[1.0], rent=[1000.0],
+                lettings=np.array([5], np.int64))
+    assert pop.housing[0] == PRECARIOUS
+
+
+def test_precarious_renters_only_move_to_stable_housing():
+    # Row 0 rents precariously and cannot afford a stable unit: stays, takes no letting.
+    pop = people(2, housing=[PRECARIOUS, SHELTER], employment=NO_JOB)
+    lettings = np.array([1], np.int64)
+    moves = run_housing(pop, 4, housing_params(), search_p=[1.0], rent=[1000.0],
+                        lettings=lettings)
+    assert pop.housing.tolist() == [PRECARIOUS, PRECARIOUS]
+    assert lettings.tolist() == [0]
+    assert moves.tolist() == [[0, 1]]
+
+
+def test_precarious_renter_who_can_afford_moves_to_stable():
+    pop = people(1, housing=PRECARIOUS, employment=MATCHED_JOB, skill=1.0)
+    lettings = np.array([1], np.int64)
+    moves = run_housing(pop, 4, housing_params(), search_p=[1.0], rent=[1000.0],
+                        lettings=lettings)
+    assert pop.housing.tolist() == [STABLE]
+    assert lettings.tolist() == [0]
+    assert moves.tolist() == [[1, 0]]
+
+
+def test_stable_week_is_set_only_the_first_time():
+    pop = people(2, housing=FRIENDS, employment=MATCHED_JOB, skill=1.0, stable_week=[5, -1])
+    run_housing(pop, 20, housing_params(), search_p=[1.0], rent=[1000.0],
+                lettings=np.array([5], np.int64))
+    assert pop.housing.tolist() == [STABLE, STABLE]
+    assert pop.stable_week.tolist() == [5, 20]
+
+
+def test_shelter_and_interim_exits_are_counted():
+    pop = people(4, housing=[SHELTER, INTERIM, UNSHELTERED, FRIENDS], employment=NO_JOB)
+    moves = run_housing(pop, 4, housing_params(), search_p=[1.0], rent=[1000.0],
+                        lettings=np.array([10], np.int64))
+    assert pop.housing.tolist() == [PRECARIOUS] * 4
+    assert moves.tolist() == [[0, 2]]
+
+
+def test_search_p_zero_changes_nothing():
+    pop = people(4, housing=[SHELTER, FRIENDS, PRECARIOUS, STABLE], employment=MATCHED_JOB,
+                 skill=1.0, svc_state=[SVC_NONE, SVC_NONE, SVC_NONE, SVC_DONE])
+    before = snapshot(pop)
+    lettings = np.array([10], np.int64)
+    moves = run_housing(pop, 4, housing_params(housing_help_boost=5.0), search_p=[0.0],
+                        rent=[1000.0], lettings=lettings)
+    assert_rows_unchanged(pop, before, slice(None))
+    assert lettings.tolist() == [10]
+    assert moves.tolist() == [[0, 0]]
+
+
+def test_no_lettings_no_moves():
+    pop = people(3, housing=SHELTER, employment=MATCHED_JOB, skill=1.0, muni=[0, 1, 1])
+    lettings = np.array([0, 1], np.int64)
+    moves = run_housing(pop, 4, housing_params(), search_p=[1.0, 1.0], rent=[1000.0, 1000.0],
+                        lettings=lettings)
+    assert pop.housing.tolist() == [SHELTER, STABLE, SHELTER]
+    assert lettings.tolist() == [0, 0]
+    assert moves.tolist() == [[0, 0], [1, 1]]
+
+
+def test_stable_loss_one_makes_stable_precarious():
+    pop = people(2, housing=[STABLE, FRIENDS], stable_week=[3, -1], employment=MATCHED_JOB)
+    moves = run_housing(pop, 10, housing_params(stable_loss=1.0), search_p=[0.0],
+                        rent=[1000.0], lettings=np.array([5], np.int64))
+    assert pop.housing.tolist() == [PRECARIOUS, FRIENDS]
+    assert pop.stable_week.tolist() == [3, -1]
+    assert moves.tolist() == [[0, 0]]
+
+
+def test_housing_help_raises_the_search_chance():
+    # search_p 0.5 doubled by a boost of 1: certain for clients of housing help.
+    n = 200
+    helped = [SVC_NONE] * N_SERVICE
+    helped[HOUSING_HELP] = SVC_DONE
+    in_help = [SVC_NONE] * N_SERVICE
+    in_help[HOUSING_HELP] = SVC_IN_SERVICE
+    waiting = [SVC_NONE] * N_SERVICE
+    waiting[HOUSING_HELP] = SVC_WAITING
+    pop = people(3 * n, housing=FRIENDS, employment=MATCHED_JOB, skill=1.0,
+                 svc_state=np.array([helped] * n + [in_help] * n + [waiting] * n))
+    run_housing(pop, 1, housing_params(housing_help_boost=1.0), search_p=[0.5],
+                rent=[1000.0], lettings=np.array([10 * n], np.int64))
+    assert np.all(pop.housing[: 2 * n] == STABLE)
+    moved = np.mean(pop.housing[2 * n:] == STABLE)  # ~ Binomial(200, 0.5) / 200, SE 0.035
+    assert 0.3 < moved < 0.7
+
+
+def test_departed_rows_are_untouched_by_housing():
+    pop = people(2, housing=DEPARTED, employment=MATCHED_JOB, skill=1.0)
+    before = snapshot(pop)
+    lettings = np.array([5], np.int64)
+    moves = run_housing(pop, 4, housing_params(stable_loss=1.0), search_p=[1.0],
+                        rent=[1000.0], lettings=lettings)
+    assert_rows_unchanged(pop, before, slice(None))
+    assert lettings.tolist() == [5]
+    assert moves.tolist() == [[0, 0]]
+
+
+# --------------------------------------------------------------------------- step_services
+
+
+def waiting_for(service: int, n: int, joined=0) -> np.ndarray:
+    state = np.zeros((n, N_SERVICE), np.int8)
+    state[:, service] = SVC_WAITING
+    week = np.zeros((n, N_SERVICE), np.int16)
+    week[:, service] = joined
+    return state, week
+
+
+def test_hours_for_two_clients_start_the_first_two_waiting():
+    state, joined = waiting_for(LANGUAGE, 4, joined=[1, 2, 3, 4])
+    pop = people(4, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 2.0})
+    out = run_services(pop, 10, hours, HPW, DURATION)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_IN_SERVICE, SVC_IN_SERVICE,
+                                                   SVC_WAITING, SVC_WAITING]
+    assert pop.svc_week[:, LANGUAGE].tolist() == [39, 39, 3, 4]  # weeks left, weeks joined
+    assert out.started[0].tolist() == [0, 2, 0, 0]
+    assert out.used[0, LANGUAGE].tolist() == [2.0, 0.0, 0.0, 0.0]
+    assert hours[0, LANGUAGE].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert out.wait_sum[0].tolist() == [0, 9 + 8, 0, 0]
+
+
+def test_continuing_clients_are_served_before_waiting_ones():
+    state = np.zeros((3, N_SERVICE), np.int8)
+    week = np.zeros((3, N_SERVICE), np.int16)
+    state[:, EMPLOYMENT_SVC] = [SVC_WAITING, SVC_WAITING, SVC_IN_SERVICE]
+    week[:, EMPLOYMENT_SVC] = [2, 3, 5]  # joined, joined, weeks left
+    pop = people(3, svc_state=state, svc_week=week)
+    hours = pool(**{f"s{EMPLOYMENT_SVC}_f{FEDERAL}": 3.0})  # two client-weeks of 1.5
+    out = run_services(pop, 6, hours, HPW, DURATION)
+    assert pop.svc_state[:, EMPLOYMENT_SVC].tolist() == [SVC_IN_SERVICE, SVC_WAITING,
+                                                         SVC_IN_SERVICE]
+    assert pop.svc_week[:, EMPLOYMENT_SVC].tolist() == [11, 3, 4]
+    assert out.started[0, EMPLOYMENT_SVC] == 1
+    assert out.wait_sum[0, EMPLOYMENT_SVC] == 4
+    assert out.completed[0, EMPLOYMENT_SVC] == 0
+
+
+def test_federal_hours_serve_only_permanent_statuses_and_protected():
+    statuses = list(range(N_STATUS))
+    state, joined = waiting_for(ORIENTATION, N_STATUS)
+    pop = people(N_STATUS, status=statuses, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{ORIENTATION}_f{FEDERAL}": 100.0})
+    out = run_services(pop, 3, hours, HPW, DURATION)
+    served = pop.svc_state[:, ORIENTATION] == SVC_IN_SERVICE
+    assert [STATUSES[s] for s in np.flatnonzero(served)] == [
+        "economic_pr", "family_pr", "resettled_refugee", "protected_person"]
+    assert np.all(pop.svc_state[~served, ORIENTATION] == SVC_WAITING)
+    assert out.used[0, ORIENTATION, FEDERAL] == 4 * HPW[ORIENTATION]
+    assert out.started[0, ORIENTATION] == 4
+
+
+def test_municipal_hours_serve_non_status_only_under_access_without_fear():
+    state, joined = waiting_for(HOUSING_HELP, 2)
+    pop = people(2, status=NON_STATUS, muni=[0, 1], svc_state=state, svc_week=joined)
+    eligible = default_eligibility()
+    assert not eligible[MUNICIPAL, NON_STATUS]
+    hours = pool(2, **{f"s{HOUSING_HELP}_f{MUNICIPAL}": 10.0})
+    out = run_services(pop, 3, hours, HPW, DURATION, eligible, awf=[False, True])
+    assert pop.svc_state[:, HOUSING_HELP].tolist() == [SVC_WAITING, SVC_IN_SERVICE]
+    assert out.used[:, HOUSING_HELP, MUNICIPAL].tolist() == [0.0, 2.0]
+    assert out.started[:, HOUSING_HELP].tolist() == [0, 1]
+
+
+def test_access_without_fear_does_not_open_other_funders():
+    state, joined = waiting_for(HOUSING_HELP, 1)
+    pop = people(1, status=NON_STATUS, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{HOUSING_HELP}_f{FEDERAL}": 10.0, f"s{HOUSING_HELP}_f{PROVINCIAL}": 10.0})
+    run_services(pop, 3, hours, HPW, DURATION, awf=[True])
+    assert pop.svc_state[0, HOUSING_HELP] == SVC_WAITING
+
+
+def test_first_eligible_funder_with_a_full_week_of_hours_pays():
+    # Federal has half a week's hours left: not split; provincial pays the whole week.
+    state, joined = waiting_for(LANGUAGE, 1)
+    pop = people(1, status=FAMILY_PR, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 0.5, f"s{LANGUAGE}_f{PROVINCIAL}": 3.0,
+                    f"s{LANGUAGE}_f{CHARITY}": 3.0})
+    out = run_services(pop, 3, hours, HPW, DURATION)
+    assert out.used[0, LANGUAGE].tolist() == [0.0, 1.0, 0.0, 0.0]
+    assert hours[0, LANGUAGE].tolist() == [0.5, 2.0, 0.0, 3.0]
+
+
+def test_one_week_service_goes_straight_to_done():
+    state, joined = waiting_for(ORIENTATION, 1, joined=4)
+    pop = people(1, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{ORIENTATION}_f{CHARITY}": 5.0})
+    out = run_services(pop, 7, hours, HPW, [1, 40, 12, 6])
+    assert pop.svc_state[0, ORIENTATION] == SVC_DONE
+    assert pop.svc_week[0, ORIENTATION] == 0
+    assert out.started[0, ORIENTATION] == 1
+    assert out.completed[0, ORIENTATION] == 1
+    assert out.wait_sum[0, ORIENTATION] == 3
+
+
+def test_last_week_of_service_completes():
+    state = np.zeros((2, N_SERVICE), np.int8)
+    week = np.zeros((2, N_SERVICE), np.int16)
+    state[:, LANGUAGE] = SVC_IN_SERVICE
+    week[:, LANGUAGE] = [1, 2]
+    pop = people(2, svc_state=state, svc_week=week)
+    out = run_services(pop, 7, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 5.0}), HPW, DURATION)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_DONE, SVC_IN_SERVICE]
+    assert pop.svc_week[:, LANGUAGE].tolist() == [0, 1]
+    assert out.completed[0, LANGUAGE] == 1
+    assert out.started[0, LANGUAGE] == 0
+
+
+def test_continuing_client_without_hours_keeps_place_and_weeks():
+    state = np.zeros((1, N_SERVICE), np.int8)
+    week = np.zeros((1, N_SERVICE), np.int16)
+    state[0, LANGUAGE] = SVC_IN_SERVICE
+    week[0, LANGUAGE] = 5
+    pop = people(1, svc_state=state, svc_week=week)
+    out = run_services(pop, 7, pool(), HPW, DURATION)
+    assert pop.svc_state[0, LANGUAGE] == SVC_IN_SERVICE
+    assert pop.svc_week[0, LANGUAGE] == 5
+    assert out.used.sum() == 0.0
+
+
+def test_wait_sum_adds_weeks_waited_of_those_starting():
+    state, joined = waiting_for(HOUSING_HELP, 3, joined=[3, 7, 9])
+    pop = people(3, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{HOUSING_HELP}_f{FEDERAL}": 4.0})  # two starts
+    out = run_services(pop, 10, hours, HPW, DURATION)
+    assert out.wait_sum[0, HOUSING_HELP] == (10 - 3) + (10 - 7)
+    assert out.started[0, HOUSING_HELP] == 2
+
+
+def test_departed_rows_are_not_served():
+    state, joined = waiting_for(ORIENTATION, 2)
+    state[:, LANGUAGE] = SVC_IN_SERVICE
+    joined[:, LANGUAGE] = 3
+    pop = people(2, housing=DEPARTED, svc_state=state, svc_week=joined)
+    before = snapshot(pop)
+    hours = pool(**{f"s{s}_f{f}": 50.0 for s in range(N_SERVICE) for f in range(N_FUNDER)})
+    out = run_services(pop, 10, hours, HPW, DURATION)
+    assert_rows_unchanged(pop, before, slice(None))
+    assert out.used.sum() == 0.0
+    assert np.all(hours == 50.0)
+
+
+def _random_services_case(rng: np.random.Generator):
+    n = int(rng.integers(0, 14))
+    n_muni = int(rng.integers(1, 4))
+    week = int(rng.integers(0, 60))
+    hours_per_week = rng.choice([0.5, 1.0, 1.5, 2.0, 0.3], size=N_SERVICE)
+    duration = rng.integers(1, 5, size=N_SERVICE)
+    status = rng.integers(0, N_STATUS, n)
+    housing = np.where(rng.random(n) < 0.15, DEPARTED, rng.integers(0, DEPARTED, n))
+    muni = rng.integers(0, n_muni, n)
+    svc_state = rng.integers(0, 4, (n, N_SERVICE))
+    svc_week = np.where(svc_state == SVC_WAITING, rng.integers(0, week + 1, (n, N_SERVICE)),
+                        np.where(svc_state == SVC_IN_SERVICE,
+                                 rng.integers(1, 5, (n, N_SERVICE)), 0))
+    # Pools: often zero, often whole client-weeks, sometimes odd amounts.
+    kind = rng.integers(0, 3, (n_muni, N_SERVICE, N_FUNDER))
+    whole = rng.integers(0, 4, kind.shape) * hours_per_week[None, :, None]
+    hours = np.where(kind == 0, 0.0, np.where(kind == 1, whole, rng.random(kind.shape) * 5))
+    eligible = (default_eligibility() if rng.random() < 0.3
+                else rng.random((N_FUNDER, N_STATUS)) < 0.5)
+    awf = rng.random(n_muni) < 0.5
+    pop = people(n, status=status, housing=housing, muni=muni, svc_state=svc_state,
+                 svc_week=svc_week)
+    return pop, week, hours, eligible, awf, hours_per_week, duration
+
+
+@pytest.mark.parametrize("block", range(4))
+def test_services_match_naive_twin_on_random_cases(block):
+    for case in range(100):
+        seed = block * 1000 + case
+        pop, week, hours, eligible, awf, hpw, duration = _random_services_case(
+            np.random.default_rng(seed))
+        given = hours.copy()
+        expected = naive_step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing,
+                                       pop.muni, week, hours, eligible, awf, hpw, duration)
+        out = run_services(pop, week, hours, hpw, duration, eligible, awf)
+        got = {"svc_state": pop.svc_state, "svc_week": pop.svc_week, "hours": hours,
+               "used": out.used, "started": out.started, "wait_sum": out.wait_sum,
+               "completed": out.completed}
+        for name, value in expected.items():
+            np.testing.assert_array_equal(got[name], value, err_msg=f"{name}, seed {seed}")
+        # Hours are never overspent: used + left == given, and nothing goes negative.
+        assert np.all(out.used <= given + 1e-9), f"seed {seed}"
+        assert np.all(hours >= 0.0), f"seed {seed}"
+        np.testing.assert_allclose(out.used + hours, given, atol=1e-12,
+                                   err_msg=f"seed {seed}")
+
+
+# --------------------------------------------------------------------------- step_integration
+
+
+def test_language_grows_by_gain_times_gap_and_jobs_stay_without_chances():
+    pop = people(3, language=[0.0, 0.5, 0.9], employment=[NO_JOB, SURVIVAL_JOB, MATCHED_JOB])
+    jobs = run_integration(pop, 10, integration_params(language_gain=0.1), features_table())
+    np.testing.assert_allclose(pop.language, [0.1, 0.55, 0.91], rtol=1e-6)
+    assert pop.employment.tolist() == [NO_JOB, SURVIVAL_JOB, MATCHED_JOB]
+    assert jobs.tolist() == [[0, 0]]
+
+
+def test_language_class_adds_quality_weighted_gain():
+    state = np.zeros((1, N_SERVICE), np.int8)
+    state[0, LANGUAGE] = SVC_IN_SERVICE
+    pop = people(1, language=0.5, svc_state=state)
+    quality = np.full((1, N_SERVICE), 0.5)
+    quality[0, LANGUAGE] = 0.4
+    p = integration_params(language_gain=0.1, language_gain_in_class=0.3, quality_weight=0.5)
+    run_integration(pop, 10, p, features_table(), quality)
+    # q = 1 - 0.5 + 0.5 * 0.4 = 0.7; gain = 0.1 + 0.3 * 0.7 = 0.31; 0.5 + 0.31 * 0.5
+    np.testing.assert_allclose(pop.language, [0.655], rtol=1e-6)
+
+
+def test_economic_target_is_job_level_times_housing():
+    pop = people(4, housing=[SHELTER, STABLE, PRECARIOUS, FRIENDS],
+                 employment=[NO_JOB, SURVIVAL_JOB, MATCHED_JOB, MATCHED_JOB],
+                 skill=[0.5, 0.5, 1.0, 0.5])
+    run_integration(pop, 10, integration_params(adjust=1.0), features_table())
+    # 0.15 * 0.6, 0.5 * 1.0, (0.8 + 0.2) * 0.8, (0.8 + 0.1) * 0.6
+    np.testing.assert_allclose(pop.dims[:, 0], [0.09, 0.5, 0.8, 0.54], rtol=1e-6)
+
+
+def test_safety_target_from_housing_sentiment_and_security():
+    pop = people(4, status=[ECONOMIC_PR, NON_STATUS, ASYLUM, ASYLUM],
+                 housing=[STABLE, UNSHELTERED, SHELTER, PRECARIOUS], muni=[0, 0, 0, 1])
+    feats = features_table(2, sentiment=0.64)
+    feats[1, MF_AWF] = 1.0
+    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    # safety(housing) * sqrt(0.64) * security: permanent 1, non-status shut out 0.5,
+    # claimant 0.7 without and 0.85 with access without fear.
+    np.testing.assert_allclose(pop.dims[:, 4], [1.0 * 0.8 * 1.0, 0.2 * 0.8 * 0.5,
+                                                0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.85], rtol=1e-6)
+
+
+def test_dimensions_move_adjust_of_the_way_to_their_targets():
+    # Claimant two years in, precarious rental, matched job (skill 0.5); orientation
+    # done, language waiting, housing help in service: 3 services asked, 2 received.
+    state = [SVC_DONE, SVC_WAITING, SVC_NONE, SVC_IN_SERVICE]
+    pop = people(1, status=ASYLUM, housing=PRECARIOUS, employment=MATCHED_JOB, skill=0.5,
+                 arrival_week=0, svc_state=[state], dims=[[0.2, 0.0, 0.4, 0.0, 1.0]])
+    feats = features_table(network=0.1, sentiment=0.64, awf=0.0, welcoming=1.0)
+    run_integration(pop, 104, integration_params(adjust=0.5), feats)
+    targets = np.array([
+        0.9 * 0.8,  # economic: job level 0.8 + 0.2 * 0.5, precarious 0.8
+        0.2 + 0.1 * 2 + 0.2 + 0.1,  # networks: base, 2 years, oriented, density
+        0.4 + 0.5 * 2 / 3,  # access: not shut out, 2 of 3 received
+        0.1 + 0.1 * 2 + 0.2 * 1.0,  # civic: not permanent, 2 years, welcoming
+        0.8 * 0.8 * 0.7,  # safety: precarious, sqrt(sentiment), claimant without AWF
+    ])
+    start = np.array([0.2, 0.0, 0.4, 0.0, 1.0])
+    np.testing.assert_allclose(pop.dims[0], start + 0.5 * (targets - start), rtol=1e-6)
+
+
+def test_access_target_without_requests_and_when_shut_out():
+    pop = people(2, status=[ECONOMIC_PR, NON_STATUS],
+                 svc_state=[[SVC_NONE] * 4, [SVC_WAITING, SVC_NONE, SVC_NONE, SVC_NONE]])
+    run_integration(pop, 10, integration_params(adjust=1.0), features_table(awf=0.0))
+    np.testing.assert_allclose(pop.dims[:, 2], [0.4 + 0.25, 0.1 + 0.0], rtol=1e-6)
+
+
+def test_job_find_one_gives_a_survival_job_except_non_status_without_permit():
+    pop = people(3, status=[ECONOMIC_PR, ASYLUM, NON_STATUS], language=1.0, employment=NO_JOB)
+    jobs = run_integration(pop, 10, integration_params(job_find=1.0, no_permit_factor=0.0),
+                           features_table(labour=1.0))
+    assert pop.employment.tolist() == [SURVIVAL_JOB, SURVIVAL_JOB, NO_JOB]
+    assert jobs.tolist() == [[2, 0]]
+
+
+def test_no_labour_demand_no_jobs():
+    pop = people(2, language=1.0, employment=NO_JOB)
+    jobs = run_integration(pop, 10, integration_params(job_find=1.0), features_table(labour=0.0))
+    assert pop.employment.tolist() == [NO_JOB, NO_JOB]
+    assert jobs.tolist() == [[0, 0]]
+
+
+def test_employment_service_boost_makes_job_finding_certain():
+    # Language 0: chance 1 * 1 * 0.3 * (1 + 3 * 1) = 1.2 for the served client, 0.3 others.
+    served = [SVC_NONE, SVC_NONE, SVC_DONE, SVC_NONE]
+    pop = people(200, language=0.0, svc_state=[served] * 100 + [[SVC_NONE] * 4] * 100)
+    run_integration(pop, 10, integration_params(job_find=1.0, service_boost=3.0),
+                    features_table())
+    assert np.all(pop.employment[:100] == SURVIVAL_JOB)
+    share = np.mean(pop.employment[100:] == SURVIVAL_JOB)  # ~0.3, SE 0.046
+    assert 0.1 < share < 0.5
+
+
+def test_survival_job_becomes_matched_with_certain_match():
+    pop = people(2, status=[ECONOMIC_PR, NON_STATUS], employment=SURVIVAL_JOB, skill=1.0,
+                 language=1.0)
+    jobs = run_integration(pop, 10, integration_params(match=1.0, no_permit_factor=0.0),
+                           features_table())
+    assert pop.employment.tolist() == [MATCHED_JOB, SURVIVAL_JOB]
+    assert jobs.tolist() == [[0, 1]]
+
+
+def test_job_loss_one_ends_every_job():
+    pop = people(2, employment=[SURVIVAL_JOB, MATCHED_JOB], skill=1.0, language=1.0)
+    jobs = run_integration(pop, 10, integration_params(job_loss=1.0, match=1.0),
+                           features_table())
+    assert pop.employment.tolist() == [NO_JOB, NO_JOB]
+    assert jobs.tolist() == [[0, 0]]
+
+
+def test_departed_rows_are_untouched_by_integration():
+    pop = people(1, housing=DEPARTED, language=0.5, dims=[[0.1, 0.2, 0.3, 0.4, 0.5]])
+    before = snapshot(pop)
+    jobs = run_integration(pop, 10, integration_params(language_gain=0.5, job_find=1.0,
+                                                       adjust=1.0), features_table())
+    assert_rows_unchanged(pop, before, slice(None))
+    assert jobs.tolist() == [[0, 0]]
+
+
+# --------------------------------------------------------------------------- step_moves
+
+
+def test_single_municipality_has_no_moves():
+    pop = people(3, housing=[SHELTER, FRIENDS, STABLE])
+    before = snapshot(pop)
+    out = run_moves(pop, move_p=[1.0], cdf=[[1.0]], unsettled_factor=5.0)
+    assert_rows_unchanged(pop, before, slice(None))
+    assert out.tolist() == [[0]]
+
+
+def test_certain_movers_go_where_the_cdf_sends_them():
+    pop = people(4, housing=[SHELTER, STABLE, PRECARIOUS, DEPARTED],
+                 employment=[NO_JOB, MATCHED_JOB, SURVIVAL_JOB, SURVIVAL_JOB], muni=0)
+    out = run_moves(pop, move_p=[1.0, 0.0], cdf=[[0.0, 1.0], [1.0, 1.0]])
+    assert pop.muni.tolist() == [1, 1, 1, 0]
+    assert pop.housing.tolist() == [FRIENDS, FRIENDS, FRIENDS, DEPARTED]
+    assert pop.employment.tolist() == [NO_JOB, NO_JOB, NO_JOB, SURVIVAL_JOB]
+    assert out.tolist() == [[0, 3], [0, 0]]
+
+
+def test_destination_is_the_first_cdf_entry_above_the_draw():
+    # From 1, three cities: 0 with prob 0, 2 with prob 1 (cdf [0, 0, 1]).
+    pop = people(5, muni=1, housing=FRIENDS)
+    out = run_moves(pop, move_p=[0.0, 1.0, 0.0],
+                    cdf=[[0.0, 0.5, 1.0], [0.0, 0.0, 1.0], [0.5, 1.0, 1.0]])
+    assert pop.muni.tolist() == [2] * 5
+    assert out.tolist() == [[0, 0, 0], [0, 0, 5], [0, 0, 0]]
+
+
+def test_move_p_zero_nobody_moves():
+    pop = people(3, housing=SHELTER)
+    before = snapshot(pop)
+    out = run_moves(pop, move_p=[0.0, 0.0], cdf=[[0.0, 1.0], [1.0, 1.0]], unsettled_factor=3.0)
+    assert_rows_unchanged(pop, before, slice(None))
+    assert out.sum() == 0
+
+
+def test_unsettled_factor_applies_to_unhoused_or_jobless_only():
+    # move_p 0.5 times factor 2: certain for the unsettled, a coin flip for the settled.
+    n = 200
+    housing = [SHELTER] * n + [STABLE] * n + [STABLE] * n
+    employment = [MATCHED_JOB] * n + [NO_JOB] * n + [MATCHED_JOB] * n
+    pop = people(3 * n, housing=housing, employment=employment)
+    run_moves(pop, move_p=[0.5, 0.5], cdf=[[0.0, 1.0], [1.0, 1.0]], unsettled_factor=2.0)
+    assert np.all(pop.muni[: 2 * n] == 1)
+    moved = np.mean(pop.muni[2 * n:] == 1)  # ~ Binomial(200, 0.5) / 200, SE 0.035
+    assert 0.3 < moved < 0.7
+
+
+# --------------------------------------------------------------------------- tally
+
+
+def run_tally(pop, week, weights, n_muni):
+    out = SimpleNamespace(
+        counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
+        services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
+        dims=np.zeros((n_muni, N_DIM + 1)),
+        status_dims=np.zeros((N_STATUS, N_DIM + 2)),
+        hist=np.zeros((n_muni, 10), np.int64),
+        misc=np.zeros((n_muni, 5), np.int64),
+    )
+    kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
+                  pop.svc_week, pop.dims, np.asarray(weights, np.float64), pop.arrival_week,
+                  pop.stable_week, week, n_muni, out.counts, out.services, out.dims,
+                  out.status_dims, out.hist, out.misc)
+    return out
+
+
+WEIGHTS = [0.4, 0.3, 0.1, 0.1, 0.1]
+
+
+@pytest.fixture
+def tallied():
+    """Four people in two cities at week 20.
+
+    0: PR, stable, survival job, in city 0 where they arrived (week 2), stable since 10;
+       orientation done, language waiting since 5, employment help in service.
+    1: claimant in shelter in city 1 having arrived in city 0 (week 4), no job; waiting
+       for orientation since 8 and housing help since 9.
+    2: worker renting precariously in city 1, arrived there week 0, matched job, was
+       stable from week 6; no services; all dimensions 1.
+    3: non-status person who has departed from city 0 (arrived in city 1 week 1, stable
+       from week 12); has a survival job and waits for language: neither counts.
+    """
+    pop = people(
+        4,
+        status=[ECONOMIC_PR, ASYLUM, TEMP_WORKER, NON_STATUS],
+        housing=[STABLE, SHELTER, PRECARIOUS, DEPARTED],
+        muni=[0, 1, 1, 0],
+        origin=[0, 0, 1, 1],
+        employment=[SURVIVAL_JOB, NO_JOB, MATCHED_JOB, SURVIVAL_JOB],
+        arrival_week=[2, 4, 0, 1],
+        stable_week=[10, -1, 6, 12],
+        svc_state=[[SVC_DONE, SVC_WAITING, SVC_IN_SERVICE, SVC_NONE],
+                   [SVC_WAITING, SVC_NONE, SVC_NONE, SVC_WAITING],
+                   [SVC_NONE] * 4,
+                   [SVC_NONE, SVC_WAITING, SVC_NONE, SVC_NONE]],
+        svc_week=[[0, 5, 7, 0], [8, 0, 0, 9], [0] * 4, [0, 3, 0, 0]],
+        dims=[[0.55] * 5, [0.1, 0.2, 0.3, 0.4, 0.5], [1.0] * 5, [0.9] * 5],
+    )
+    return run_tally(pop, 20, WEIGHTS, 2)
+
+
+def test_tally_counts_by_muni_status_housing(tallied):
+    expected = np.zeros((2, N_STATUS, N_HOUSING), np.int64)
+    expected[0, ECONOMIC_PR, STABLE] = 1
+    expected[1, ASYLUM, SHELTER] = 1
+    expected[1, TEMP_WORKER, PRECARIOUS] = 1
+    expected[0, NON_STATUS, DEPARTED] = 1  # departed people are counted too
+    np.testing.assert_array_equal(tallied.counts, expected)
+
+
+def test_tally_waiting_counts_and_current_waits(tallied):
+    expected = np.zeros((2, N_SERVICE, 3), np.int64)
+    expected[0, LANGUAGE] = [1, 20 - 5, 0]
+    expected[0, EMPLOYMENT_SVC] = [0, 0, 1]
+    expected[1, ORIENTATION] = [1, 20 - 8, 0]
+    expected[1, HOUSING_HELP] = [1, 20 - 9, 0]
+    np.testing.assert_array_equal(tallied.services, expected)
+
+
+def test_tally_dimension_and_index_sums(tallied):
+    # Index = weights . dims: row 0 0.55; row 1 0.04+0.06+0.03+0.04+0.05 = 0.22; row 2 1.0.
+    np.testing.assert_allclose(tallied.dims, [
+        [0.55] * 5 + [0.55],
+        [1.1, 1.2, 1.3, 1.4, 1.5, 1.22],
+    ], rtol=1e-6)
+    expected = np.zeros((N_STATUS, N_DIM + 2))
+    expected[ECONOMIC_PR] = [0.55] * 5 + [0.55, 1]
+    expected[ASYLUM] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.22, 1]
+    expected[TEMP_WORKER] = [1.0] * 5 + [1.0, 1]
+    np.testing.assert_allclose(tallied.status_dims, expected, rtol=1e-6)
+
+
+def test_tally_index_histogram(tallied):
+    expected = np.zeros((2, 10), np.int64)
+    expected[0, 5] = 1  # 0.55
+    expected[1, 2] = 1  # 0.22
+    expected[1, 9] = 1  # 1.0 goes in the top decile, not an eleventh bin
+    np.testing.assert_array_equal(tallied.hist, expected)
+
+
+def test_tally_misc(tallied):
+    # employed (where they are), arrived (by origin), still in origin, reached stable
+    # housing (by origin, departed included), summed weeks from arrival to stable.
+    assert tallied.misc.tolist() == [
+        [1, 2, 1, 1, 10 - 2],
+        [1, 2, 1, 2, (6 - 0) + (12 - 1)],
+    ]
