@@ -91,7 +91,7 @@ def stream_key(seed: int, week: int, process: int) -> np.uint64:
 @njit(cache=True, inline="always")
 def _uniform(key: np.uint64, i: int, j: int) -> float:
     """Uniform [0, 1) draw number ``j`` of row ``i`` in the stream ``key``."""
-    z = _mix(key + np.uint64(i) * _GOLDEN + np.uint64(j) * _ODD)
+    z = _mix(np.uint64(key) + np.uint64(i) * _GOLDEN + np.uint64(j) * _ODD)
     return float(z >> _S11) * _TO_UNIT
 
 

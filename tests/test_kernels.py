@@ -317,18 +317,20 @@ def test_draws_of_one_row_are_uncorrelated_across_draw_numbers():
 
 
 def test_uniforms_accept_stream_key_result_as_returned():
-    """``stream_key`` is annotated to return np.uint64 but returns a Python int.
+    """``stream_key``'s result can be passed straight to the kernels.
 
-    Passed on directly, that int is typed int64 by numba: keys of 2**63 and above raise
-    OverflowError, and smaller ones give a different, non-uniform stream. The draws should
-    not depend on whether the caller wrapped the key in np.uint64 (as sim/model.py does).
+    It must come back as np.uint64: a plain Python int is typed int64 by numba, which
+    overflows for keys of 2**63 and above and gives a different, non-uniform stream
+    (draws in [0, 0.5)) below that.
     """
     n = 10_000
     for process in (PROC_STATUS, PROC_HOUSING):  # keys below and above 2**63 for SEED, week 0
         raw = kernels.stream_key(SEED, 0, process)
-        wrapped = kernels.uniforms(np.uint64(raw), n, 0)
+        assert isinstance(raw, np.uint64)
+        wrapped = kernels.uniforms(np.uint64(int(raw)), n, 0)
         np.testing.assert_array_equal(kernels.uniforms(raw, n, 0), wrapped,
                                       err_msg=f"key {raw}")
+    assert int(kernels.stream_key(SEED, 0, PROC_HOUSING)) >= 2**63  # both cases covered
 
 
 def test_stream_key_is_deterministic():
@@ -1042,6 +1044,15 @@ def test_destination_is_the_first_cdf_entry_above_the_draw():
                     cdf=[[0.0, 0.5, 1.0], [0.0, 0.0, 1.0], [0.5, 1.0, 1.0]])
     assert pop.muni.tolist() == [2] * 5
     assert out.tolist() == [[0, 0, 0], [0, 0, 5], [0, 0, 0]]
+
+
+def test_a_draw_landing_on_the_home_city_is_no_move():
+    pop = people(3, muni=0, housing=[SHELTER, STABLE, PRECARIOUS],
+                 employment=[NO_JOB, MATCHED_JOB, SURVIVAL_JOB])
+    before = snapshot(pop)
+    out = run_moves(pop, move_p=[1.0, 1.0], cdf=[[1.0, 1.0], [1.0, 1.0]])
+    assert_rows_unchanged(pop, before, slice(None))
+    assert out.sum() == 0
 
 
 def test_move_p_zero_nobody_moves():
