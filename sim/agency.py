@@ -77,17 +77,23 @@ class Agency(mesa.Agent):
             return shares
         return inc / total
 
-    def renew_or_expire(self, week: int, rng: np.random.Generator) -> None:
-        """Program grants ending this week are renewed for a year with their renewal chance."""
+    def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
+        """Program grants ending this week are renewed for a year with their renewal chance.
+
+        Returns the renewed grants (their funder owes the rest of the current quarter).
+        """
+        renewed = []
         for g in self.grants:
             if g.kind == "program" and g.end_week == week and g.renewal_probability > 0:
                 if rng.random() < g.renewal_probability:
                     g.end_week = week + 52
+                    renewed.append(g)
+        return renewed
 
-    def quarterly_due(self, week: int, n_weeks: int) -> np.ndarray:
-        """Money each funder owes in advance for the next ``n_weeks`` of active grants."""
+    def due(self, week: int, n_weeks: int, grants: list[GrantState] | None = None) -> np.ndarray:
+        """Money each funder owes in advance for the next ``n_weeks`` of active ``grants``."""
         due = np.zeros(N_FUNDER)
-        for g in self.grants:
+        for g in self.grants if grants is None else grants:
             weeks = sum(1 for w in range(week, week + n_weeks) if g.active(w))
             due[g.funder] += g.amount_per_year * weeks / 52.0
         return due

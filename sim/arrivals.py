@@ -21,7 +21,7 @@ from sim.codes import (
     TEMP_WORKER,
     UNSHELTERED,
 )
-from sim.params import Scenario
+from sim.params import Scenario, Stream
 from sim.state import MigrantArrays
 
 ARRIVAL_HOUSING = {
@@ -82,7 +82,7 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
                housing: int | None = None) -> slice:
     """Append one row per entry of ``munis`` (arrivals, or an initial stock in ``housing``)."""
     k = len(munis)
-    spec = scenario.streams[stream]
+    spec = scenario.streams.get(stream) or Stream()
     rows = state.append(k)
     code = STATUSES.index(stream)
     cols = state.columns

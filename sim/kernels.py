@@ -543,6 +543,8 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
         if h == DEPARTED:
             continue
         o = muni[i]
+        if destination_cdf[o, n_muni - 1] <= 0.0:
+            continue  # no destination pulls anyone from here
         prob = move_p[o]
         if h != STABLE or employment[i] == NO_JOB:
             prob *= unsettled_factor

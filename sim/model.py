@@ -83,6 +83,8 @@ class ReceptionModel(mesa.Model):
         self._constants()
         self._seed_initial_shelter_stock()
         self.cumulative_spend = 0.0
+        self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
+        self._views: dict[int, Migrant] = {}
         self.ihap_queue: list[tuple[int, int, float]] = []  # (week due, municipality, CAD)
         self.municipal_history: list[dict[str, np.ndarray]] = []
         self.week_totals: dict[str, float] = {}
@@ -145,7 +147,7 @@ class ReceptionModel(mesa.Model):
         """Newcomers already in shelter at week 0 are asylum claimants mid-process."""
         stock = [round(m.initial_shelter_occupancy / self.scale)
                  for m in self.scenario.municipalities]
-        if sum(stock) == 0 or "asylum_claimant" not in self.scenario.streams:
+        if sum(stock) == 0:
             return
         munis = np.repeat(np.arange(len(stock)), stock)
         rows = add_people(self.migrants, self.scenario, "asylum_claimant", 0, self.rng, munis,
@@ -162,8 +164,10 @@ class ReceptionModel(mesa.Model):
         return self.start_date + timedelta(weeks=int(week))
 
     def migrant(self, row: int) -> Migrant:
-        """A Mesa agent view on one migrant row (created on demand)."""
-        return Migrant(self, row)
+        """The Mesa agent view on one migrant row, created on first request."""
+        if row not in self._views:
+            self._views[row] = Migrant(self, row)
+        return self._views[row]
 
     def _key(self, process: int) -> np.uint64:
         return kernels.stream_key(self.seed, self.week, process)
@@ -253,7 +257,10 @@ class ReceptionModel(mesa.Model):
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
-        pool = offered / self.scale
+        # Fractions of one client's weekly hours carry over, so that at a large scale a
+        # small pool still serves someone every few weeks instead of never.
+        pool = offered / self.scale + self.hours_carry
+        given = pool.copy()
         used = np.zeros_like(pool)
         started = np.zeros((n_muni, N_SERVICE), np.int64)
         wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
@@ -262,8 +269,9 @@ class ReceptionModel(mesa.Model):
                               pool, self.eligible, self._policy_array("access_without_fear"),
                               self.hours_per_week, self.duration, used, started, wait_sum,
                               completed)
-        share_used = np.divide(used * self.scale, offered, out=np.zeros_like(used),
-                               where=offered > 0)
+        need = self.hours_per_week[None, :, None]
+        self.hours_carry = np.where(pool < need, pool, 0.0)
+        share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
         for ag in self.agencies:
             ag.hours_used = ag.hours_available * share_used[ag.muni]
         self.week_stats.update(hours_offered=offered / self.scale, hours_used=used,
@@ -326,23 +334,22 @@ class ReceptionModel(mesa.Model):
             m.weekly_income()
             m.rent *= (1.0 + m.params.rent_growth_per_year) ** (1.0 / WEEKS_PER_YEAR)
         for ag in self.agencies:
-            ag.renew_or_expire(self.week, self.rng)
-            if quarter_start or self.week == 0:
-                due = ag.quarterly_due(self.week, self._weeks_to_next_quarter())
-                due[FUNDERS.index("municipal")] = self.municipalities[ag.muni].spend(
-                    due[FUNDERS.index("municipal")])
-                ag.receive(due)
-                spend[ag.muni] += due
-                lines[ag.muni, SPENDING_LINES.index("services")] += due.sum()
+            renewed = ag.renew_or_expire(self.week, self.rng)
+            if quarter_start or self.week == 0 or renewed:
+                grants = None if quarter_start or self.week == 0 else renewed
+                self._disburse(ag, ag.due(self.week, self._weeks_to_next_quarter(), grants),
+                               spend, lines)
             ag.plan_staff(self.week, svc, f.hire_lag_weeks, f.layoff_lag_weeks)
             ag.apply_staff_changes(self.week)
             ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
         self._pay_shelter_costs(spend, lines)
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
+            beds = self.week_stats["beds"] * self.scale
             for m in self.municipalities:
-                m.update_sentiment(self.scenario.sentiment, occ[m.index, 2], occ[m.index, 0])
-                m.review_cap(occ[m.index, 0])
+                i = m.index
+                m.update_sentiment(self.scenario.sentiment, occ[i, 2], occ[i, 0], beds[i])
+                m.review_cap(occ[i, 0], beds[i])
         if year_start:
             for m in self.municipalities:
                 m.new_fiscal_year(self.scenario.sentiment, self.rng)
@@ -352,29 +359,43 @@ class ReceptionModel(mesa.Model):
                                                [ag.staff for ag in self.agencies],
                                                minlength=n_muni)
 
+    def _disburse(self, ag: Agency, due: np.ndarray, spend: np.ndarray,
+                  lines: np.ndarray) -> None:
+        """Funders pay an agency in advance; a city pays only what its budget allows."""
+        mun = FUNDERS.index("municipal")
+        due[mun] = self.municipalities[ag.muni].spend(due[mun])
+        ag.receive(due)
+        spend[ag.muni] += due
+        lines[ag.muni, SPENDING_LINES.index("services")] += due.sum()
+
     def _weeks_to_next_quarter(self) -> int:
         return QUARTER - (self.week - self.fy_offset) % QUARTER
 
     def _pay_shelter_costs(self, spend: np.ndarray, lines: np.ndarray) -> None:
-        """Beds and overflow (municipal), interim places and IHAP claims (federal)."""
+        """Beds and overflow (municipal), interim places (federal), IHAP refunds.
+
+        IHAP refunds move cost from the city to the federal government, so spending by
+        order of government is net of them and sums to spending by line.
+        """
         f = self.scenario.funding
         occ = self.week_stats["occupancy"] * self.scale
+        all_beds = self.week_stats["beds"] * self.scale
         counts = self.tally.counts
         unfunded = np.zeros(len(self.municipalities))
         mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
         for m in self.municipalities:
             i = m.index
-            beds = m.params.shelter_beds
-            regular = min(occ[i, 0], beds) * f.shelter_bed_week_cad
-            overflow_cost = max(0.0, occ[i, 0] - beds) * f.overflow_bed_week_cad
+            regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
+            overflow_cost = max(0.0, occ[i, 0] - all_beds[i]) * f.overflow_bed_week_cad
             paid = m.spend(overflow_cost)
             unfunded[i] = overflow_cost - paid
+            interim = occ[i, 1] * f.interim_place_week_cad
             spend[i, mun] += regular + paid
-            spend[i, fed] += occ[i, 1] * f.interim_place_week_cad
+            spend[i, fed] += interim
             lines[i, SPENDING_LINES.index("shelter_beds")] += regular
             lines[i, SPENDING_LINES.index("overflow")] += paid
-            lines[i, SPENDING_LINES.index("interim_housing")] += (occ[i, 1]
-                                                                  * f.interim_place_week_cad)
+            lines[i, SPENDING_LINES.index("interim_housing")] += interim
+            # claimants' share of shelter users, from last week's tally
             in_shelter = counts[i, :, SHELTER].sum()
             claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
             claim = (regular + paid) * claimant_share * f.ihap_share
@@ -385,8 +406,8 @@ class ReceptionModel(mesa.Model):
         for _, i, amount in due:
             self.municipalities[i].cash += amount
             self.municipalities[i].ihap_received += amount
+            spend[i, mun] -= amount
             spend[i, fed] += amount
-            lines[i, SPENDING_LINES.index("ihap")] += amount
         self.week_stats["overflow_unfunded"] = unfunded
 
     def collect(self) -> None:

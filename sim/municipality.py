@@ -8,6 +8,7 @@ import numpy as np
 from sim.params import Funding, Sentiment
 from sim.params import Municipality as MunicipalityParams
 
+UNLIMITED = 1e12  # places: more than any city could ever need
 POLICY_NAMES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap", "outreach",
                 "overflow")
 
@@ -35,7 +36,8 @@ class Municipality(mesa.Agent):
         self.allowed_deficit = float(params.allowed_deficit)
         self.rent = params.median_rent
         self.spent = 0.0  # from the newcomer budget, cumulative
-        self.spent_this_year = 0.0
+        self.spent_this_quarter = 0.0
+        self.unfunded_this_quarter = 0.0  # overflow costs the city could not pay
         self.ihap_received = 0.0
 
     # -- money ---------------------------------------------------------------
@@ -48,25 +50,30 @@ class Municipality(mesa.Agent):
         paid = min(amount, self.available())
         self.cash -= paid
         self.spent += paid
-        self.spent_this_year += paid
+        self.spent_this_quarter += paid
+        self.unfunded_this_quarter += amount - paid
         return paid
 
     def weekly_income(self) -> None:
         self.cash += self.budget_per_year / 52.0
 
     def affordable_overflow(self, funding: Funding) -> float:
-        """Overflow places (people) the city can pay for this week."""
+        """Overflow places (people) the city can pay for this week (free places: no limit)."""
         if funding.overflow_bed_week_cad <= 0:
-            return float("inf")
-        return self.available() / funding.overflow_bed_week_cad
+            return UNLIMITED
+        return min(UNLIMITED, self.available() / funding.overflow_bed_week_cad)
 
     # -- sentiment and policy ------------------------------------------------
-    def update_sentiment(self, s: Sentiment, unsheltered: float, occupancy: float) -> None:
-        """Move sentiment toward what visible strain and spending make it (quarterly)."""
+    def update_sentiment(self, s: Sentiment, unsheltered: float, occupancy: float,
+                         beds: float) -> None:
+        """Move sentiment toward what visible strain and spending make it (quarterly).
+
+        Spending is what the city actually paid from its newcomer budget over the
+        quarter, as a yearly amount per resident.
+        """
         pop = self.params.population
-        beds = self.params.shelter_beds
         over = max(0.0, occupancy / beds - 1.0) if beds > 0 else (1.0 if occupancy > 0 else 0.0)
-        spend_per_resident = self.budget_per_year / pop
+        spend_per_resident = self.spent_this_quarter * 4.0 / pop
         target = (self.base_sentiment
                   - s.unsheltered_weight * unsheltered / pop * 1000.0
                   - s.overcapacity_weight * over
@@ -75,15 +82,21 @@ class Municipality(mesa.Agent):
         target = float(np.clip(target, 0.0, 1.0))
         self.sentiment += s.adjust_per_quarter * (target - self.sentiment)
 
-    def review_cap(self, occupancy: float) -> None:
-        """Adaptive intake cap: refuse new intake when the money for overflow is gone."""
-        if not self.params.policies.adaptive_cap:
-            return
-        beds = self.params.shelter_beds
-        if not self.policies["intake_cap"] and self.cash < 0 and occupancy >= beds:
-            self.policies["intake_cap"] = True
-        elif self.policies["intake_cap"] and self.cash > 0 and occupancy < 0.9 * beds:
-            self.policies["intake_cap"] = False
+    def review_cap(self, occupancy: float, beds: float) -> None:
+        """Adaptive intake cap, reviewed quarterly; then the quarter's tallies restart.
+
+        The council refuses new intake once overflow costs went unpaid (the money is
+        gone) while shelters are full, and reopens when it has money again and
+        occupancy has fallen below 90% of beds.
+        """
+        if self.params.policies.adaptive_cap:
+            broke = self.unfunded_this_quarter > 0 or self.available() <= 0
+            if not self.policies["intake_cap"] and broke and occupancy >= beds:
+                self.policies["intake_cap"] = True
+            elif self.policies["intake_cap"] and self.cash > 0 and occupancy < 0.9 * beds:
+                self.policies["intake_cap"] = False
+        self.spent_this_quarter = 0.0
+        self.unfunded_this_quarter = 0.0
 
     def new_fiscal_year(self, s: Sentiment, rng: np.random.Generator) -> None:
         """Backlash cuts the budget; a champion may leave and champion-led policies lapse."""
@@ -95,4 +108,3 @@ class Municipality(mesa.Agent):
                 self.champion_present = False
                 self.policies["access_without_fear"] = False
                 self.policies["welcoming_strategy"] = False
-        self.spent_this_year = 0.0

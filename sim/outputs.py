@@ -83,7 +83,7 @@ def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[st
     by_housing = t.counts.sum(axis=1)
     by_status = t.counts[:, :, :DEPARTED].sum(axis=2)
     occ = week_stats["occupancy"]
-    beds = np.array([m.params.shelter_beds for m in munis])
+    beds = week_stats["beds"] * k  # as modelled: scenario beds rounded to whole agents
     rows: dict[str, np.ndarray] = {
         "week": np.full(len(munis), model.week),
         "date": np.full(len(munis), model.date_of(model.week)),
@@ -105,10 +105,15 @@ def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[st
         "unsheltered": occ[:, 2] * k,
         "moved_to_stable": week_stats["housing_moves"][:, 0] * k,
         "exits_from_shelter": week_stats["housing_moves"][:, 1] * k,
+        "moved_in": week_stats["moves"].sum(axis=0) * k,
+        "moved_out": week_stats["moves"].sum(axis=1) * k,
+        "jobs_found": week_stats["jobs"][:, 0] * k,
+        "matched_jobs_found": week_stats["jobs"][:, 1] * k,
     })
     for s, name in enumerate(SERVICES):
         rows[f"waiting_{name}"] = t.services[:, s, 0] * k
         rows[f"in_service_{name}"] = t.services[:, s, 2] * k
+        rows[f"current_wait_{name}"] = _ratio(t.services[:, s, 1], t.services[:, s, 0])
         rows[f"mean_wait_{name}"] = _ratio(week_stats["wait_sum"][:, s],
                                            week_stats["started"][:, s])
         rows[f"started_{name}"] = week_stats["started"][:, s] * k
@@ -140,7 +145,11 @@ def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[st
 
 SUMMED = ("arrivals", "newcomers", "departed_total", "shelter_beds", "shelter_occupancy",
           "shelter_overflow", "interim_occupancy", "unsheltered", "moved_to_stable",
-          "exits_from_shelter", "overflow_unfunded", "staff_fte")
+          "exits_from_shelter", "moved_in", "moved_out", "jobs_found", "matched_jobs_found",
+          "overflow_unfunded", "staff_fte")
+# System-wide status events of the week (kernels.step_status tallies, in order).
+STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_non_status",
+                 "departures")
 
 
 def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
@@ -156,6 +165,12 @@ def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict
         started = model.week_stats["started"][:, s].sum()
         out[f"mean_wait_{name}"] = (float(model.week_stats["wait_sum"][:, s].sum() / started)
                                     if started else float("nan"))
+    for j, name in enumerate(STATUS_EVENTS):
+        out[name] = float(model.week_stats["status_events"][j] * model.scale)
+    for s, name in enumerate(SERVICES):
+        waiting = t.services[:, s, 0].sum()
+        out[f"current_wait_{name}"] = (float(t.services[:, s, 1].sum() / waiting) if waiting
+                                       else float("nan"))
     out["employment_rate"] = float(t.misc[:, 0].sum() / n) if n else float("nan")
     out["integration_index"] = float(t.dims[:, N_DIM].sum() / n) if n else float("nan")
     for d, name in enumerate(DIMENSIONS):

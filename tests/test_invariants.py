@@ -125,3 +125,14 @@ def test_policy_and_money_mechanisms_were_exercised(history):
     assert min(cash for cash, _ in (s["muni_money"][0] for s in snaps)) < 0  # deficit used
     assert any(s["capped"][0] for s in snaps)  # the adaptive cap came on at some point
     assert not town.policies["welcoming_strategy"] or town.champion_present
+
+
+def test_spending_by_government_equals_spending_by_line():
+    from sim.codes import FUNDERS, SPENDING_LINES
+    from sim.runner import simulate
+
+    t = simulate(scenario(BUSY | {"run": {"weeks": 104, "seed": 4, "scale": 2}})).totals
+    by_payer = t[[f"spend_{f}" for f in FUNDERS]].sum(axis=1)
+    by_line = t[[f"spend_line_{x}" for x in SPENDING_LINES]].sum(axis=1)
+    assert np.allclose(by_payer, by_line)
+    assert by_payer.sum() > 1e6
