@@ -87,7 +87,9 @@ def _print_summary(result) -> None:
     })
     week = int(muni["week"].max())
     print(f"Week {week} ({last['date'].iloc[0]}), people (scaled):")
-    print(table.to_string(float_format=lambda v: f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2f}"))
+    formats = {c: (lambda v: f"{v:.3f}") if c == "index" else (lambda v: f"{v:,.0f}")
+               for c in table.columns}
+    print(table.to_string(formatters=formats))
     s = result.summary
     print(f"\nPeak shelter occupancy {s['peak_shelter_occupancy']:,.0f}; unsheltered person-weeks "
           f"{s['unsheltered_person_weeks']:,.0f}; employment {100 * s['employment_rate_at_end']:.1f}%;"

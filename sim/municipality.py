@@ -86,14 +86,16 @@ class Municipality(mesa.Agent):
         """Adaptive intake cap, reviewed quarterly; then the quarter's tallies restart.
 
         The council refuses new intake once overflow costs went unpaid (the money is
-        gone) while shelters are full, and reopens when it has money again and
-        occupancy has fallen below 90% of beds.
+        gone) while shelters are full. It reopens when occupancy has fallen below the
+        beds, or when it holds a quarter's newcomer budget again (a top-up arrived or
+        the budget grew) and paid every overflow cost of the quarter.
         """
         if self.params.policies.adaptive_cap:
             broke = self.unfunded_this_quarter > 0 or self.available() <= 0
+            funded = self.unfunded_this_quarter == 0 and self.cash >= self.budget_per_year / 4
             if not self.policies["intake_cap"] and broke and occupancy >= beds:
                 self.policies["intake_cap"] = True
-            elif self.policies["intake_cap"] and self.cash > 0 and occupancy < 0.9 * beds:
+            elif self.policies["intake_cap"] and (occupancy < beds or funded):
                 self.policies["intake_cap"] = False
         self.spent_this_quarter = 0.0
         self.unfunded_this_quarter = 0.0
