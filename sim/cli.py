@@ -94,9 +94,10 @@ def _print_summary(result) -> None:
                for c in table.columns}
     print(table.to_string(formatters=formats))
     s = result.summary
-    print(f"\nPeak shelter occupancy {s['peak_shelter_occupancy']:,.0f}; unsheltered person-weeks "
-          f"{s['unsheltered_person_weeks']:,.0f}; employment {100 * s['employment_rate_at_end']:.1f}%;"
-          f" integration index {s['integration_index_at_end']:.3f}; "
+    print(f"\nPeak shelter occupancy {s['peak_shelter_occupancy']:,.0f}; "
+          f"unsheltered person-weeks {s['unsheltered_person_weeks']:,.0f}; "
+          f"employment {100 * s['employment_rate_at_end']:.1f}%; "
+          f"integration index {s['integration_index_at_end']:.3f}; "
           f"spending ${s['spend_total'] / 1e6:,.1f}M")
 
 

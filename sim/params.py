@@ -94,7 +94,8 @@ class Status(Strict):
         0.72, "probability", "IRB RPD Jan-Sep 2023: 26,658 accepted of 36,931 finalized",
         "Share of decided claims accepted", ge=0, le=1)
     rejected_departure: float = P(0.5, "probability", A,
-                                  "Share of rejected claimants who leave; the rest stay without status",
+                                  "Share of rejected claimants who leave; the rest stay "
+                                  "without status",
                                   ge=0, le=1)
     permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0)
     permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0)
@@ -324,7 +325,8 @@ class Policies(Strict):
     adaptive_cap: bool = P(False, "-", "seed 004: Toronto capped intake after unmet funding "
                            "demands", "Council caps intake when newcomer money runs out")
     champion_dependent: bool = P(False, "-", "seed 004: Calgary's policy stalled when its "
-                                 "champion left", "Access/welcoming policies lapse if champion leaves")
+                                 "champion left",
+                                 "Access/welcoming policies lapse if champion leaves")
     champion_leave_per_year: float = P(0.15, "1/year", A, "Yearly chance the champion leaves",
                                        ge=0, le=1)
 

@@ -104,7 +104,8 @@ def test_access_without_fear_with_municipal_money_serves_them_and_raises_integra
     # municipal hours serve temporary workers either way, non-status people only under AWF
     assert _served(without, [NON_STATUS])[0] == 0
     served, people = _served(with_awf, [NON_STATUS])
-    assert people > 300 and served > 50
+    assert people > 300
+    assert served > 50
     t_without, t_with = frames(without)[1].iloc[-1], frames(with_awf)[1].iloc[-1]
     assert t_with["index_non_status"] > t_without["index_non_status"] + 0.02
 

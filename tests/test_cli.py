@@ -25,7 +25,12 @@ per_year = 2000
 
 [streams.asylum_claimant]
 per_year = 1000
-housing_on_arrival = { needs_shelter = 0.8, friends_family = 0.2, precarious_rental = 0.0, stable_housing = 0.0 }
+
+[streams.asylum_claimant.housing_on_arrival]
+needs_shelter = 0.8
+friends_family = 0.2
+precarious_rental = 0.0
+stable_housing = 0.0
 
 [[municipalities]]
 name = "Metro"
@@ -56,10 +61,12 @@ def test_run_writes_tables_and_run_record(tmp_path):
     (tmp_path / "s.toml").write_text(GOOD)
     r = reception("run", "s.toml", "--out", "out", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "Metro" in r.stdout and "Town" in r.stdout
+    assert "Metro" in r.stdout
+    assert "Town" in r.stdout
     muni = pd.read_parquet(tmp_path / "out" / MUNICIPAL_TABLE)
     totals = pd.read_parquet(tmp_path / "out" / TOTALS_TABLE)
-    assert len(muni) == 40 and len(totals) == 20
+    assert len(muni) == 40
+    assert len(totals) == 20
     assert set(muni["municipality"]) == {"Metro", "Town"}
     record = json.loads((tmp_path / "out" / RUN_RECORD).read_text())
     assert record["seed"] == 3
@@ -67,7 +74,8 @@ def test_run_writes_tables_and_run_record(tmp_path):
     assert record["versions"]["mesa"].startswith("3.")
     assert record["wall_time_s"] > 0
     # counts come back in people: arrivals are multiples of the scale (5)
-    assert (totals["arrivals"] % 5 == 0).all() and totals["arrivals"].sum() > 0
+    assert (totals["arrivals"] % 5 == 0).all()
+    assert totals["arrivals"].sum() > 0
 
 
 def test_existing_output_is_never_replaced_without_overwrite(tmp_path):
@@ -76,7 +84,8 @@ def test_existing_output_is_never_replaced_without_overwrite(tmp_path):
     (tmp_path / "out" / "keep.txt").write_text("precious")
     r = reception("run", "s.toml", "--out", "out", cwd=tmp_path)
     assert r.returncode == 2
-    assert "already holds results" in r.stderr and "Traceback" not in r.stderr
+    assert "already holds results" in r.stderr
+    assert "Traceback" not in r.stderr
     assert (tmp_path / "out" / "keep.txt").read_text() == "precious"
 
 
@@ -87,7 +96,7 @@ BAD = [
      ["agencies[ISA].staff_fte", "five"]),
     ("negative capacity", "shelter_beds = 10", "shelter_beds = -10",
      ["municipalities[Town].shelter_beds", "greater than or equal to 0", "-10"]),
-    ("shares", "friends_family = 0.2,", "friends_family = 0.5,",
+    ("shares", "friends_family = 0.2", "friends_family = 0.5",
      ["streams.asylum_claimant", "sum to 1", "1.3"]),
     ("reference", 'municipality = "Metro"', 'municipality = "Metropolis"',
      ["agencies[ISA].municipality", "Metropolis", "not a municipality"]),
@@ -115,6 +124,7 @@ def test_bad_scenario_gives_one_clear_line_and_writes_nothing(tmp_path, label, o
 def test_missing_file_is_a_clear_error(tmp_path):
     r = reception("run", "nope.toml", cwd=tmp_path)
     assert r.returncode == 2
-    assert "nope.toml" in r.stderr and "cannot read" in r.stderr
+    assert "nope.toml" in r.stderr
+    assert "cannot read" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "results").exists()
