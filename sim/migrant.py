@@ -7,15 +7,10 @@ agent and the arrays cannot disagree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
 from sim.codes import DIMENSIONS, EMPLOYMENT, HOUSING, SERVICES, STATUSES
-
-if TYPE_CHECKING:
-    from sim.model import ReceptionModel
 
 _SVC_STATES = ("none", "waiting", "in_service", "done")
 
@@ -53,7 +48,7 @@ class Migrant(mesa.Agent):
     language = _number("language")
     arrival_week = _number("arrival_week")
 
-    def __init__(self, model: ReceptionModel, row: int) -> None:
+    def __init__(self, model: mesa.Model, row: int) -> None:
         if not 0 <= row < model.migrants.n:
             raise IndexError(f"no migrant row {row} (there are {model.migrants.n})")
         super().__init__(model)

@@ -6,8 +6,7 @@ snake_case so the tables open in pandas and R without help.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -26,9 +25,6 @@ from sim.codes import (
     STATUSES,
 )
 
-if TYPE_CHECKING:
-    from sim.model import ReceptionModel
-
 
 class Tally:
     """The arrays one call of ``kernels.tally`` fills."""
@@ -42,7 +38,7 @@ class Tally:
         self.misc = np.zeros((n_muni, 5), np.int64)
 
     @classmethod
-    def of(cls, model: ReceptionModel) -> Tally:
+    def of(cls, model: mesa.Model) -> Tally:
         t = cls(len(model.municipalities))
         a = model.migrants
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
@@ -75,7 +71,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
 
 
-def municipal_rows(model: ReceptionModel, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
+def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
     """This week's columns, one entry per municipality."""
     k = model.scale
     munis = model.municipalities
@@ -152,7 +148,7 @@ STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_
                  "departures")
 
 
-def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
+def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
     """System-wide values of the week: sums of counts, people-weighted means of rates."""
     out: dict[str, float] = {"week": float(model.week)}
     present = t.present()
@@ -197,7 +193,7 @@ def totals(model: ReceptionModel, t: Tally, rows: dict[str, np.ndarray]) -> dict
     return out
 
 
-def frames(model: ReceptionModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+def frames(model: mesa.Model) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-municipality and total weekly tables of the run so far."""
     cols = model.municipal_history[0].keys() if model.municipal_history else []
     muni = pd.DataFrame({c: np.concatenate([r[c] for r in model.municipal_history])
