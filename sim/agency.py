@@ -39,6 +39,7 @@ class Agency(mesa.Agent):
 
     def __init__(self, model: mesa.Model, params: AgencyParams, muni: int) -> None:
         super().__init__(model)
+        self.params = params
         self.name = params.name
         self.muni = muni
         self.offers = np.array([s in params.services for s in SERVICES])
@@ -57,6 +58,16 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
+
+    def refresh(self, field: list[str]) -> None:
+        """A timeline changed ``params`` at ``field``: update the state copied from it."""
+        p = self.params
+        if field[0] == "staff_fte":
+            self.staff = float(p.staff_fte)  # an emergency staffing decision, at once
+        elif field[0] == "services":
+            self.offers = np.array([s in p.services for s in SERVICES])
+        elif field[0] in ("quality", "flexibility", "allowed_deficit"):
+            setattr(self, field[0], getattr(p, field[0]))
 
     # -- money ---------------------------------------------------------------
     def income(self, week: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The Migrant agent: a Mesa view on one row of the migrant arrays, created on demand.
+"""The Migrant agent: a Mesa view on one row of the migrant arrays, made when first asked for.
 
 A million Mesa objects would cost ~450 MB and seconds per step (NOTES.md), so the
 state lives in arrays and a ``Migrant`` only reads and writes through them: the

@@ -9,7 +9,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import kernels
+from sim import kernels, paths
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.codes import (
@@ -64,8 +64,8 @@ class ReceptionModel(mesa.Model):
             from sim.scenario import load_scenario
 
             scenario = load_scenario(Path(scenario))
+        scenario = scenario.model_copy(deep=True)  # timelines change it as the run goes
         if seed is not None:
-            scenario = scenario.model_copy(deep=True)
             scenario.run.seed = seed
         super().__init__(seed=scenario.run.seed)
         self.scenario = scenario
@@ -85,6 +85,8 @@ class ReceptionModel(mesa.Model):
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
+        self.events: list[tuple[int, str]] = []  # (week, what the timeline changed)
+        self._transfers = np.zeros((len(self.municipalities), N_FUNDER))
         self.ihap_queue: list[tuple[int, int, float]] = []  # (week due, municipality, CAD)
         self.municipal_history: list[dict[str, np.ndarray]] = []
         self.week_totals: dict[str, float] = {}
@@ -176,6 +178,7 @@ class ReceptionModel(mesa.Model):
     def step(self) -> None:
         """One week, in the order of MODEL.md section 3."""
         self.week_stats = {}
+        self.apply_timeline()
         self.arrive()
         self.decide_status()
         self.receive()
@@ -186,6 +189,35 @@ class ReceptionModel(mesa.Model):
         self.fund_and_decide()
         self.collect()
         self.week += 1
+
+    def apply_timeline(self) -> None:
+        """Scenario timeline: parameter changes and one-time transfers due this week."""
+        for change in self.scenario.timeline:
+            if change.week == self.week:
+                for key, value in change.set.items():
+                    paths.assign(self.scenario, key, value)
+                    self._refresh(paths.split(key))
+                self.events.append((self.week, change.note or ", ".join(change.set)))
+        self._transfers[:] = 0.0
+        index = self.scenario.muni_index()
+        for t in self.scenario.transfers:
+            if t.week == self.week:
+                i = index[t.municipality]
+                self.municipalities[i].cash += t.amount
+                self._transfers[i, FUNDERS.index(t.funder)] += t.amount
+                self.events.append((self.week, t.note or f"{t.funder} transfer to "
+                                    f"{t.municipality}: ${t.amount:,.0f}"))
+
+    def _refresh(self, parts: list[str]) -> None:
+        """Carry a changed parameter into the agents and constants that copied it."""
+        if parts[0] == "municipalities":
+            m = self.municipalities[self.scenario.muni_index()[parts[1]]]
+            m.refresh(parts[2:])
+        elif parts[0] == "agencies":
+            ag = next(a for a in self.agencies if a.name == parts[1])
+            ag.refresh(parts[2:])
+        else:
+            self._constants()
 
     def arrive(self) -> None:
         """1. New migrants by stream into municipalities by destination choice."""
@@ -274,7 +306,7 @@ class ReceptionModel(mesa.Model):
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
         for ag in self.agencies:
             ag.hours_used = ag.hours_available * share_used[ag.muni]
-        self.week_stats.update(hours_offered=offered / self.scale, hours_used=used,
+        self.week_stats.update(hours_offered=given, hours_used=used,
                                started=started, wait_sum=wait_sum, completed=completed)
 
     def integrate(self) -> None:
@@ -343,6 +375,9 @@ class ReceptionModel(mesa.Model):
             ag.apply_staff_changes(self.week)
             ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
         self._pay_shelter_costs(spend, lines)
+        # one-time transfers move money to a city: counted for the payer, not twice
+        spend += self._transfers
+        spend[:, FUNDERS.index("municipal")] -= self._transfers.sum(axis=1)
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
             beds = self.week_stats["beds"] * self.scale
@@ -387,7 +422,7 @@ class ReceptionModel(mesa.Model):
             i = m.index
             regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
             overflow_cost = max(0.0, occ[i, 0] - all_beds[i]) * f.overflow_bed_week_cad
-            paid = m.spend(overflow_cost)
+            paid = m.spend(overflow_cost, overflow=True)
             unfunded[i] = overflow_cost - paid
             interim = occ[i, 1] * f.interim_place_week_cad
             spend[i, mun] += regular + paid

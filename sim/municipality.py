@@ -40,18 +40,37 @@ class Municipality(mesa.Agent):
         self.unfunded_this_quarter = 0.0  # overflow costs the city could not pay
         self.ihap_received = 0.0
 
+    def refresh(self, field: list[str]) -> None:
+        """A timeline changed ``params`` at ``field``: update the state copied from it."""
+        p = self.params
+        if field[0] == "policies" and len(field) > 1 and field[1] in self.policies:
+            self.policies[field[1]] = bool(getattr(p.policies, field[1]))
+        elif field[0] == "newcomer_budget_per_year":
+            self.budget_per_year = p.newcomer_budget_per_year
+        elif field[0] == "median_rent":
+            self.rent = p.median_rent
+        elif field[0] == "allowed_deficit":
+            self.allowed_deficit = p.allowed_deficit
+        elif field[0] == "sentiment":
+            self.sentiment = self.base_sentiment = p.sentiment
+        # every other parameter is read from ``params`` each week
+
     # -- money ---------------------------------------------------------------
     def available(self) -> float:
         """Money the city can still spend this week without breaking its overdraft limit."""
         return max(0.0, self.cash + self.allowed_deficit)
 
-    def spend(self, amount: float) -> float:
-        """Pay up to ``amount`` from the newcomer budget; return what was paid."""
+    def spend(self, amount: float, overflow: bool = False) -> float:
+        """Pay up to ``amount`` from the newcomer budget; return what was paid.
+
+        Unpaid overflow costs are tallied for the adaptive intake cap.
+        """
         paid = min(amount, self.available())
         self.cash -= paid
         self.spent += paid
         self.spent_this_quarter += paid
-        self.unfunded_this_quarter += amount - paid
+        if overflow:
+            self.unfunded_this_quarter += amount - paid
         return paid
 
     def weekly_income(self) -> None:

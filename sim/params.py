@@ -8,6 +8,7 @@ This module is the single source of truth for parameters. Each field carries
 from __future__ import annotations
 
 from datetime import date
+from datetime import date as date_type
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -71,19 +72,59 @@ class Stream(Strict):
         return self
 
 
+class When(Strict):
+    """A point in time given as a week of the run or as a calendar date."""
+
+    week: int | None = P(None, "week", A, "Week of the run (0 = scenario.start_date)", ge=0)
+    date: date_type | None = P(None, "date", A, "Calendar date (converted to its week)")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> When:
+        if (self.week is None) == (self.date is None):
+            raise ValueError("give exactly one of week or date")
+        return self
+
+
 class Shock(Strict):
-    """A multiplicative change of one stream's arrivals over a window of weeks (a surge)."""
+    """A multiplicative change of one stream's arrivals over a window (a surge).
+
+    The window is given in weeks (start_week, end_week) or dates (start_date, end_date).
+    """
 
     stream: Literal[STREAMS] = P(..., "-", A, "Which stream")  # type: ignore[valid-type]
-    start_week: int = P(..., "week", A, "First week of the shock", ge=0)
-    end_week: int = P(..., "week", A, "Week after the last week of the shock", ge=1)
+    start_week: int | None = P(None, "week", A, "First week of the shock", ge=0)
+    end_week: int | None = P(None, "week", A, "Week after the last week of the shock", ge=1)
+    start_date: date_type | None = P(None, "date", A, "First day of the shock")
+    end_date: date_type | None = P(None, "date", A, "Day after the shock ends")
     multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0)
 
     @model_validator(mode="after")
-    def _order(self) -> Shock:
-        if self.end_week <= self.start_week:
-            raise ValueError("end_week must be after start_week")
+    def _window(self) -> Shock:
+        if (self.start_week is None) == (self.start_date is None):
+            raise ValueError("give exactly one of start_week or start_date")
+        if (self.end_week is None) == (self.end_date is None):
+            raise ValueError("give exactly one of end_week or end_date")
         return self
+
+
+class Change(When):
+    """A timeline entry: parameters that take new values from a week or date on.
+
+    Keys of ``set`` are paths such as ``municipalities.Toronto.policies.intake_cap``
+    (a council vote) or ``municipalities.Toronto.interim_places`` (a federal top-up).
+    """
+
+    note: str = P("", "-", A, "What happens and why (shown in outputs and docs)")
+    set: dict[str, Any] = P(..., "-", A, "Parameter path -> new value")
+
+
+class Transfer(When):
+    """A one-time payment into a municipality's newcomer money (a federal top-up)."""
+
+    municipality: str = P(..., "-", A, "Receiving municipality")
+    funder: Literal[FUNDERS] = P("federal", "-", A, "Who pays")  # type: ignore[valid-type]
+    amount: float = P(..., "CAD", A, "Amount paid", ge=0)
+    note: str = P("", "-", A, "What the money is and its source")
 
 
 class Status(Strict):
@@ -411,6 +452,38 @@ class Scenario(Strict):
     sentiment: Sentiment = Field(default_factory=Sentiment)
     municipalities: list[Municipality] = Field(..., min_length=1)
     agencies: list[Agency] = Field(default_factory=list)
+    timeline: list[Change] = Field(default_factory=list)
+    transfers: list[Transfer] = Field(default_factory=list)
+
+    def week_of(self, when: date) -> int:
+        """The week of the run a calendar date falls in."""
+        return (when - self.scenario.start_date).days // 7
+
+    @model_validator(mode="after")
+    def _dates_to_weeks(self) -> Scenario:
+        """Resolve every date to its week, so the model only ever sees weeks."""
+        for i, shock in enumerate(self.shocks):
+            for end in ("start", "end"):
+                when = getattr(shock, f"{end}_date")
+                if when is not None:
+                    week = self.week_of(when)
+                    if week < 0:
+                        raise ValueError(f"shocks[{i}].{end}_date: {when} is before "
+                                         f"scenario.start_date {self.scenario.start_date}")
+                    object.__setattr__(shock, f"{end}_week", week)
+                    object.__setattr__(shock, f"{end}_date", None)
+            if shock.end_week <= shock.start_week:
+                raise ValueError(f"shocks[{i}]: the shock must end after it starts")
+        for kind, items in (("timeline", self.timeline), ("transfers", self.transfers)):
+            for i, item in enumerate(items):
+                if item.date is not None:
+                    week = self.week_of(item.date)
+                    if week < 0:
+                        raise ValueError(f"{kind}[{i}].date: {item.date} is before "
+                                         f"scenario.start_date {self.scenario.start_date}")
+                    object.__setattr__(item, "week", week)
+                    object.__setattr__(item, "date", None)
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -425,6 +498,10 @@ class Scenario(Strict):
         for a in self.agencies:
             if a.municipality not in names:
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
+                                 f"municipality of this scenario (known: {', '.join(names)})")
+        for i, t in enumerate(self.transfers):
+            if t.municipality not in names:
+                raise ValueError(f"transfers[{i}].municipality: {t.municipality!r} is not a "
                                  f"municipality of this scenario (known: {', '.join(names)})")
         return self
 

@@ -1,28 +1,36 @@
 """Loading scenario files: TOML in, a validated ``Scenario`` out, or every problem at once.
 
-Errors name the file, the key path (``municipalities[Toronto].shelter_beds``) and what
-is wrong, and suggest the nearest known key for a misspelt one.
+A file may ``extends = "other.toml"`` and override only what differs; items of
+``municipalities`` and ``agencies`` merge by name (``remove = true`` drops one).
+Command-line overrides (``--set path=value``) apply last. Errors name the file, the
+line where it is known, the key path (``municipalities[Toronto].shelter_beds``) and
+what is wrong, and suggest the nearest known key for a misspelt one.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+import re
 import tomllib
 import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim import paths
 from sim.params import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO_ROOT / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "canada_baseline.toml"
+MAX_EXTENDS_DEPTH = 10
 
 
 class ScenarioError(Exception):
-    """A scenario file that cannot be used; ``problems`` holds one line per problem."""
+    """A scenario that cannot be used; ``problems`` holds one line per problem."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
@@ -30,29 +38,169 @@ class ScenarioError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
-def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file, or raise ``ScenarioError`` listing every problem."""
-    path = Path(path)
+@dataclass
+class Resolved:
+    """Raw scenario data after ``extends`` and ``--set``, and where each value came from."""
+
+    data: dict[str, Any]
+    origins: dict[tuple, str] = field(default_factory=dict)
+    texts: dict[Path, str] = field(default_factory=dict)
+
+
+def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
+    """Read, resolve and validate a scenario file, or raise ``ScenarioError``."""
+    return validate_resolved(resolve(Path(path), sets), Path(path))
+
+
+def resolve(path: Path, sets: typing.Sequence[str] = ()) -> Resolved:
+    """Follow ``extends`` and apply ``--set`` overrides, recording each value's origin."""
+    resolved = Resolved({})
+    _resolve_file(path, resolved, chain=())
+    for item in sets:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(path, [f"--set {item!r}: expected path=value, e.g. "
+                                       "municipalities.Toronto.shelter_beds=9000"])
+        value = _parse_value(text)
+        try:
+            paths.set_in_data(resolved.data, key.strip(), value)
+        except (paths.PathError, TypeError, AttributeError) as e:
+            raise ScenarioError(path, [f"--set {key.strip()}: {e}"]) from None
+        resolved.origins[tuple(paths.split(key))] = "--set"
+    return resolved
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (number, boolean, string, array, date), or the bare text as a string."""
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+
+
+def _read_toml(path: Path) -> tuple[dict, str]:
     try:
         raw = path.read_bytes()
     except OSError as e:
         raise ScenarioError(path, [f"cannot read the file: {e.strerror or e}"]) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ScenarioError(path, ["not a text file (it is not valid UTF-8)"]) from None
+    try:
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(path, [f"not valid TOML: {e}"]) from None
-    return validate(data, path)
+
+
+def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> None:
+    if path.resolve() in (p.resolve() for p in chain):
+        raise ScenarioError(chain[-1], [f"extends: {path.name} extends itself (a cycle)"])
+    if len(chain) > MAX_EXTENDS_DEPTH:
+        raise ScenarioError(path, ["extends: chain of more than 10 files"])
+    data, text = _read_toml(path)
+    resolved.texts[path] = text
+    base = data.pop("extends", None)
+    if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError(path, [f"extends: expected a file name, found {base!r}"])
+        base_path = (path.parent / base)
+        if not base_path.exists() and (SCENARIO_DIR / base).exists():
+            base_path = SCENARIO_DIR / base
+        if not base_path.exists():
+            raise ScenarioError(path, [f"extends: {base!r} not found next to this file or in "
+                                       f"{SCENARIO_DIR}"])
+        _resolve_file(base_path, resolved, (*chain, path))
+    _merge(resolved.data, data, (), path, resolved)
+
+
+def _merge(into: dict, new: dict, where: tuple, source: Path, resolved: Resolved) -> None:
+    for key, value in new.items():
+        here = (*where, key)
+        if key in paths.NAMED_LISTS and not where:
+            into[key] = _merge_named(into.get(key, []), value, key, source, resolved)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, here, source, resolved)
+        else:
+            into[key] = copy.deepcopy(value)
+            _record(value, here, source, resolved)
+
+
+def _merge_named(items: list, new: Any, key: str, source: Path, resolved: Resolved) -> Any:
+    """Merge a list of named tables (or a table of tables keyed by name) into ``items``."""
+    if isinstance(new, dict):  # [municipalities.Toronto] style
+        new = [{"name": name, **body} if isinstance(body, dict) else body
+               for name, body in new.items()]
+    if not isinstance(new, list) or not isinstance(items, list):
+        return copy.deepcopy(new)  # let validation report the wrong type
+    out = list(items)
+    for item in new:
+        if not isinstance(item, dict) or "name" not in item:
+            out.append(copy.deepcopy(item))
+            continue
+        name = item["name"]
+        match = next((o for o in out if isinstance(o, dict) and o.get("name") == name), None)
+        if item.get("remove") is True:
+            out = [o for o in out if o is not match]
+            continue
+        if match is None:
+            out.append({})
+            match = out[-1]
+        _merge(match, item, (key, name), source, resolved)
+    return out
+
+
+def _record(value: Any, where: tuple, source: Path, resolved: Resolved) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _record(v, (*where, k), source, resolved)
+    else:
+        line = _find_line(resolved.texts.get(source, ""), [str(w) for w in where])
+        resolved.origins[where] = f"{source.name}:{line}" if line else source.name
 
 
 def validate(data: dict[str, Any], path: Path) -> Scenario:
-    """Validate already-parsed scenario data."""
+    """Validate already-resolved scenario data (no ``extends``)."""
+    return validate_resolved(Resolved(copy.deepcopy(data)), path)
+
+
+def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
+    """Validate, then check that every timeline change applies; report every problem."""
+    data = resolved.data
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as e:
         errors = _drop_missing_explained_by_typos(e.errors())
-        raise ScenarioError(path, [_describe(err, data) for err in errors]) from None
+        raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
+    problems = _check_timeline(scenario)
+    if problems:
+        raise ScenarioError(path, problems)
+    return scenario
+
+
+def _check_timeline(scenario: Scenario) -> list[str]:
+    """Apply every timeline change, in week order, to a copy and re-validate it."""
+    problems = []
+    trial = scenario.model_copy(deep=True)
+    for i, change in sorted(enumerate(scenario.timeline), key=lambda t: t[1].week):
+        if change.week >= scenario.run.weeks:
+            problems.append(f"timeline[{i}]: week {change.week} is after the run ends "
+                            f"(run.weeks = {scenario.run.weeks})")
+        for key, value in change.set.items():
+            try:
+                paths.assign(trial, key, value)
+            except paths.PathError as e:
+                problems.append(f"timeline[{i}].set.{e}")
+            except ValidationError as e:
+                msg = e.errors()[0]["msg"].removeprefix("Value error, ")
+                problems.append(f"timeline[{i}].set.{key}: {msg} (found {value!r})")
+        try:
+            Scenario.model_validate(trial.model_dump())
+        except ValidationError as e:
+            err = e.errors()[0]
+            problems.append(f"timeline[{i}]: after this change, "
+                            f"{_key_path(err['loc'], trial.model_dump())}: {err['msg']}")
+    return problems
 
 
 def _drop_missing_explained_by_typos(errors: list[dict]) -> list[dict]:
@@ -68,41 +216,85 @@ def _drop_missing_explained_by_typos(errors: list[dict]) -> list[dict]:
             if not (err["type"] == "missing" and tuple(err["loc"]) in suggested)]
 
 
-def _describe(err: dict[str, Any], data: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> str:
     loc = err["loc"]
     key = _key_path(loc, data)
+    where = _origin(loc, data, resolved)
+    prefix = f"{where}: " if where else ""
     msg = err["msg"].removeprefix("Value error, ")
     kind = err["type"]
     if kind == "extra_forbidden":
         known = _known_fields(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        return f"{key}: unknown key{hint}"
+        return f"{prefix}{key}: unknown key{hint}"
     if kind == "missing":
-        return f"{key}: required key is missing"
+        return f"{prefix}{key}: required key is missing"
     if not loc:
         return msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
-    return f"{key}: {msg}{shown}"
+    return f"{prefix}{key}: {msg}{shown}"
 
 
-def _key_path(loc: tuple, data: Any) -> str:
-    """Dotted key path; list items are named by their ``name`` key where they have one."""
+def _named_loc(loc: tuple, data: Any) -> list[str]:
+    """Location parts with list indices of named items replaced by their names."""
     parts: list[str] = []
     node = data
     for part in loc:
-        if isinstance(part, int):
-            name = node[part].get("name") if isinstance(node, list) and part < len(node) and \
-                isinstance(node[part], dict) else None
-            parts[-1] += f"[{name if name is not None else part}]"
+        if isinstance(part, int) and isinstance(node, list) and part < len(node) and \
+                isinstance(node[part], dict) and "name" in node[part]:
+            parts.append(str(node[part]["name"]))
         else:
             parts.append(str(part))
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             node = None
-    return ".".join(parts) or "(top level)"
+    return parts
+
+
+def _key_path(loc: tuple, data: Any) -> str:
+    """Dotted key path; list items are named by their ``name`` key where they have one."""
+    out = ""
+    for raw, part in zip(loc, _named_loc(loc, data), strict=True):
+        if isinstance(raw, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(top level)"
+
+
+def _origin(loc: tuple, data: Any, resolved: Resolved) -> str:
+    """``file:line`` of the value at ``loc`` (or of its nearest recorded ancestor)."""
+    parts = tuple(_named_loc(loc, data))
+    for n in range(len(parts), 0, -1):
+        if parts[:n] in resolved.origins:
+            return resolved.origins[parts[:n]]
+        children = [v for k, v in resolved.origins.items() if k[:n] == parts[:n]]
+        if children:
+            return children[0]
+    return ""
+
+
+def _find_line(text: str, parts: list[str]) -> int | None:
+    """Best-effort line number of ``parts`` in a TOML text (1-based), or None."""
+    if not text:
+        return None
+    lines = text.splitlines()
+    start = 0
+    for part in parts[:-1]:
+        pat = re.compile(rf'(^\s*\[\[?[^\]]*\b{re.escape(part)}\b)'
+                         rf'|(name\s*=\s*"{re.escape(part)}")')
+        for i in range(start, len(lines)):
+            if pat.search(lines[i]):
+                start = i
+                break
+    key = re.compile(rf'^\s*"?{re.escape(parts[-1])}"?\s*=')
+    for i in range(start, len(lines)):
+        if key.search(lines[i]):
+            return i + 1
+    return None
 
 
 def _known_fields(loc: tuple) -> list[str]:
@@ -112,10 +304,10 @@ def _known_fields(loc: tuple) -> list[str]:
         if isinstance(part, int):
             continue
         if isinstance(model, type) and issubclass(model, BaseModel):
-            field = model.model_fields.get(str(part))
-            if field is None:
+            fld = model.model_fields.get(str(part))
+            if fld is None:
                 return []
-            model = _inner_model(field.annotation)
+            model = _inner_model(fld.annotation)
         else:
             model = _inner_model(model)
     if isinstance(model, type) and issubclass(model, BaseModel):

@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-About 60 bytes per migrant (see ``bytes_per_migrant``).
+54 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,106 @@
+"""Parameter paths: ``municipalities.Toronto.policies.intake_cap`` and friends.
+
+One syntax serves command-line overrides (``--set``), timeline entries and error
+messages. Items of the named lists (municipalities, agencies) are addressed by name,
+either as ``municipalities.Toronto`` or ``municipalities[Toronto]``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+NAMED_LISTS = ("municipalities", "agencies")
+
+# Parameters that only set up week 0 or give identity: a timeline cannot change them.
+FIXED_DURING_RUN = ("run", "scenario", "timeline", "transfers")
+FIXED_FIELDS = ("name", "municipality", "reserves", "initial_shelter_occupancy", "grants")
+
+
+class PathError(ValueError):
+    """A path that does not name a parameter."""
+
+
+def split(path: str) -> list[str]:
+    """``a.b[c].d`` -> ``['a', 'b', 'c', 'd']``; quoted names may hold dots."""
+    path = re.sub(r"\[([^\]]+)\]", r".\1", path.strip())
+    parts = [p.strip().strip('"').strip("'") for p in re.findall(r'"[^"]*"|[^.]+', path)]
+    if not parts or any(p == "" for p in parts):
+        raise PathError(f"{path!r} is not a parameter path (expected e.g. "
+                        "municipalities.Toronto.shelter_beds)")
+    return parts
+
+
+def set_in_data(data: dict, path: str, value: Any) -> None:
+    """Set ``path`` in raw scenario data (dicts and lists, before validation)."""
+    parts = split(path)
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = _named_item(node, part, parts[:i])
+            continue
+        if part not in node:
+            nxt = parts[i + 1]
+            node[part] = [] if part in NAMED_LISTS and len(parts) > i + 2 else {}
+            if isinstance(node[part], list):
+                node[part].append({"name": nxt})
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        raise PathError(f"{path}: give a key after the item name")
+    node[last] = value
+
+
+def _named_item(items: list, name: str, where: list[str]) -> dict:
+    for item in items:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    known = ", ".join(str(it.get("name")) for it in items if isinstance(it, dict))
+    raise PathError(f"{'.'.join(where)}: no item named {name!r} (known: {known})")
+
+
+def resolve(model: BaseModel, path: str) -> tuple[BaseModel | dict, str]:
+    """The object holding the parameter at ``path`` in a validated scenario, and its key."""
+    parts = split(path)
+    node: Any = model
+    for i, part in enumerate(parts[:-1]):
+        node = _child(node, part, parts[:i])
+    last = parts[-1]
+    if isinstance(node, BaseModel) and last not in type(node).model_fields:
+        owner = ".".join(parts[:-1]) or "the scenario"
+        raise PathError(f"{path}: {last!r} is not a parameter of {owner}")
+    if isinstance(node, list):
+        raise PathError(f"{path}: give a key after the item name")
+    return node, last
+
+
+def _child(node: Any, part: str, where: list[str]) -> Any:
+    if isinstance(node, list):
+        for item in node:
+            if getattr(item, "name", None) == part:
+                return item
+        known = ", ".join(str(getattr(it, "name", "?")) for it in node)
+        raise PathError(f"{'.'.join(where)}: no item named {part!r} (known: {known})")
+    if isinstance(node, BaseModel):
+        if part not in type(node).model_fields:
+            raise PathError(f"{'.'.join([*where, part])}: {part!r} is not a parameter")
+        return getattr(node, part)
+    if isinstance(node, dict):
+        if part not in node:
+            raise PathError(f"{'.'.join([*where, part])}: no such key")
+        return node[part]
+    raise PathError(f"{'.'.join(where)} has no parts")
+
+
+def assign(model: BaseModel, path: str, value: Any) -> None:
+    """Set a parameter of a validated scenario during a run, validating the new value."""
+    parts = split(path)
+    if parts[0] in FIXED_DURING_RUN or parts[-1] in FIXED_FIELDS:
+        raise PathError(f"{path}: fixed for the whole run; a timeline cannot change it")
+    holder, key = resolve(model, path)
+    if isinstance(holder, dict):
+        holder[key] = value
+    else:
+        setattr(holder, key, value)  # validate_assignment checks type and range
