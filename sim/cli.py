@@ -22,23 +22,41 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reception",
                                 description="Agent-based simulation of migrant reception.")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a scenario and write its results")
+    sets = argparse.ArgumentParser(add_help=False)
+    sets.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                      help="override a parameter, e.g. municipalities.Toronto.shelter_beds=9000 "
+                           "(repeatable)")
+
+    run = sub.add_parser("run", parents=[sets], help="run a scenario and write its results")
     run.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
                      help=f"scenario TOML file (default: {DEFAULT_SCENARIO.name})")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: results/<scenario>-seed<seed>-<time>)")
-    run.add_argument("--seed", type=int, default=None, help="override run.seed")
-    run.add_argument("--weeks", type=int, default=None, help="override run.weeks")
+    run.add_argument("--seed", type=int, default=None, help="shorthand for --set run.seed=N")
+    run.add_argument("--weeks", type=int, default=None, help="shorthand for --set run.weeks=N")
     run.add_argument("--overwrite", action="store_true",
                      help="replace an existing output folder")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(handler=_run)
+
+    show = sub.add_parser("show", parents=[sets],
+                          help="print the fully resolved scenario with where each value came from")
+    show.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO)
+    show.set_defaults(handler=_show)
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("files", nargs="+", type=Path)
+    val.set_defaults(handler=_validate)
+
+    lst = sub.add_parser("scenarios", help="list the bundled scenarios and their questions")
+    lst.set_defaults(handler=_scenarios)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return args.handler(args)
     except ScenarioError as e:
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)
@@ -54,14 +72,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from sim.runner import simulate, write
 
-    scenario = load_scenario(args.scenario)
-    if args.seed is not None or args.weeks is not None:
-        overrides = {"seed": args.seed, "weeks": args.weeks}
-        data = scenario.model_dump()
-        data["run"].update({k: v for k, v in overrides.items() if v is not None})
-        from sim.scenario import validate
-
-        scenario = validate(data, args.scenario)
+    sets = list(args.sets)
+    if args.seed is not None:
+        sets.append(f"run.seed={args.seed}")
+    if args.weeks is not None:
+        sets.append(f"run.weeks={args.weeks}")
+    scenario = load_scenario(args.scenario, sets)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
     if out.exists() and any(out.iterdir()) and not args.overwrite:
@@ -72,6 +88,44 @@ def _run(args: argparse.Namespace) -> int:
     _print_summary(result)
     print(f"\nwrote {out}/ ({result.record['agents']} agents, "
           f"{result.record['wall_time_s']:.1f} s)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from sim.scenario import resolve, validate_resolved
+    from sim.show import to_toml
+
+    resolved = resolve(args.scenario, args.sets)
+    scenario = validate_resolved(resolved, args.scenario)
+    print(f"# {args.scenario} resolved; '# from FILE:LINE' marks where a value was set")
+    print(to_toml(scenario, resolved.origins), end="")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as e:
+            failed += 1
+            for problem in e.problems:
+                print(f"error: {e.path}: {problem}", file=sys.stderr)
+            continue
+        print(f"ok: {path} ({len(scenario.municipalities)} municipalities, "
+              f"{len(scenario.agencies)} agencies, {scenario.run.weeks} weeks)")
+    return EXIT_USAGE if failed else 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from sim.scenario import bundled_scenarios
+
+    for path in bundled_scenarios():
+        try:
+            question = load_scenario(path).scenario.question.strip().splitlines()
+        except ScenarioError:
+            question = ["(does not validate: run reception validate on it)"]
+        print(f"{path.stem:32} {question[0] if question else ''}")
     return 0
 
 
