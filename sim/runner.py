@@ -92,6 +92,7 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
         "started_at": started.isoformat(timespec="seconds"),
         "wall_time_s": round(wall, 3),
         "agents": int(model.migrants.n),
+        "events": [[week, str(model.date_of(week)), what] for week, what in model.events],
         "versions": versions(),
         "summary": summary,
     }

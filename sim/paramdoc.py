@@ -1,0 +1,123 @@
+"""Generate docs/parameters.md from the schema: ``python -m sim.paramdoc > docs/parameters.md``.
+
+A test checks that the committed file is current, so the schema stays the single
+source of truth for every parameter's type, range, default, unit and source.
+"""
+
+from __future__ import annotations
+
+import typing
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from sim.params import Scenario
+
+HEADER = """# Parameters
+
+Generated from the scenario schema (`sim/params.py`) by `python -m sim.paramdoc`; do not edit
+by hand. Paths are as written in scenario files and in `--set`; items of `municipalities` and
+`agencies` are addressed by name (`municipalities.Toronto.shelter_beds`).
+"""
+
+
+def parameters_markdown() -> str:
+    sections: list[str] = [HEADER]
+    _section(Scenario, "", sections, seen=set())
+    return "\n".join(sections).rstrip() + "\n"
+
+
+def _section(model: type[BaseModel], prefix: str, out: list[str], seen: set) -> None:
+    rows = []
+    nested = []
+    for name, field in model.model_fields.items():
+        sub = _submodel(field.annotation)
+        path = f"{prefix}{name}"
+        if sub is not None:
+            nested.append((sub, path + _container_suffix(field.annotation)))
+            continue
+        rows.append(_row(name, field))
+    if rows:
+        title = prefix.rstrip(".") or "top level"
+        doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
+        out.append(f"\n## `{title}`\n")
+        if doc:
+            out.append(f"{doc}\n")
+        out.append("| key | type and range | default | unit | source | meaning |")
+        out.append("|---|---|---|---|---|---|")
+        out.extend(rows)
+    for sub, path in nested:
+        if (sub, path) not in seen:
+            seen.add((sub, path))
+            _section(sub, path + ".", out, seen)
+
+
+def _container_suffix(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return "[NAME]" if _has_name(annotation) else "[i]"
+    if origin is dict:
+        return ".KEY"
+    return ""
+
+
+def _has_name(annotation: Any) -> bool:
+    sub = _submodel(annotation)
+    return sub is not None and "name" in sub.model_fields
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _row(name: str, field: FieldInfo) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    default = "required" if field.is_required() else _fmt(field.get_default(
+        call_default_factory=True))
+    cells = [f"`{name}`", _type(field), default, str(extra.get("unit", "")),
+             str(extra.get("source", "")), field.description or ""]
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def _type(field: FieldInfo) -> str:
+    text = _annotation_name(field.annotation)
+    bounds = []
+    for m in field.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(m, attr, None) is not None:
+                bounds.append(f"{sym} {getattr(m, attr)}")
+    return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _annotation_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(repr(a) for a in args)
+    if origin is list:
+        return f"list of {_annotation_name(args[0])}"
+    if origin is dict:
+        return f"table of {_annotation_name(args[0])} -> {_annotation_name(args[1])}"
+    if args:  # a union such as int | None
+        return " or ".join(_annotation_name(a) for a in args)
+    return getattr(annotation, "__name__", str(annotation)).replace("NoneType", "none")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return "(table)"
+    if isinstance(value, date):
+        return value.isoformat()
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+if __name__ == "__main__":
+    print(parameters_markdown(), end="")
