@@ -55,20 +55,21 @@ def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndar
 
 
 def arrive(state: MigrantArrays, scenario: Scenario, week: int, rng: np.random.Generator,
-           newcomer_share: np.ndarray, outreach: np.ndarray) -> np.ndarray:
+           newcomer_share: np.ndarray, outreach: np.ndarray,
+           people: dict[str, float]) -> np.ndarray:
     """Append this week's arrivals to ``state``; return arrivals per municipality (agents).
 
     Args:
         newcomer_share: float[m], newcomers present / population (network pull).
         outreach: bool[m], multilingual outreach raises service take-up.
+        people: expected persons arriving this week per stream, before shocks.
     """
     n_muni = len(scenario.municipalities)
     per_muni = np.zeros(n_muni, np.int64)
     for stream in STREAMS:
-        spec = scenario.streams.get(stream)
-        if spec is None or spec.per_year <= 0:
+        if people.get(stream, 0.0) <= 0:
             continue
-        mean = spec.per_year / 52.0 / scenario.run.scale * shock_multiplier(scenario, stream, week)
+        mean = people[stream] / scenario.run.scale * shock_multiplier(scenario, stream, week)
         counts = rng.poisson(mean * destination_weights(scenario, stream, newcomer_share))
         munis = np.repeat(np.arange(n_muni), counts)
         if len(munis):
@@ -102,6 +103,7 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
         h = np.full(k, housing, np.int8)
     cols["housing"][rows] = h
     cols["stable_week"][rows] = np.where(h == STABLE, week, -1)
+    cols["shelter_week"][rows] = -1
     cols["employment"][rows] = SURVIVAL_JOB if code == TEMP_WORKER else NO_JOB
     cols["status_due"][rows] = _status_due(scenario, code, week, rng, k)
     svc = np.zeros((k, N_SERVICE), np.int8)

@@ -249,6 +249,14 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
         out_occupancy[m, 2] = unsheltered[m]
 
 
+@njit(cache=True)
+def mark_shelter_use(housing, shelter_week, week):
+    """Record the week for everyone sleeping in shelter or interim housing this week."""
+    for i in range(housing.shape[0]):
+        if housing[i] == SHELTER or housing[i] == INTERIM:
+            shelter_week[i] = week
+
+
 # --------------------------------------------------------------------------- 4. housing
 
 
@@ -563,6 +571,28 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
 
 
 # --------------------------------------------------------------------------- 9. tallies
+
+
+@njit(cache=True)
+def count_actively_homeless(status, housing, muni, shelter_week, week, window, refugee,
+                            out):
+    """People who used shelter in the last ``window`` weeks and are not in stable housing.
+
+    This is the City of Toronto's "actively homeless" (shelter use in the last three
+    months, not moved to permanent housing), counted for everyone and for the
+    statuses flagged in ``refugee`` (bool[status]).
+
+    Args:
+        out: int64[m, 2] written: all, refugees.
+    """
+    for i in range(status.shape[0]):
+        h = housing[i]
+        if h == DEPARTED or h == STABLE or shelter_week[i] < 0:
+            continue
+        if week - shelter_week[i] < window:
+            out[muni[i], 0] += 1
+            if refugee[status[i]]:
+                out[muni[i], 1] += 1
 
 
 @njit(cache=True)

@@ -39,6 +39,7 @@ from sim.migrant import Migrant
 from sim.municipality import Municipality
 from sim.outputs import Tally, municipal_rows, totals
 from sim.params import Scenario
+from sim.series import weekly_arrivals
 from sim.state import MigrantArrays
 
 WEEKS_PER_YEAR = 52
@@ -79,6 +80,9 @@ class ReceptionModel(mesa.Model):
                                for i, m in enumerate(scenario.municipalities)]
         index = scenario.muni_index()
         self.agencies = [Agency(self, a, index[a.municipality]) for a in scenario.agencies]
+        self.series_arrivals = {
+            name: weekly_arrivals(stream.series, self.start_date, scenario.run.weeks)
+            for name, stream in scenario.streams.items() if stream.series is not None}
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
@@ -104,7 +108,9 @@ class ReceptionModel(mesa.Model):
         return ((fy - d).days // 7) % WEEKS_PER_YEAR
 
     def _expected_migrants(self) -> int:
-        per_year = sum(s.per_year for s in self.scenario.streams.values())
+        per_year = sum(s.per_year for n, s in self.scenario.streams.items()
+                       if n not in self.series_arrivals)
+        per_year += sum(r.mean() * WEEKS_PER_YEAR for r in self.series_arrivals.values())
         peak = max([1.0] + [sh.multiplier for sh in self.scenario.shocks])
         stock = sum(m.initial_shelter_occupancy for m in self.scenario.municipalities)
         years = self.scenario.run.weeks / WEEKS_PER_YEAR
@@ -223,8 +229,11 @@ class ReceptionModel(mesa.Model):
         """1. New migrants by stream into municipalities by destination choice."""
         pops = np.array([m.params.population for m in self.municipalities])
         share = self.tally.present() * self.scale / pops
+        people = {name: (self.series_arrivals[name][self.week] if name in self.series_arrivals
+                         else stream.per_year / WEEKS_PER_YEAR)
+                  for name, stream in self.scenario.streams.items()}
         self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, self.rng,
-                                             share, self._policy_array("outreach"))
+                                             share, self._policy_array("outreach"), people)
 
     def decide_status(self) -> None:
         """2. Asylum decisions, permit expiries, regularization, emigration."""
@@ -248,6 +257,7 @@ class ReceptionModel(mesa.Model):
         capped = self._policy_array("intake_cap")
         kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
                                self.loss_params, beds, interim, overflow, capped, occupancy)
+        kernels.mark_shelter_use(a.housing, a.shelter_week, self.week)
         self.week_stats.update(occupancy=occupancy, capped=capped, beds=beds)
 
     def house(self) -> None:

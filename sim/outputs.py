@@ -25,6 +25,13 @@ from sim.codes import (
     STATUSES,
 )
 
+# The City of Toronto counts as "actively homeless" whoever used shelter in the last three
+# months and did not move to permanent housing; its "Refugees" group is refugee claimants
+# and refugees, which here includes claimants who were refused and stayed (non-status).
+ACTIVE_WINDOW_WEEKS = 13
+REFUGEE_GROUP = np.array([s in ("resettled_refugee", "asylum_claimant", "protected_person",
+                                "non_status") for s in STATUSES])
+
 
 class Tally:
     """The arrays one call of ``kernels.tally`` fills."""
@@ -36,6 +43,7 @@ class Tally:
         self.status_dims = np.zeros((N_STATUS, N_DIM + 2))
         self.hist = np.zeros((n_muni, 10), np.int64)
         self.misc = np.zeros((n_muni, 5), np.int64)
+        self.homeless = np.zeros((n_muni, 2), np.int64)
 
     @classmethod
     def of(cls, model: mesa.Model) -> Tally:
@@ -45,6 +53,8 @@ class Tally:
                       a.svc_week, a.dims, model.index_weights, a.arrival_week, a.stable_week,
                       model.week, len(model.municipalities), t.counts, t.services, t.dims,
                       t.status_dims, t.hist, t.misc)
+        kernels.count_actively_homeless(a.status, a.housing, a.muni, a.shelter_week, model.week,
+                                        ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, t.homeless)
         return t
 
     def present(self) -> np.ndarray:
@@ -99,6 +109,8 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "shelter_overflow": np.maximum(0.0, occ[:, 0] * k - beds),
         "interim_occupancy": occ[:, 1] * k,
         "unsheltered": occ[:, 2] * k,
+        "actively_homeless": t.homeless[:, 0] * k,
+        "refugees_actively_homeless": t.homeless[:, 1] * k,
         "moved_to_stable": week_stats["housing_moves"][:, 0] * k,
         "exits_from_shelter": week_stats["housing_moves"][:, 1] * k,
         "moved_in": week_stats["moves"].sum(axis=0) * k,
@@ -140,7 +152,8 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
 
 
 SUMMED = ("arrivals", "newcomers", "departed_total", "shelter_beds", "shelter_occupancy",
-          "shelter_overflow", "interim_occupancy", "unsheltered", "moved_to_stable",
+          "shelter_overflow", "interim_occupancy", "unsheltered", "actively_homeless",
+          "refugees_actively_homeless", "moved_to_stable",
           "exits_from_shelter", "moved_in", "moved_out", "jobs_found", "matched_jobs_found",
           "overflow_unfunded", "staff_fte")
 # System-wide status events of the week (kernels.step_status tallies, in order).
@@ -191,6 +204,23 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     weights = np.array([m.params.population for m in model.municipalities])
     out["sentiment"] = float(np.average(sentiment, weights=weights))
     return out
+
+
+MONTHLY_STOCKS = ("newcomers", "shelter_occupancy", "interim_occupancy", "unsheltered",
+                  "actively_homeless", "refugees_actively_homeless")
+MONTHLY_FLOWS = ("arrivals", "moved_to_stable", "exits_from_shelter")
+
+
+def monthly(totals: pd.DataFrame) -> pd.DataFrame:
+    """Month-level system totals: stocks at the month's last week, flows summed.
+
+    A week belongs to the month its first day (Monday) falls in; ``month`` is the
+    first day of the month.
+    """
+    month = pd.to_datetime(totals["date"]).dt.to_period("M").dt.to_timestamp()
+    grouped = totals.assign(month=month).groupby("month", sort=True)
+    out = grouped[list(MONTHLY_STOCKS)].last().join(grouped[list(MONTHLY_FLOWS)].sum())
+    return out.reset_index()
 
 
 def frames(model: mesa.Model) -> tuple[pd.DataFrame, pd.DataFrame]:

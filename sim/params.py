@@ -53,10 +53,28 @@ class Run(Strict):
     progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
 
 
+class Series(Strict):
+    """Arrivals taken from an observed monthly series in a CSV, spread over each month's weeks.
+
+    Rows are filtered by ``where`` and summed per month; the monthly total times ``share``
+    arrives evenly over the month's days. After the series ends, arrivals continue at
+    the mean of its last twelve months.
+    """
+
+    file: str = P(..., "path", A, "CSV file, relative to the scenario file that names it")
+    month_column: str = P("month", "-", A, "Column holding the month (YYYY-MM or a date)")
+    value_column: str = P("value", "-", A, "Column holding the persons in that month")
+    where: dict[str, str] = P({}, "-", A, "Keep only rows whose columns have these values")
+    share: float = P(1.0, "share", A, "Share of the series arriving into the modelled cities",
+                     ge=0)
+
+
 class Stream(Strict):
     """One arrival stream (the legal status a person arrives with)."""
 
     per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0)
+    series: Series | None = P(None, "-", A,
+                              "Observed monthly arrivals that replace per_year (see [series])")
     household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
     skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
     language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)

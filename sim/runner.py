@@ -21,11 +21,12 @@ import pandas as pd
 
 from sim.codes import FUNDERS, SERVICES
 from sim.model import ReceptionModel
-from sim.outputs import frames
+from sim.outputs import frames, monthly
 from sim.params import Scenario
 
 MUNICIPAL_TABLE = "weekly_municipalities.parquet"
 TOTALS_TABLE = "weekly_totals.parquet"
+MONTHLY_TABLE = "monthly.parquet"
 RUN_RECORD = "run.json"
 
 
@@ -110,6 +111,7 @@ def write(result: RunResult, out_dir: Path, overwrite: bool = False) -> Path:
     try:
         result.municipalities.to_parquet(tmp / MUNICIPAL_TABLE, index=False)
         result.totals.to_parquet(tmp / TOTALS_TABLE, index=False)
+        monthly(result.totals).to_parquet(tmp / MONTHLY_TABLE, index=False)
         (tmp / RUN_RECORD).write_text(json.dumps(result.record, indent=2, default=_json_default))
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim import paths
 from sim.params import Scenario
+from sim.series import SeriesError, weekly_arrivals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO_ROOT / "scenarios"
@@ -100,6 +101,7 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
         raise ScenarioError(path, ["extends: chain of more than 10 files"])
     data, text = _read_toml(path)
     resolved.texts[path] = text
+    _anchor_series_files(data, path)
     base = data.pop("extends", None)
     if base is not None:
         if not isinstance(base, str):
@@ -112,6 +114,19 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
                                        f"{SCENARIO_DIR}"])
         _resolve_file(base_path, resolved, (*chain, path))
     _merge(resolved.data, data, (), path, resolved)
+
+
+def _anchor_series_files(data: dict, path: Path) -> None:
+    """Series files are named relative to the scenario file that names them."""
+    streams = data.get("streams")
+    if not isinstance(streams, dict):
+        return
+    for stream in streams.values():
+        series = stream.get("series") if isinstance(stream, dict) else None
+        if isinstance(series, dict) and isinstance(series.get("file"), str):
+            file = Path(series["file"])
+            if not file.is_absolute():
+                series["file"] = str((path.parent / file).resolve())
 
 
 def _merge(into: dict, new: dict, where: tuple, source: Path, resolved: Resolved) -> None:
@@ -172,7 +187,7 @@ def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
     except ValidationError as e:
         errors = _drop_missing_explained_by_typos(e.errors())
         raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
-    problems = _check_timeline(scenario)
+    problems = _check_timeline(scenario) + _check_series(scenario)
     if problems:
         raise ScenarioError(path, problems)
     return scenario
@@ -200,6 +215,18 @@ def _check_timeline(scenario: Scenario) -> list[str]:
             err = e.errors()[0]
             problems.append(f"timeline[{i}]: after this change, "
                             f"{_key_path(err['loc'], trial.model_dump())}: {err['msg']}")
+    return problems
+
+
+def _check_series(scenario: Scenario) -> list[str]:
+    """Every observed series must be a readable monthly CSV."""
+    problems = []
+    for name, stream in scenario.streams.items():
+        if stream.series is not None:
+            try:
+                weekly_arrivals(stream.series, scenario.scenario.start_date, 1)
+            except SeriesError as e:
+                problems.append(f"streams.{name}.series.file: {e}")
     return problems
 
 

@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-54 bytes per migrant (see ``bytes_per_migrant``).
+56 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     "muni": (np.int16, ()),
     "housing": (np.int8, ()),
     "stable_week": (np.int16, ()),  # first week in stable housing, -1 before
+    "shelter_week": (np.int16, ()),  # last week in shelter or interim housing, -1 never
     "employment": (np.int8, ()),
     "status_due": (np.int16, ()),  # week of the next status event, -1 none
     "svc_state": (np.int8, (N_SERVICE,)),
