@@ -107,6 +107,7 @@ def test_shelter_stock_follows_arrivals_minus_exits_to_the_person():
                     "asylum_claimant": {"per_year": 3000, "housing_on_arrival": NEEDS_SHELTER}},
         "status": {"asylum_decision_weeks": 1e6, "emigration_per_year": 0.0},
         "moves": {"base_per_year": 0.0},
+        "employment": {"job_find_per_week": 0.0},  # nobody can afford to move on again
         "housing": {"search_rate": 1.0, "reference_vacancy": 0.01, "discrimination": 0.0,
                     "rental_turnover_per_year": 0.26, "newcomer_share_of_lettings": 1.0,
                     "stable_loss_per_week": 0.0, "precarious_loss_per_week": 0.0,
