@@ -70,13 +70,18 @@ class Agency(mesa.Agent):
             setattr(self, field[0], getattr(p, field[0]))
 
     # -- money ---------------------------------------------------------------
+    def _factor(self) -> np.ndarray:
+        """The scenario's funding-level multiplier per funder (a timeline may change it)."""
+        factors = self.model.scenario.funding.grant_factor
+        return np.array([factors[f] for f in FUNDERS])
+
     def income(self, week: int) -> np.ndarray:
         """Yearly money from each funder's active grants (CAD/year)."""
         out = np.zeros(N_FUNDER)
         for g in self.grants:
             if g.active(week):
                 out[g.funder] += g.amount_per_year
-        return out
+        return out * self._factor()
 
     def funder_shares(self, week: int) -> np.ndarray:
         """Who pays for this week's staff; an agency living on reserves counts as charity."""
@@ -107,7 +112,7 @@ class Agency(mesa.Agent):
         for g in self.grants if grants is None else grants:
             weeks = sum(1 for w in range(week, week + n_weeks) if g.active(w))
             due[g.funder] += g.amount_per_year * weeks / 52.0
-        return due
+        return due * self._factor()
 
     def receive(self, paid: np.ndarray) -> None:
         self.cash += float(paid.sum())

@@ -50,6 +50,53 @@ def _parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("scenarios", help="list the bundled scenarios and their questions")
     lst.set_defaults(handler=_scenarios)
+
+    cal = sub.add_parser(
+        "calibrate", parents=[sets],
+        help="fit parameters to an observed monthly series (docs/validation.md)",
+        description="Fit scenario parameters so that a monthly output (monthly.parquet) "
+                    "matches an observed CSV (columns month as YYYY-MM, and value). Bounds come "
+                    "from the schema's limits when it gives both; otherwise a factor range "
+                    "around the current value (log scale), cut to a one-sided schema limit.")
+    cal.add_argument("scenario", type=Path, help="scenario TOML file")
+    cal.add_argument("--observed", type=Path, required=True, metavar="FILE.csv",
+                     help="observed monthly series: columns month (YYYY-MM) and value")
+    cal.add_argument("--fit", required=True, metavar="PARAM[,PARAM...]",
+                     help="parameter paths to fit, as in --set, e.g. "
+                          "streams.asylum_claimant.series.share,housing.search_rate")
+    cal.add_argument("--column", default="refugees_actively_homeless",
+                     help="modelled monthly column (default: refugees_actively_homeless)")
+    cal.add_argument("--observed-column", default="value",
+                     help="value column of the observed file (default: value)")
+    cal.add_argument("--observed-month-column", default="month",
+                     help="month column of the observed file (default: month)")
+    cal.add_argument("--from", dest="start", default=None, metavar="YYYY-MM",
+                     help="first month of the fit window (default: first month of the run)")
+    cal.add_argument("--to", dest="end", default=None, metavar="YYYY-MM",
+                     help="last month of the fit window (default: last whole month of the run)")
+    cal.add_argument("--replicates", type=int, default=3,
+                     help="replicate seeds run.seed, run.seed+1, ... averaged (default 3)")
+    cal.add_argument("--seed", type=int, default=None,
+                     help="first replicate seed (default: run.seed)")
+    cal.add_argument("--bounds", action="append", default=[], metavar="PATH=LO:HI",
+                     help="search bounds of one fitted parameter (repeatable)")
+    cal.add_argument("--factor", type=float, default=10.0,
+                     help="factor range [value/F, value*F] where the schema lacks a limit "
+                          "(default 10)")
+    cal.add_argument("--grid", type=int, default=None,
+                     help="coarse-grid points per parameter (default 9, 5, 3 for 1, 2, 3 "
+                          "parameters; 0: start from the current values)")
+    cal.add_argument("--max-evals", type=int, default=None,
+                     help="Nelder-Mead evaluations after the grid (default 30 per parameter)")
+    cal.add_argument("--jobs", type=int, default=None,
+                     help="worker processes for the runs (default: one per replicate, at most "
+                          "the number of CPUs)")
+    cal.add_argument("--no-range", action="store_true",
+                     help="skip the per-seed refits that give each value's range")
+    cal.add_argument("--write", type=Path, default=None, metavar="FITTED.toml",
+                     help="write a scenario that extends SCENARIO with the fitted values")
+    cal.add_argument("--overwrite", action="store_true", help="replace an existing --write file")
+    cal.set_defaults(handler=_calibrate)
     return p
 
 
@@ -126,6 +173,32 @@ def _scenarios(args: argparse.Namespace) -> int:
         except ScenarioError:
             question = ["(does not validate: run reception validate on it)"]
         print(f"{path.stem:32} {question[0] if question else ''}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate import CalibrationError, calibrate, parse_bounds, report, write_fitted
+
+    progress = (lambda msg: print(msg, file=sys.stderr)) if sys.stderr.isatty() else None
+    try:
+        if args.write is not None and args.write.exists() and not args.overwrite:
+            raise FileExistsError(f"{args.write} exists; choose another --write file or pass "
+                                  "--overwrite")
+        result = calibrate(
+            args.scenario, args.observed, args.fit.split(","), column=args.column,
+            observed_column=args.observed_column,
+            observed_month_column=args.observed_month_column, start=args.start, end=args.end,
+            replicates=args.replicates, sets=args.sets, bounds=parse_bounds(args.bounds),
+            factor=args.factor, seed=args.seed, grid=args.grid, max_evals=args.max_evals,
+            seed_range=not args.no_range, jobs=args.jobs, log=progress)
+    except CalibrationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report(result))
+    if args.write is not None:
+        out = write_fitted(result, args.write, overwrite=args.overwrite)
+        load_scenario(out)  # the written file must load
+        print(f"\nwrote {out}")
     return 0
 
 

@@ -32,6 +32,9 @@ class Strict(BaseModel):
 
 
 def _check_shares(shares: dict[str, float], what: str) -> None:
+    negative = {k: v for k, v in shares.items() if v < 0}
+    if negative:
+        raise ValueError(f"{what} must not be negative, found {negative}")
     total = sum(shares.values())
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"{what} must sum to 1, found {total:.6g}")
@@ -325,6 +328,9 @@ class Moves(Strict):
 
 
 class Funding(Strict):
+    grant_factor: dict[Literal[FUNDERS], float] = P(  # type: ignore[valid-type]
+        {f: 1.0 for f in FUNDERS}, "x", A,
+        "Multiplier on every agency grant of each funder (the funding-level lever)")
     hire_lag_weeks: int = P(8, "weeks", A, "Weeks to recruit staff after money arrives", ge=0,
                             le=104)
     layoff_lag_weeks: int = P(8, "weeks", A, "Notice before staff leave after money ends", ge=0,
@@ -348,6 +354,22 @@ class Funding(Strict):
                                       "derived: IRCC hotels $544M/yr for ~7,800 claimants "
                                       "(CIMM 28 Feb 2024)",
                                       "Cost of one federally funded interim-housing place", ge=0)
+
+
+    @field_validator("grant_factor", mode="before")
+    @classmethod
+    def _fill_factors(cls, value: Any) -> Any:
+        """A funder left out keeps factor 1."""
+        if isinstance(value, dict):
+            return {f: 1.0 for f in FUNDERS} | value
+        return value
+
+    @model_validator(mode="after")
+    def _factors(self) -> Funding:
+        bad = {f: v for f, v in self.grant_factor.items() if v < 0}
+        if bad:
+            raise ValueError(f"grant_factor must be >= 0, found {bad}")
+        return self
 
 
 class Sentiment(Strict):
@@ -421,6 +443,13 @@ class Municipality(Strict):
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Municipality:
+        negative = {k: v for k, v in self.stream_weights.items() if v < 0}
+        if negative:
+            raise ValueError(f"stream_weights must not be negative, found {negative}")
+        return self
 
 
 class Grant(Strict):

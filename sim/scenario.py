@@ -150,8 +150,8 @@ def _merge_named(items: list, new: Any, key: str, source: Path, resolved: Resolv
         return copy.deepcopy(new)  # let validation report the wrong type
     out = list(items)
     for item in new:
-        if not isinstance(item, dict) or "name" not in item:
-            out.append(copy.deepcopy(item))
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            out.append(copy.deepcopy(item))  # validation reports the missing or bad name
             continue
         name = item["name"]
         match = next((o for o in out if isinstance(o, dict) and o.get("name") == name), None)
