@@ -28,7 +28,7 @@ def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:
 class Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must never be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_shares(shares: dict[str, float], what: str) -> None:

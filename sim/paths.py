@@ -27,7 +27,9 @@ def split(path: str) -> list[str]:
     """``a.b[c].d`` -> ``['a', 'b', 'c', 'd']``; quoted names may hold dots."""
     path = re.sub(r"\[([^\]]+)\]", r".\1", path.strip())
     parts = [p.strip().strip('"').strip("'") for p in re.findall(r'"[^"]*"|[^.]+', path)]
-    if not parts or any(p == "" for p in parts):
+    unquoted = re.sub(r'"[^"]*"', "x", path)
+    if not parts or any(p == "" for p in parts) or ".." in unquoted or \
+            unquoted.startswith(".") or unquoted.endswith("."):
         raise PathError(f"{path!r} is not a parameter path (expected e.g. "
                         "municipalities.Toronto.shelter_beds)")
     return parts
@@ -73,6 +75,8 @@ def resolve(model: BaseModel, path: str) -> tuple[BaseModel | dict, str]:
         raise PathError(f"{path}: {last!r} is not a parameter of {owner}")
     if isinstance(node, list):
         raise PathError(f"{path}: give a key after the item name")
+    if not isinstance(node, BaseModel | dict):
+        raise PathError(f"{path}: {'.'.join(parts[:-1])} is a value, not a table")
     return node, last
 
 

@@ -14,6 +14,7 @@ import difflib
 import re
 import tomllib
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ class ScenarioError(Exception):
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         self.path = path
-        self.problems = problems
+        # one line per problem, whatever characters a key held
+        self.problems = [p.replace("\r", "\\r").replace("\n", "\\n") for p in problems]
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
@@ -112,6 +114,8 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
         if not base_path.exists():
             raise ScenarioError(path, [f"extends: {base!r} not found next to this file or in "
                                        f"{SCENARIO_DIR}"])
+        if not base_path.is_file():
+            raise ScenarioError(path, [f"extends: {base!r} is a folder, not a scenario file"])
         _resolve_file(base_path, resolved, (*chain, path))
     _merge(resolved.data, data, (), path, resolved)
 
@@ -149,6 +153,11 @@ def _merge_named(items: list, new: Any, key: str, source: Path, resolved: Resolv
     if not isinstance(new, list) or not isinstance(items, list):
         return copy.deepcopy(new)  # let validation report the wrong type
     out = list(items)
+    names = [it.get("name") for it in new if isinstance(it, dict)]
+    repeated = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    if repeated:
+        raise ScenarioError(source, [f"{key}: {', '.join(map(repr, repeated))} appears more "
+                                     "than once in this file (names must be unique)"])
     for item in new:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             out.append(copy.deepcopy(item))  # validation reports the missing or bad name
@@ -198,23 +207,24 @@ def _check_timeline(scenario: Scenario) -> list[str]:
     problems = []
     trial = scenario.model_copy(deep=True)
     for i, change in sorted(enumerate(scenario.timeline), key=lambda t: t[1].week):
-        if change.week >= scenario.run.weeks:
-            problems.append(f"timeline[{i}]: week {change.week} is after the run ends "
-                            f"(run.weeks = {scenario.run.weeks})")
         for key, value in change.set.items():
             try:
                 paths.assign(trial, key, value)
             except paths.PathError as e:
                 problems.append(f"timeline[{i}].set.{e}")
+                continue
             except ValidationError as e:
                 msg = e.errors()[0]["msg"].removeprefix("Value error, ")
                 problems.append(f"timeline[{i}].set.{key}: {msg} (found {value!r})")
         try:
-            Scenario.model_validate(trial.model_dump())
+            with warnings.catch_warnings():  # a bad value set into a dict warns on dump
+                warnings.simplefilter("ignore")
+                dumped = trial.model_dump()
+            Scenario.model_validate(dumped)
         except ValidationError as e:
             err = e.errors()[0]
             problems.append(f"timeline[{i}]: after this change, "
-                            f"{_key_path(err['loc'], trial.model_dump())}: {err['msg']}")
+                            f"{_key_path(err['loc'], dumped)}: {err['msg']}")
     return problems
 
 
@@ -250,6 +260,13 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
     prefix = f"{where}: " if where else ""
     msg = err["msg"].removeprefix("Value error, ")
     kind = err["type"]
+    if loc and loc[-1] == "[key]":  # a table keyed by names (streams, funders, ...)
+        options = re.findall(r"'([^']+)'", str(err.get("ctx", {}).get("expected", "")))
+        found = str(err.get("input"))
+        close = difflib.get_close_matches(found, options, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return (f"{prefix}{_key_path(loc[:-1], data)}: unknown name {found!r} (expected one "
+                f"of {', '.join(options)}){hint}")
     if kind == "extra_forbidden":
         known = _known_fields(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -327,13 +344,18 @@ def _find_line(text: str, parts: list[str]) -> int | None:
 def _known_fields(loc: tuple) -> list[str]:
     """Field names of the schema model found at ``loc`` (for did-you-mean hints)."""
     model: Any = Scenario
+    keyed = False  # the next part is a key of a table of models (a stream name, ...)
     for part in loc:
         if isinstance(part, int):
+            continue
+        if keyed:
+            keyed = False
             continue
         if isinstance(model, type) and issubclass(model, BaseModel):
             fld = model.model_fields.get(str(part))
             if fld is None:
                 return []
+            keyed = typing.get_origin(fld.annotation) is dict
             model = _inner_model(fld.annotation)
         else:
             model = _inner_model(model)

@@ -23,6 +23,10 @@ def read_monthly(path: Path, month_column: str, value_column: str,
         frame = pd.read_csv(path)
     except FileNotFoundError:
         raise SeriesError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise SeriesError(f"{path}: is a folder, not a CSV file") from None
+    except OSError as e:
+        raise SeriesError(f"{path}: cannot read the file ({e.strerror or e})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise SeriesError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
     for col in (month_column, value_column, *(where or {})):
@@ -32,15 +36,18 @@ def read_monthly(path: Path, month_column: str, value_column: str,
         frame = frame[frame[col].astype(str) == str(value)]
     if frame.empty:
         raise SeriesError(f"{path}: no rows left after filtering by {where}")
-    months = pd.to_datetime(frame[month_column].astype(str), errors="coerce", format="mixed")
+    text = frame[month_column].astype(str).str.strip()
+    months = pd.to_datetime(text.where(text.str.match(r"^\d{4}-\d{1,2}(-\d{1,2})?$")),
+                            errors="coerce", format="mixed")
     bad = months.isna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
         raise SeriesError(f"{path}: line {row}: {month_column} "
                           f"{frame[month_column].iloc[row - 2]!r} is not a month (use YYYY-MM)")
     values = pd.to_numeric(frame[value_column], errors="coerce")
-    if values.isna().any() or (values < 0).any():
-        row = int(np.flatnonzero((values.isna() | (values < 0)).to_numpy())[0]) + 2
+    invalid = values.isna() | (values < 0) | ~np.isfinite(values)
+    if invalid.any():
+        row = int(np.flatnonzero(invalid.to_numpy())[0]) + 2
         raise SeriesError(f"{path}: line {row}: {value_column} "
                           f"{frame[value_column].iloc[row - 2]!r} is not a count of persons")
     first_days = months.dt.to_period("M").dt.to_timestamp()

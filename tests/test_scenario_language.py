@@ -172,7 +172,6 @@ set = { "run.seed" = 4 }
     assert "timeline[0].set.municipalities.Metro.shelter_bedz" in problems
     assert "timeline[0].set.municipalities.Metro.vacancy_rate" in problems
     assert "less than or equal to 1" in problems
-    assert "timeline[1]: week 99 is after the run ends" in problems
     assert "run.seed: fixed for the whole run" in problems
 
 
