@@ -1,0 +1,498 @@
+"""A reference model: the weekly migrant rules written the plain Mesa way.
+
+Every migrant is a ``Person`` (a ``mesa.Agent``) with plain Python attributes and one method per
+weekly verb, stepped with ``AgentSet.do`` in creation (= arrival) order, the first-come-first-
+served order of every queue. It measures what the numba core buys and checks, statistically,
+that both implement the same rules (``tests/test_reference.py``).
+
+Shared with the core (model-level Python): ``ReferenceModel`` subclasses ``ReceptionModel`` and
+inherits set-up, timeline, arrivals (``sim.arrivals`` writes each week's newcomers into a scratch
+table that becomes ``Person`` agents at once), money and decisions, and the output tables, so
+every outcome is defined once. Rewritten here, per agent, from ``docs/ODD.md`` 7.2-7.7:
+processes 2-7 and the end-of-week tally; their per-week municipal inputs (beds, lettings,
+service pools, features, destinations) are computed as in ``sim/model.py``.
+
+Randomness: one ``model.random.random()`` per draw the kernels make, only where they make it,
+so runs equal the core's in distribution only. Floats are Python floats (float32 in the core).
+"""
+
+from __future__ import annotations  # noqa: I001 (one compact block of codes below)
+
+import functools
+import math
+
+import mesa
+import numpy as np
+from mesa.agent import AgentSet
+
+from sim.codes import (
+    ASYLUM, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP, INTERIM,
+    LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS, NO_JOB,
+    NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SHELTER, STABLE, STUDENT,
+    SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER, UNSHELTERED,
+)
+from sim.model import NETWORK_MAX, NETWORK_SATURATION, WEEKS_PER_YEAR, ReceptionModel
+from sim.outputs import ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, Tally, municipal_rows, totals
+from sim.state import MigrantArrays
+
+PERMANENT = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
+SAFETY_BY_HOUSING = (0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0)  # index = housing code
+
+
+class Person(mesa.Agent):
+    """One migrant (``run.scale`` people). Attribute names are the columns of ``sim.state``."""
+
+    def __init__(self, model, *, status, household, skill, language, arrival_week, origin, muni,
+                 housing, stable_week, shelter_week, employment, status_due, svc_state,
+                 svc_week, dims):
+        super().__init__(model)
+        self.status, self.household, self.skill = status, household, skill
+        self.language, self.arrival_week, self.origin = language, arrival_week, origin
+        self.muni, self.housing, self.employment = muni, housing, employment
+        self.stable_week, self.shelter_week, self.status_due = stable_week, shelter_week, status_due
+        self.svc_state, self.svc_week, self.dims = svc_state, svc_week, dims  # lists of 4, 4, 5
+
+    # ---------------------------------------------------------------- 2. status
+    def decide_status(self):
+        if self.housing == DEPARTED:
+            return
+        model, p, draw = self.model, self.model.status_params, self.model.random.random
+        events = model.status_events
+        if draw() < p.emigrate_per_week:
+            self.housing = DEPARTED
+            events[4] += 1
+            return
+        s = self.status
+        if s == NON_STATUS:
+            if draw() < p.regularize_per_week:
+                self.status = ECONOMIC_PR
+            return
+        if self.status_due < 0 or self.status_due > model.week:
+            return
+        u = draw()
+        if s == ASYLUM:
+            self.status_due = -1
+            if u < p.asylum_acceptance:
+                self.status = PROTECTED
+                events[0] += 1
+            else:
+                events[1] += 1
+                if draw() < p.rejected_departure:
+                    self.housing = DEPARTED
+                    events[4] += 1
+                else:
+                    self.status = NON_STATUS
+                    events[3] += 1
+        elif s == TEMP_WORKER or s == STUDENT:
+            if u < p.permit_to_pr:
+                self.status, self.status_due = ECONOMIC_PR, -1
+                events[2] += 1
+            elif u < p.permit_to_pr + p.permit_renewal:
+                mean = p.permit_weeks_worker if s == TEMP_WORKER else p.permit_weeks_student
+                length = -mean * math.log(1.0 - draw())
+                self.status_due = min(model.week + 1 + int(length), 32000)
+            elif u < p.permit_to_pr + p.permit_renewal + p.permit_departure:
+                self.housing, self.status_due = DEPARTED, -1
+                events[4] += 1
+            else:
+                self.status, self.status_due = NON_STATUS, -1
+                events[3] += 1
+
+    # ---------------------------------------------------------------- 3. reception
+    def lose_housing(self):
+        """Pass 1: stays with friends and precarious tenancies may end; count who is in shelter."""
+        model, p, draw = self.model, self.model.loss_params, self.model.random.random
+        h = self.housing
+        if (h == FRIENDS and draw() < p.friends_breakdown
+                or h == PRECARIOUS and draw() < p.precarious_loss):
+            self.housing = FRIENDS if draw() < p.lost_to_friends else UNSHELTERED
+        if self.housing == SHELTER:
+            model.in_shelter[self.muni] += 1
+        elif self.housing == INTERIM:
+            model.in_interim[self.muni] += 1
+
+    def seek_shelter(self):
+        """Pass 2, in arrival order: a bed, else an interim place, else paid overflow."""
+        model, m = self.model, self.muni
+        if self.housing == UNSHELTERED:
+            if model.in_shelter[m] < model.beds[m]:
+                self.housing = SHELTER
+                model.in_shelter[m] += 1
+            elif model.in_interim[m] < model.interim_places[m]:
+                self.housing = INTERIM
+                model.in_interim[m] += 1
+            elif not model.capped[m] and model.in_shelter[m] < model.beds[m] + model.overflow[m]:
+                self.housing = SHELTER
+                model.in_shelter[m] += 1
+            else:
+                model.sleeping_rough[m] += 1
+        if self.housing == SHELTER or self.housing == INTERIM:
+            self.shelter_week = model.week
+
+    # ---------------------------------------------------------------- 4. housing
+    def income(self, p):
+        """Monthly household income: own earnings plus up to two more earners."""
+        if self.employment == NO_JOB:
+            own = p.income_none
+        elif self.employment == SURVIVAL_JOB:
+            own = p.income_survival
+        else:
+            own = p.income_survival + (p.income_matched - p.income_survival) * self.skill
+        return own * (1.0 + p.second_earner * min(self.household - 1, 2))
+
+    def search_housing(self):
+        h = self.housing
+        if h == DEPARTED:
+            return
+        model, p, draw = self.model, self.model.housing_params, self.model.random.random
+        m = self.muni
+        if h == STABLE:
+            if draw() < p.stable_loss:
+                self.housing = PRECARIOUS
+            return
+        if model.lettings[m] <= 0:
+            return
+        prob = model.search_p[m]
+        if self.svc_state[HOUSING_HELP] in (SVC_IN_SERVICE, SVC_DONE):
+            prob *= 1.0 + p.housing_help_boost
+        if draw() >= prob:
+            return
+        rent = model.rents[m] * (0.6 + 0.16 * self.household)  # a 2-bedroom fits 2.5 people
+        if rent <= p.affordable_rent_share * self.income(p):
+            self.housing = STABLE
+            model.lettings[m] -= 1
+            model.housing_moves[m][0] += 1
+            if self.stable_week < 0:
+                self.stable_week = model.week
+        elif h != PRECARIOUS:
+            self.housing = PRECARIOUS
+            model.lettings[m] -= 1
+        else:
+            return
+        if h == SHELTER or h == INTERIM:
+            model.housing_moves[m][1] += 1
+
+    # ---------------------------------------------------------------- 5. services
+    def _take_hours(self, s):
+        """One week of service ``s`` from the first funder that may pay for this person."""
+        model, m = self.model, self.muni
+        need = model.need[s]
+        pool = model.pool[m][s]
+        for f in range(N_FUNDER):
+            if ((model.eligible_lists[f][self.status] or f == MUNICIPAL and model.awf[m])
+                    and pool[f] >= need):
+                pool[f] -= need
+                model.used[m][s][f] += need
+                return True
+        return False
+
+    def continue_services(self):
+        """Pass 1: clients already in service keep their place."""
+        if self.housing == DEPARTED:
+            return
+        model = self.model
+        for s in range(N_SERVICE):
+            if self.svc_state[s] == SVC_IN_SERVICE and self._take_hours(s):
+                self.svc_week[s] -= 1
+                if self.svc_week[s] <= 0:
+                    self.svc_state[s] = SVC_DONE
+                    model.completed[self.muni][s] += 1
+
+    def start_services(self):
+        """Pass 2: the waiting lists, first come, first served."""
+        if self.housing == DEPARTED:
+            return
+        model, m = self.model, self.muni
+        for s in range(N_SERVICE):
+            if self.svc_state[s] == SVC_WAITING and self._take_hours(s):
+                model.started[m][s] += 1
+                model.wait_sum[m][s] += model.week - self.svc_week[s]
+                if model.weeks_of[s] <= 1:
+                    self.svc_state[s], self.svc_week[s] = SVC_DONE, 0
+                    model.completed[m][s] += 1
+                else:
+                    self.svc_state[s], self.svc_week[s] = SVC_IN_SERVICE, model.weeks_of[s] - 1
+
+    # ---------------------------------------------------------------- 6. integration
+    def integrate(self):
+        h = self.housing
+        if h == DEPARTED:
+            return
+        model, p, draw = self.model, self.model.integration_params, self.model.random.random
+        m, s, svc = self.muni, self.status, self.svc_state
+        labour, network, sentiment, awf, welcoming = model.features[m]
+        quality = model.quality_lists[m]
+        served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
+
+        def q(service):  # how much agency quality scales a service's effect
+            return 1.0 - p.quality_weight + p.quality_weight * quality[service]
+
+        in_class = svc[LANGUAGE] == SVC_IN_SERVICE
+        gain = p.language_gain + (p.language_gain_in_class * q(LANGUAGE) if in_class else 0.0)
+        self.language = min(1.0, self.language + gain * (1.0 - self.language))
+        boost = 1.0 + (p.service_boost * q(EMPLOYMENT_SVC) if served[EMPLOYMENT_SVC] else 0.0)
+        permit = p.no_permit_factor if s == NON_STATUS else 1.0
+        if self.employment == NO_JOB:
+            if draw() < p.job_find * labour * (0.3 + 0.7 * self.language) * boost * permit:
+                self.employment = SURVIVAL_JOB
+                model.jobs[m][0] += 1
+        elif draw() < p.job_loss:
+            self.employment = NO_JOB
+        elif self.employment == SURVIVAL_JOB:
+            if draw() < p.match * labour * self.skill * self.language * boost * permit:
+                self.employment = MATCHED_JOB
+                model.jobs[m][1] += 1
+
+        years = min((model.week - self.arrival_week) / 52.0, 3.0)
+        e = self.employment
+        housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
+        job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * self.skill)
+        oriented = 0.2 * q(ORIENTATION) if served[ORIENTATION] else 0.0
+        requested = sum(st != SVC_NONE for st in svc)
+        permanent = s in PERMANENT
+        shut_out = s == NON_STATUS and not awf
+        access = (0.1 if shut_out else 0.4) + (
+            0.5 * sum(served) / requested if requested > 0 else 0.25)
+        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+        targets = (
+            job_level * housed,
+            min(1.0, 0.2 + 0.1 * years + oriented + network),
+            min(1.0, access),
+            min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years + 0.2 * welcoming),
+            SAFETY_BY_HOUSING[h] * sentiment ** 0.5 * security,
+        )
+        self.dims = [d + p.adjust * (t - d) for d, t in zip(self.dims, targets, strict=True)]
+
+    # ---------------------------------------------------------------- 7. moves
+    def move(self):
+        h = self.housing
+        if h == DEPARTED:
+            return
+        model, draw, o = self.model, self.model.random.random, self.muni
+        cdf = model.destination_cdf[o]
+        n_muni = len(cdf)
+        if n_muni < 2 or cdf[-1] <= 0.0:
+            return
+        prob = model.move_p[o]
+        if h != STABLE or self.employment == NO_JOB:
+            prob *= model.scenario.moves.unsettled_factor
+        if draw() >= prob:
+            return
+        u = draw()
+        d = 0
+        while d < n_muni - 1 and cdf[d] <= u:
+            d += 1
+        if d != o:
+            self.muni, self.housing, self.employment = d, FRIENDS, NO_JOB
+            model.moves[o][d] += 1
+
+    # ---------------------------------------------------------------- 9. tally
+    def report(self, t):
+        """Add this person to the end-of-week tally ``t`` (nested lists)."""
+        m, s, h, o = self.muni, self.status, self.housing, self.origin
+        t.counts[m][s][h] += 1
+        t.misc[o][1] += 1
+        if self.stable_week >= 0:
+            t.misc[o][3] += 1
+            t.misc[o][4] += self.stable_week - self.arrival_week
+        if h == DEPARTED:
+            return
+        if m == o:
+            t.misc[o][2] += 1
+        if self.employment != NO_JOB:
+            t.misc[m][0] += 1
+        for sv, st in enumerate(self.svc_state):
+            if st == SVC_WAITING:
+                t.services[m][sv][0] += 1
+                t.services[m][sv][1] += t.week - self.svc_week[sv]
+            elif st == SVC_IN_SERVICE:
+                t.services[m][sv][2] += 1
+        index = sum(w * v for w, v in zip(t.weights, self.dims, strict=True))
+        for d, v in enumerate(self.dims):
+            t.dims[m][d] += v
+            t.status_dims[s][d] += v
+        t.dims[m][N_DIM] += index
+        t.status_dims[s][N_DIM] += index
+        t.status_dims[s][N_DIM + 1] += 1.0
+        t.hist[m][min(9, max(0, int(index * 10.0)))] += 1
+        if h != STABLE and self.shelter_week >= 0 and t.week - self.shelter_week < t.window:
+            t.homeless[m][0] += 1
+            t.homeless[m][1] += t.refugee[s]
+
+
+def _zeros(*shape):
+    """Nested Python lists of zeros (plain Python state for the per-agent loops)."""
+    if len(shape) == 1:
+        return [0] * shape[0]
+    return [_zeros(*shape[1:]) for _ in range(shape[0])]
+
+
+class _TallyLists:
+    """The arrays of ``sim.outputs.Tally`` as nested lists, filled by ``Person.report``."""
+
+    def __init__(self, model, n_muni):
+        self.week, self.window = model.week, ACTIVE_WINDOW_WEEKS
+        self.weights = model.index_weights.tolist()
+        self.refugee = [int(x) for x in REFUGEE_GROUP]
+        self.counts = _zeros(n_muni, N_STATUS, N_HOUSING)
+        self.services = _zeros(n_muni, N_SERVICE, 3)
+        self.dims = _zeros(n_muni, N_DIM + 1)
+        self.status_dims = _zeros(N_STATUS, N_DIM + 2)
+        self.hist = _zeros(n_muni, 10)
+        self.misc = _zeros(n_muni, 5)
+        self.homeless = _zeros(n_muni, 2)
+
+
+class ReferenceModel(ReceptionModel):
+    """``ReceptionModel`` with processes 2-7 and the tally done per ``Person`` agent in Python.
+
+    Args:
+        scenario: a ``sim.params.Scenario`` (or a TOML path); seed: overrides ``run.seed``.
+    """
+
+    def __init__(self, *, scenario, seed=None):
+        super().__init__(scenario=scenario, seed=seed)
+        self._adopt(self.migrants)  # the initial shelter stock, drawn by the core's set-up
+        self.tally = self.take_tally()
+
+    def people(self):
+        """Every migrant agent ever created (departed included), in arrival order.
+
+        (``self.migrants`` is only the arrival scratch table here, empty between steps.)
+        """
+        return self.agents_by_type.get(Person) or AgentSet([], random=self.random)
+
+    def _adopt(self, arrays):
+        """Turn the rows the core's arrival code wrote into ``Person`` agents; drop the table."""
+        cols = {name: arrays.columns[name][: arrays.n].tolist() for name in arrays.columns}
+        for i in range(arrays.n):
+            Person(self, **{name: col[i] for name, col in cols.items()})
+        self.migrants = MigrantArrays.allocate(0)
+
+    # ---------------------------------------------------------------- the week (order: core)
+    def arrive(self):
+        super().arrive()  # sim.arrivals appends to the scratch table self.migrants
+        self._adopt(self.migrants)
+
+    def decide_status(self):
+        self.status_events = [0] * 5
+        self.people().do("decide_status")
+        self.week_stats["status_events"] = np.array(self.status_events, np.int64)
+
+    def receive(self):
+        k, munis, n = self.scale, self.municipalities, len(self.municipalities)
+        self.beds = [round(m.params.shelter_beds / k) for m in munis]
+        self.interim_places = [round(m.params.interim_places / k) for m in munis]
+        self.overflow = [int(m.affordable_overflow(self.scenario.funding) / k)
+                         if m.policies["overflow"] else 0 for m in munis]
+        self.capped = [m.policies["intake_cap"] for m in munis]
+        self.in_shelter, self.in_interim, self.sleeping_rough = [0] * n, [0] * n, [0] * n
+        self.people().do("lose_housing").do("seek_shelter")
+        occupancy = np.array([self.in_shelter, self.in_interim, self.sleeping_rough], np.int64).T
+        self.week_stats.update(occupancy=occupancy, capped=np.array(self.capped),
+                               beds=np.array(self.beds, np.int64))
+
+    def house(self):
+        h = self.scenario.housing
+        self.search_p, self.lettings = [], []
+        for m in self.municipalities:
+            p = m.params
+            climate = (1.0 - h.discrimination * (1.0 - m.sentiment)) * (
+                1.0 + h.welcoming_boost * m.policies["welcoming_strategy"])
+            self.search_p.append(min(1.0, h.search_rate * min(1.0, p.vacancy_rate
+                                                              / h.reference_vacancy) * climate))
+            units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
+            people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
+            self.lettings.append(int(people) + (self.rng.random() < people - int(people)))
+        self.rents = [m.rent for m in self.municipalities]
+        self.housing_moves = _zeros(len(self.municipalities), 2)
+        self.people().do("search_housing")
+        self.week_stats["housing_moves"] = np.array(self.housing_moves, np.int64)
+
+    def serve(self):
+        svc, n = self.scenario.services, len(self.municipalities)
+        offered = np.zeros((n, N_SERVICE, N_FUNDER))
+        quality_num = np.zeros((n, N_SERVICE))
+        waiting = self.tally.services[:, :, 0].astype(float)
+        for ag in self.agencies:
+            lip = self.municipalities[ag.muni].policies["lip"]
+            waste = svc.referral_waste * (1.0 - svc.lip_waste_reduction * lip)
+            hours = ag.offer_hours(self.week, svc, waste, waiting[ag.muni])
+            offered[ag.muni] += hours
+            quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
+        offered_hours = offered.sum(axis=2)
+        self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
+                                 where=offered_hours > 0)
+        given = offered / self.scale + self.hours_carry
+        self.pool, self.used = given.tolist(), np.zeros_like(given).tolist()
+        self.eligible_lists = self.eligible.tolist()
+        self.awf = [m.policies["access_without_fear"] for m in self.municipalities]
+        self.need, self.weeks_of = self.hours_per_week.tolist(), self.duration.tolist()
+        self.started, self.wait_sum, self.completed = (_zeros(n, N_SERVICE) for _ in range(3))
+        self.people().do("continue_services").do("start_services")
+        pool, used = np.array(self.pool), np.array(self.used)
+        need = self.hours_per_week[None, :, None]
+        self.hours_carry = np.where(pool < need, pool, 0.0)
+        share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
+        for ag in self.agencies:
+            ag.hours_used = ag.hours_available * share_used[ag.muni]
+        self.week_stats.update(hours_offered=given, hours_used=used,
+                               started=np.array(self.started, np.int64),
+                               wait_sum=np.array(self.wait_sum, np.int64),
+                               completed=np.array(self.completed, np.int64))
+
+    def integrate(self):
+        present = self.tally.present() * self.scale
+        self.features = [
+            (m.params.labour_demand,
+             NETWORK_MAX * min(1.0, present[m.index] / m.params.population / NETWORK_SATURATION),
+             m.sentiment, m.policies["access_without_fear"], m.policies["welcoming_strategy"])
+            for m in self.municipalities]
+        self.quality_lists = self.quality.tolist()
+        self.jobs = _zeros(len(self.municipalities), 2)
+        self.people().do("integrate")
+        self.week_stats["jobs"] = np.array(self.jobs, np.int64)
+
+    def move(self):
+        mv, h, n = self.scenario.moves, self.scenario.housing, len(self.municipalities)
+        present = self.tally.present() * self.scale
+        self.move_p = [mv.base_per_year / WEEKS_PER_YEAR
+                       * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
+                       for m in self.municipalities]
+        pull = np.array([
+            m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
+            * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
+            * max(m.params.destination_weight, 1e-9) for m in self.municipalities])
+        attraction = pull[None, :] * 0.5 ** (self.distance_km / mv.distance_scale_km)
+        np.fill_diagonal(attraction, 0.0)
+        rows = attraction.sum(axis=1, keepdims=True)
+        self.destination_cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
+                                                   where=rows > 0), axis=1).tolist()
+        self.moves = _zeros(n, n)
+        self.people().do("move")
+        self.week_stats["moves"] = np.array(self.moves, np.int64)
+
+    def take_tally(self):
+        """The end-of-week tally, one ``Person.report`` per agent, as a ``sim.outputs.Tally``."""
+        n = len(self.municipalities)
+        acc = _TallyLists(self, n)
+        self.people().do("report", acc)
+        t = Tally(n)
+        for name in vars(t):
+            getattr(t, name)[...] = np.array(getattr(acc, name))
+        return t
+
+    def collect(self):
+        """9. As ``ReceptionModel.collect``, with the per-agent tally."""
+        self.tally = self.take_tally()
+        rows = municipal_rows(self, self.tally, self.week_stats)
+        self.municipal_history.append(rows)
+        self.week_totals = totals(self, self.tally, rows)
+        if self.datacollector is None:
+            self.datacollector = mesa.DataCollector(model_reporters={
+                name: functools.partial(_total, name=name) for name in self.week_totals})
+        self.datacollector.collect(self)
+
+
+def _total(model, name):
+    return model.week_totals[name]
