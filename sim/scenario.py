@@ -46,7 +46,7 @@ class Resolved:
     """Raw scenario data after ``extends`` and ``--set``, and where each value came from."""
 
     data: dict[str, Any]
-    origins: dict[tuple, str] = field(default_factory=dict)
+    origins: dict[tuple, Any] = field(default_factory=dict)  # Origin or "--set"
     texts: dict[Path, str] = field(default_factory=dict)
 
 
@@ -174,13 +174,32 @@ def _merge_named(items: list, new: Any, key: str, source: Path, resolved: Resolv
     return out
 
 
+class Origin:
+    """Where a value was set: ``file:line``, the line found only when first shown."""
+
+    def __init__(self, source: Path, where: tuple, text: str) -> None:
+        self.source, self.where, self.text = source, where, text
+        self._shown: str | None = None
+
+    def __str__(self) -> str:
+        if self._shown is None:
+            line = _find_line(self.text, [str(w) for w in self.where])
+            self._shown = f"{self.source.name}:{line}" if line else self.source.name
+        return self._shown
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 def _record(value: Any, where: tuple, source: Path, resolved: Resolved) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
             _record(v, (*where, k), source, resolved)
     else:
-        line = _find_line(resolved.texts.get(source, ""), [str(w) for w in where])
-        resolved.origins[where] = f"{source.name}:{line}" if line else source.name
+        resolved.origins[where] = Origin(source, where, resolved.texts.get(source, ""))
 
 
 def validate(data: dict[str, Any], path: Path) -> Scenario:
@@ -314,10 +333,10 @@ def _origin(loc: tuple, data: Any, resolved: Resolved) -> str:
     parts = tuple(_named_loc(loc, data))
     for n in range(len(parts), 0, -1):
         if parts[:n] in resolved.origins:
-            return resolved.origins[parts[:n]]
+            return str(resolved.origins[parts[:n]])
         children = [v for k, v in resolved.origins.items() if k[:n] == parts[:n]]
         if children:
-            return children[0]
+            return str(children[0])
     return ""
 
 
