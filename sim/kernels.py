@@ -354,6 +354,15 @@ def _funder_for(hours, m, s, status, eligible, awf, need):
     return -1
 
 
+@njit(cache=True, inline="always")
+def _pool_open(hours, m, s, need):
+    """Whether any funder of pool (m, s) still has ``need`` hours."""
+    for f in range(N_FUNDER):
+        if hours[m, s, f] >= need:
+            return True
+    return False
+
+
 @njit(cache=True)
 def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
                   hours_per_week, duration, out_used, out_started, out_wait_sum,
@@ -375,34 +384,50 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
             out_wait_sum: int64[m, S] summed weeks waited by those starting.
     """
     n = status.shape[0]
+    n_muni = hours.shape[0]
+    # A pool is open while some funder still has a client's weekly hours; once every pool
+    # is closed the rest of the waiting list cannot be served and the pass stops early.
+    open_ = np.zeros((n_muni, N_SERVICE), np.bool_)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
+    n_open = open_.sum()
     for i in range(n):  # pass 1: continuing clients
         if housing[i] == DEPARTED:
             continue
         m = muni[i]
         for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_IN_SERVICE:
+            if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
                 continue
             f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
             if f < 0:
                 continue
             hours[m, s, f] -= hours_per_week[s]
             out_used[m, s, f] += hours_per_week[s]
+            if not _pool_open(hours, m, s, hours_per_week[s]):
+                open_[m, s] = False
+                n_open -= 1
             svc_week[i, s] -= 1
             if svc_week[i, s] <= 0:
                 svc_state[i, s] = SVC_DONE
                 out_completed[m, s] += 1
     for i in range(n):  # pass 2: the waiting lists
+        if n_open == 0:
+            break
         if housing[i] == DEPARTED:
             continue
         m = muni[i]
         for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_WAITING:
+            if svc_state[i, s] != SVC_WAITING or not open_[m, s]:
                 continue
             f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
             if f < 0:
                 continue
             hours[m, s, f] -= hours_per_week[s]
             out_used[m, s, f] += hours_per_week[s]
+            if not _pool_open(hours, m, s, hours_per_week[s]):
+                open_[m, s] = False
+                n_open -= 1
             out_started[m, s] += 1
             out_wait_sum[m, s] += week - svc_week[i, s]
             if duration[s] <= 1:
