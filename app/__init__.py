@@ -1,0 +1,14 @@
+"""The classroom and planner app: an interactive Mesa/Solara front end to ``sim``.
+
+``app.model`` builds the model from a bundled preset and levers, ``app.components`` and
+``app.charts`` draw it, ``app.page`` is the page (``solara run app/page.py``),
+``app.cli`` the ``reception app`` command and ``app.assets`` fetches Solara's browser
+files from the npm registry. See docs/app.md.
+"""
+
+import warnings
+
+# Mesa 3.3's own ComponentsView trips Solara's hook check when mesa.visualization is
+# imported; the warning is about Mesa's code, not this app's.
+warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite",
+                        category=UserWarning)
