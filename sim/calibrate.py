@@ -8,12 +8,15 @@ parameter values are compared on the same random draws and the objective does no
 from one evaluation to the next by sampling noise alone.
 
 Search: a coarse grid over the bounds (a Latin hypercube above three parameters), then
-bounded Nelder-Mead from the best grid point, both in a transformed space: each parameter
-is mapped to [0, 1], linearly between its schema limits, or logarithmically over a factor
-range around its current value (see ``parameter``). The objective is the RMSE over the fit
-window. Uncertainty: every replicate seed is fitted alone, starting from the joint fit; the
-spread of those fits is reported as the range of each value (Monte Carlo uncertainty of the
-estimate, not a confidence interval for the data).
+bounded Nelder-Mead from the three best grid points (a short run from each, the rest of the
+budget on the best), in a transformed space: each parameter is mapped to [0, 1], linearly
+between its schema limits, or logarithmically over a factor range around its current value
+(see ``parameter``). The objective is the RMSE over the fit window. Uncertainty: every
+replicate seed is fitted alone, starting from the joint fit, and the spread of those fits is
+reported as each value's range over seeds (Monte Carlo uncertainty of the estimate); with
+``profile``, each parameter is also stepped out from the fit with the others re-fitted until
+the RMSE passes min x sqrt(1 + 3.84 / n_eff), n_eff the number of months corrected for the
+residuals' lag-1 autocorrelation (an approximate 95% profile interval).
 """
 
 from __future__ import annotations
@@ -50,11 +53,15 @@ from sim.series import SeriesError, read_monthly
 DEFAULT_COLUMN = "refugees_actively_homeless"
 DEFAULT_FACTOR = 10.0
 COLUMNS = MONTHLY_STOCKS + MONTHLY_FLOWS
-GRID_POINTS = {1: 9, 2: 5, 3: 3}  # points per dimension of the coarse grid
+GRID_POINTS = {1: 13, 2: 7, 3: 4}  # points per dimension of the coarse grid
 LHS_POINTS_PER_PARAM = 8  # above three parameters: a Latin hypercube of 8 points per parameter
-NM_EVALS_PER_PARAM = 30  # Nelder-Mead evaluations after the grid, per parameter
+N_STARTS = 3  # Nelder-Mead runs from the best grid points (a curved valley defeats one start)
+NM_EVALS_PER_PARAM = 40  # Nelder-Mead evaluations after the grid, per parameter, all starts
 SEED_FIT_EVALS_PER_PARAM = 12  # evaluations of each single-seed refit, per parameter
 SEED_FIT_STEP = 0.05  # initial simplex of the single-seed refits, in the [0, 1] space
+PROFILE_STEPS = (0.02, 0.04, 0.08, 0.16, 0.32, 0.64)  # profile steps out from the fit, [0, 1]
+PROFILE_INNER_EVALS = 8  # evaluations re-fitting the other parameters at a profile step, each
+CHI2_95 = 3.841  # 95% point of chi-squared with one degree of freedom
 
 
 class CalibrationError(Exception):
@@ -279,6 +286,9 @@ class CalibrationResult:
     simulations: int
     wall_time_s: float
     jobs: int = 1
+    profiles: dict[str, tuple[float, float]] | None = None
+    profile_limit: float | None = None  # RMSE below which a profile value is inside the range
+    n_eff: float | None = None  # effective number of months (residual autocorrelation)
     finished: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -383,6 +393,52 @@ def _start_points(params: list[Param], grid: int | None) -> np.ndarray:
     return np.vstack([start, pts])
 
 
+def effective_months(residuals: np.ndarray) -> tuple[float, float]:
+    """Effective sample size n(1 - r)/(1 + r) with r the lag-1 autocorrelation (0..0.95)."""
+    n = len(residuals)
+    if n < 3 or np.std(residuals) == 0:
+        return float(n), 0.0
+    r = float(np.corrcoef(residuals[:-1], residuals[1:])[0, 1])
+    r = min(0.95, max(0.0, r if math.isfinite(r) else 0.0))
+    return max(1.0, n * (1 - r) / (1 + r)), r
+
+
+def _profile(f: Callable[[np.ndarray], float], u_fit: np.ndarray, i: int,
+             limit: float) -> tuple[float, float]:
+    """Where the profile of parameter ``i`` (others re-fitted) crosses ``limit``, in [0, 1].
+
+    Steps out from the fit on each side by growing steps; between the last step inside
+    the limit and the first outside, the crossing is interpolated linearly. A side that
+    never crosses ends at the last value tried (a bound of the search box).
+    """
+    others = [j for j in range(len(u_fit)) if j != i]
+    ends = []
+    for sign in (-1.0, 1.0):
+        u_in, f_in, rest = float(u_fit[i]), f(u_fit), u_fit[others].copy()
+        end = u_in
+        for step in PROFILE_STEPS:
+            ui = min(1.0, max(0.0, float(u_fit[i]) + sign * step))
+            if ui == u_in:
+                break  # at the bound
+
+            def at(v: np.ndarray, ui: float = ui) -> np.ndarray:
+                u = u_fit.copy()
+                u[i] = ui
+                u[others] = v
+                return u
+
+            if others:
+                rest = _nelder_mead(lambda v, at=at: f(at(v)), rest, SEED_FIT_STEP,
+                                    PROFILE_INNER_EVALS * len(others))
+            value = f(at(rest))
+            if value > limit:
+                end = u_in + (ui - u_in) * (limit - f_in) / (value - f_in)
+                break
+            u_in, f_in, end = ui, value, ui
+        ends.append(end)
+    return ends[0], ends[1]
+
+
 def _simplex(u0: np.ndarray, step: float) -> np.ndarray:
     """A starting simplex around ``u0``, each vertex stepping toward the box's interior."""
     pts = [u0]
@@ -435,7 +491,8 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
               end: str | None = None, replicates: int = 3, sets: typing.Sequence[str] = (),
               bounds: dict[str, tuple[float, float]] | None = None,
               factor: float = DEFAULT_FACTOR, seed: int | None = None, grid: int | None = None,
-              max_evals: int | None = None, seed_range: bool = True, jobs: int | None = None,
+              max_evals: int | None = None, seed_range: bool = True, profile: bool = False,
+              jobs: int | None = None,
               log: Callable[[str], None] | None = None) -> CalibrationResult:
     """Fit ``fit`` (parameter paths) so the scenario's monthly ``column`` matches the file.
 
@@ -497,12 +554,22 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
         candidates = _start_points(params, grid)
         say(f"grid: {len(candidates)} points x {len(seeds)} replicates, {jobs} processes")
         obj.prefetch((obj.values(u), s) for u in candidates for s in seeds)
-        scores = [f(u) for u in candidates]
-        best = candidates[int(np.argmin(scores))]
-        n_grid = GRID_POINTS.get(len(params), 4) if grid is None else max(grid, 2)
+        scores = np.array([f(u) for u in candidates])
+        starts = candidates[np.argsort(scores, kind="stable")[:N_STARTS]]
+        n = GRID_POINTS.get(len(params), 3) if grid is None else max(grid, 2)
+        step = min(0.25, 0.5 / (n - 1))
         budget = max_evals if max_evals is not None else NM_EVALS_PER_PARAM * len(params)
-        say(f"Nelder-Mead: up to {budget} evaluations")
-        u_fit = _nelder_mead(f, best, 0.5 / (n_grid - 1), budget) if budget > 0 else best
+        say(f"Nelder-Mead from the best {len(starts)} grid points: up to {budget} evaluations")
+        u_fit, best = starts[0], float(scores.min())
+        if budget > 0:  # a short run from each start, then the rest of the budget on the best
+            first = max(budget // (2 * len(starts)), len(params) + 2)
+            for u0 in starts:
+                u = _nelder_mead(f, u0, step, first)
+                if f(u) < best:
+                    u_fit, best = u, f(u)
+            rest = budget - first * len(starts)
+            if rest > 0:
+                u_fit = _nelder_mead(f, u_fit, step / 2, rest)
         values = obj.values(u_fit)
 
         ranges = {p.path: (v, v) for p, v in zip(params, values, strict=True)}
@@ -518,6 +585,15 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
             ranges = {p.path: (float(arr[:, i].min()), float(arr[:, i].max()))
                       for i, p in enumerate(params)}
         runs = obj.runs(values, seeds)
+        n_eff, _ = effective_months(runs.mean(axis=1) - target.to_numpy())
+        limit = math.sqrt(1 + CHI2_95 / n_eff) * f(u_fit)
+        profiles = None
+        if profile:
+            say("profiles: each parameter stepped out from the fit, the others re-fitted")
+            profiles = {}
+            for i, p in enumerate(params):
+                lo_u, hi_u = _profile(f, u_fit, i, limit)
+                profiles[p.path] = (p.value(lo_u), p.value(hi_u))
     table = pd.DataFrame({"month": target.index, "observed": target.to_numpy(),
                           "modelled": runs.mean(axis=1), "modelled_min": runs.min(axis=1),
                           "modelled_max": runs.max(axis=1)})
@@ -525,6 +601,7 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
         scenario_path=scenario_path, observed_path=Path(observed_path), column=column,
         observed_column=observed_column, params=params,
         values=dict(zip(fit, values, strict=True)), ranges=ranges, jobs=jobs,
+        profiles=profiles, profile_limit=limit * obj.scale, n_eff=n_eff,
         stats=statistics(target, pd.Series(runs.mean(axis=1), target.index)),
         start_stats=start_stats, table=table,
         window=(target.index[0], target.index[-1]), run_months=(run_first, run_last),
@@ -565,6 +642,13 @@ def report(r: CalibrationResult) -> str:
         lines.append(f"{p.path:40}  {_fmt(p.start):>10}  {_fmt(r.values[p.path]):>10}  "
                      f"{_fmt(lo):>10} - {_fmt(hi):<10}  {_fmt(p.lo)}..{_fmt(p.hi)} "
                      f"({p.bounds}{', log scale' if p.log else ''})")
+    if r.profiles:
+        lines += ["", f"profile ranges (approximate 95%: each value with the others re-fitted "
+                      f"keeps RMSE <= {r.profile_limit:,.1f} = min x sqrt(1 + 3.84 / n_eff), "
+                      f"n_eff = {r.n_eff:.1f} months after residual autocorrelation):"]
+        for p in r.params:
+            lo, hi = r.profiles[p.path]
+            lines.append(f"{p.path:40}  {_fmt(lo):>10} - {_fmt(hi)}")
     lines += ["", "statistic          at start      fitted"]
     for name, unit in (("rmse", ""), ("mae", ""), ("mape", " %"), ("mase", "")):
         a, b = getattr(r.start_stats, name), getattr(r.stats, name)
@@ -610,14 +694,20 @@ def write_fitted(r: CalibrationResult, out: Path, overwrite: bool = False) -> Pa
     ]
     if r.sets:
         head.append(f"# Fitted with --set {' --set '.join(r.sets)} (not applied here).")
-    head += ["# Ranges: each replicate seed fitted alone from the joint fit (Monte Carlo "
-             "uncertainty).", "", f"extends = {_toml_string(base)}", ""]
+    head.append("# Ranges over seeds: each replicate seed fitted alone from the joint fit (Monte "
+                "Carlo uncertainty).")
+    if r.profiles:
+        head.append(f"# Profile ranges: approximate 95% (RMSE <= {r.profile_limit:,.1f}, "
+                    f"n_eff = {r.n_eff:.1f} months).")
+    head += ["", f"extends = {_toml_string(base)}"]
     tables: dict[tuple[str, ...], list[str]] = {}
     for p in r.params:
         parts = paths.split(p.path)
         lo, hi = r.ranges[p.path]
+        prof = (f"; profile range {_fmt(r.profiles[p.path][0])}-{_fmt(r.profiles[p.path][1])}"
+                if r.profiles else "")
         line = (f"{_toml_key(parts[-1])} = {_toml_value(r.values[p.path], p.integer)}  "
-                f"# fitted; range over seeds {_fmt(lo)}-{_fmt(hi)}; start {_fmt(p.start)}; "
+                f"# fitted; range over seeds {_fmt(lo)}-{_fmt(hi)}{prof}; start {_fmt(p.start)}; "
                 f"bounds {_fmt(p.lo)}..{_fmt(p.hi)} ({p.bounds})")
         tables.setdefault(tuple(parts[:-1]), []).append(line)
     body = list(tables.pop((), []))

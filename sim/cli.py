@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
                           "the number of CPUs)")
     cal.add_argument("--no-range", action="store_true",
                      help="skip the per-seed refits that give each value's range")
+    cal.add_argument("--profile", action="store_true",
+                     help="also report profile ranges (each parameter stepped out from the fit "
+                          "with the others re-fitted; slower)")
     cal.add_argument("--write", type=Path, default=None, metavar="FITTED.toml",
                      help="write a scenario that extends SCENARIO with the fitted values")
     cal.add_argument("--overwrite", action="store_true", help="replace an existing --write file")
@@ -190,7 +193,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             observed_month_column=args.observed_month_column, start=args.start, end=args.end,
             replicates=args.replicates, sets=args.sets, bounds=parse_bounds(args.bounds),
             factor=args.factor, seed=args.seed, grid=args.grid, max_evals=args.max_evals,
-            seed_range=not args.no_range, jobs=args.jobs, log=progress)
+            seed_range=not args.no_range, profile=args.profile, jobs=args.jobs, log=progress)
     except CalibrationError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
