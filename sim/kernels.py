@@ -601,18 +601,19 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
 @njit(cache=True)
 def count_actively_homeless(status, housing, muni, shelter_week, week, window, refugee,
                             out):
-    """People who used shelter in the last ``window`` weeks and are not in stable housing.
+    """People who used shelter in the last ``window`` weeks and have not moved to housing.
 
     This is the City of Toronto's "actively homeless" (shelter use in the last three
-    months, not moved to permanent housing), counted for everyone and for the
-    statuses flagged in ``refugee`` (bool[status]).
+    months, not moved to permanent housing: any rental, stable or precarious, counts as
+    housing), counted for everyone and for the statuses flagged in ``refugee``
+    (bool[status]).
 
     Args:
         out: int64[m, 2] written: all, refugees.
     """
     for i in range(status.shape[0]):
         h = housing[i]
-        if h == DEPARTED or h == STABLE or shelter_week[i] < 0:
+        if h == DEPARTED or h == STABLE or h == PRECARIOUS or shelter_week[i] < 0:
             continue
         if week - shelter_week[i] < window:
             out[muni[i], 0] += 1
