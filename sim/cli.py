@@ -100,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="write a scenario that extends SCENARIO with the fitted values")
     cal.add_argument("--overwrite", action="store_true", help="replace an existing --write file")
     cal.set_defaults(handler=_calibrate)
+
+    # The packages built on the model add their own commands (sweep; report, plan; app).
+    from analysis.cli import add_parser as add_analysis
+    from app.cli import add_parser as add_app
+    from experiments.cli import add_parser as add_sweep
+
+    add_sweep(sub)
+    add_analysis(sub)
+    add_app(sub)
     return p
 
 

@@ -1,0 +1,171 @@
+"""The ``report`` and ``plan`` subcommands.
+
+``add_parser(subparsers)`` adds both to an argparse parser (``sim.cli`` calls it); each handler
+returns the exit status: 0 done, 2 a user error (one line on stderr, no traceback); ``plan``
+returns 1 when no level in the range meets the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_NOT_MET, EXIT_USAGE = 0, 1, 2
+
+
+def _error(msg: str) -> int:
+    print(f"error: {' '.join(str(msg).split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``report`` and ``plan`` to ``subparsers``."""
+    rp = subparsers.add_parser(
+        "report", help="write an HTML (or Markdown) report of a sweep's results "
+                       "(docs/analysis.md)",
+        description="Tables and figures of a sweep folder (reception sweep --out DIR): "
+                    "headline outcomes with 95%% intervals and differences from a baseline, "
+                    "per-city tables, time series, cost-effectiveness frontier, dose-response "
+                    "and sensitivity, with the experiment's provenance.")
+    rp.add_argument("results", type=Path, help="sweep output folder")
+    rp.add_argument("--out", type=Path, default=None,
+                    help="report file (default: RESULTS/report.html or report.md)")
+    rp.add_argument("--format", choices=("html", "md"), default=None,
+                    help="html: one self-contained file (default; or from --out's suffix); "
+                         "md: Markdown with PNG and SVG figures in <name>_figures/ next to it")
+    rp.add_argument("--baseline", default=None, metavar="NAME",
+                    help="design point the others are compared with: a label, scenario name "
+                         "or point index (default: the first point)")
+    rp.add_argument("--outcomes", default=None, metavar="A,B,...",
+                    help="outcomes of the comparison tables (default: every headline outcome)")
+    rp.add_argument("--target", default=None, metavar="EXPR",
+                    help='mark the level meeting a target on dose-response curves, e.g. '
+                         '"mean_wait_language<8"')
+    rp.add_argument("--probability", type=float, default=0.8,
+                    help="share of replicates that must meet --target (default 0.8)")
+    rp.add_argument("--svg", action="store_true",
+                    help="embed figures as inline SVG instead of PNG (HTML)")
+    rp.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    rp.set_defaults(handler=handle_report)
+
+    pp = subparsers.add_parser(
+        "plan", help="find the smallest lever level that meets a target with a given "
+                     "probability, running the model as needed (docs/analysis.md)",
+        description="Runs the scenario at levels of one parameter (the lever), each with the "
+                    "same replicate seeds, and finds the smallest level at which the share of "
+                    "replicates meeting the target reaches --probability: a coarse grid, then "
+                    "bisection. Exit status: 0 answered, 1 no level in the range meets the "
+                    "target, 2 a bad question.")
+    pp.add_argument("--scenario", type=Path, required=True, help="scenario TOML file")
+    pp.add_argument("--target", required=True, metavar="EXPR",
+                    help='OUTCOME OP VALUE, e.g. "mean_wait_language<8" or '
+                         '"max(unsheltered)<=100" (outcomes: docs/analysis.md)')
+    pp.add_argument("--lever", required=True, metavar="PATH",
+                    help="numeric parameter path, e.g. funding.grant_factor.federal")
+    pp.add_argument("--range", dest="range_", required=True, metavar="LOW:HIGH",
+                    help="levels of the lever to search, e.g. 0.5:4 (a negative LOW: "
+                         "--range=-1:4)")
+    pp.add_argument("--city", default=None,
+                    help="the target applies to this municipality's outcomes (default: the "
+                         "system totals)")
+    pp.add_argument("--probability", type=float, default=0.8,
+                    help="share of replicates that must meet the target (default 0.8)")
+    pp.add_argument("--replicates", type=int, default=10,
+                    help="replicates per level, the same seeds at every level (default 10)")
+    pp.add_argument("--seed", type=int, default=None,
+                    help="first replicate seed (default: the scenario's run.seed)")
+    pp.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a scenario parameter (repeatable)")
+    pp.add_argument("--weeks", type=int, default=None, help="shorthand for --set run.weeks=N")
+    pp.add_argument("--grid", type=int, default=5, help="levels of the coarse grid (default 5)")
+    pp.add_argument("--tol", type=float, default=None,
+                    help="bisection stops when the bracket is this narrow (default: 1%% of "
+                         "the range; whole-number levers: 1)")
+    pp.add_argument("--conservative", action="store_true",
+                    help="a level meets the target only if the lower end of the 95%% Wilson "
+                         "interval of the share reaches --probability")
+    pp.add_argument("--jobs", type=int, default=None,
+                    help="worker processes (default: one per replicate, at most the CPUs)")
+    pp.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                    help="write the dose-response figure (FILE.png and FILE.svg)")
+    pp.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                    help="write every run used (level, replicate, seed, outcomes) as CSV")
+    pp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    pp.set_defaults(handler=handle_plan)
+
+
+def handle_report(args: argparse.Namespace) -> int:
+    from analysis.load import ResultsError
+    from analysis.plan import PlanError
+    from analysis.report import write_report
+
+    fmt = args.format or ("md" if args.out is not None and args.out.suffix.lower() in
+                          (".md", ".markdown") else "html")
+    out = args.out or args.results / f"report.{fmt}"
+    if out.exists() and not args.overwrite:
+        return _error(f"{out} exists; choose another --out or pass --overwrite")
+    if not 0 < args.probability <= 1:
+        return _error(f"--probability {args.probability:g}: expected a share in (0, 1]")
+    outcomes = None
+    try:
+        from analysis.load import open_results
+
+        if args.target:
+            from analysis.plan import parse_target
+
+            parse_target(args.target)
+        res = open_results(args.results)
+        if args.outcomes:
+            outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
+            missing = [o for o in outcomes if o not in res.runs.columns]
+            if missing:
+                return _error(f"--outcomes: not in the results: {', '.join(missing)} "
+                              "(outcomes: docs/analysis.md)")
+        path, rep = write_report(res, out, fmt=fmt, baseline=args.baseline,
+                                 outcomes=outcomes, target=args.target,
+                                 probability=args.probability, svg=args.svg)
+    except (ResultsError, PlanError, ValueError) as e:
+        return _error(str(e))
+    print(f"wrote {path} ({rep.tables} tables, {rep.figures} figures)")
+    return EXIT_OK
+
+
+def handle_plan(args: argparse.Namespace) -> int:
+    from analysis.plan import PlanError, figure, parse_range, plan, report
+
+    sets = list(args.sets)
+    if args.weeks is not None:
+        sets.append(f"run.weeks={args.weeks}")
+    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        lo, hi = parse_range(args.range_)
+        res = plan(args.scenario, args.lever, args.target, lo, hi,
+                   probability=args.probability, replicates=args.replicates, city=args.city,
+                   sets=sets, seed=args.seed, grid=args.grid, tol=args.tol, jobs=args.jobs,
+                   conservative=args.conservative, log=log)
+    except PlanError as e:
+        return _error(str(e))
+    print(report(res))
+    if args.plot is not None:
+        from analysis.plots import save
+
+        fig = figure(res)
+        paths = save(fig, args.plot.with_suffix("") if args.plot.suffix in (".png", ".svg")
+                     else args.plot)
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+    if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        res.runs.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return EXIT_OK if res.answer is not None else EXIT_NOT_MET
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis report|plan ...`` without the ``reception`` CLI."""
+    parser = argparse.ArgumentParser(prog="python -m analysis",
+                                     description="Reports and planning on the reception model.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_parser(sub)
+    args = parser.parse_args(argv)
+    return args.handler(args)
