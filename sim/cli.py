@@ -84,10 +84,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="factor range [value/F, value*F] where the schema lacks a limit "
                           "(default 10)")
     cal.add_argument("--grid", type=int, default=None,
-                     help="coarse-grid points per parameter (default 9, 5, 3 for 1, 2, 3 "
+                     help="coarse-grid points per parameter (default 13, 7, 4 for 1, 2, 3 "
                           "parameters; 0: start from the current values)")
     cal.add_argument("--max-evals", type=int, default=None,
-                     help="Nelder-Mead evaluations after the grid (default 30 per parameter)")
+                     help="Nelder-Mead evaluations after the grid (default 40 per parameter)")
     cal.add_argument("--jobs", type=int, default=None,
                      help="worker processes for the runs (default: one per replicate, at most "
                           "the number of CPUs)")
