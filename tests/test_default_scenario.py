@@ -38,3 +38,18 @@ def test_reception_run_uses_the_default_scenario(tmp_path):
     assert "Toronto" in r.stdout
     assert "Steinbach" in r.stdout
     assert (tmp_path / "out" / "run.json").exists()
+
+
+def test_socio_economic_integration_is_the_main_need_and_reception_second():
+    # MODEL.md section 1, last pattern (seed 000): after two years in the baseline the
+    # economic dimension is the lowest of the five, and far more newcomers lack a job than
+    # lack a place to sleep (shelter, interim housing or the street), who are yet not few.
+    sc = load_scenario(DEFAULT_SCENARIO, ["run.weeks=104", "run.scale=100"])
+    last = simulate(sc).totals.iloc[-1]
+    dims = ["economic_wellbeing", "networks", "access_to_services", "civic_participation",
+            "safety_acceptance"]
+    assert min(dims, key=lambda d: last[d]) == "economic_wellbeing"  # 0.27 vs next 0.36
+    without_job = (1 - last["employment_rate"]) * last["newcomers"]  # ~526,000
+    without_home = last["shelter_occupancy"] + last["interim_occupancy"] + last["unsheltered"]
+    assert without_job > 10 * without_home  # ~15,000 need a bed
+    assert without_home > 1_000
