@@ -106,8 +106,9 @@ class Plan:
         if not self._runs:
             wp = max(4, len(str(len(self.points) - 1)))
             wr = max(3, len(str(self.replicates - 1)))
+            common = self.experiment.experiment.seeds == "common"
             self._runs = [Run(f"p{p.index:0{wp}d}-r{r:0{wr}d}", p.index, r,
-                              run_seed(self.root_seed, p.index, r))
+                              run_seed(self.root_seed, 0 if common else p.index, r))
                           for p in self.points for r in range(self.replicates)]
         return self._runs
 

@@ -82,6 +82,9 @@ class ExperimentInfo(Strict):
     root_seed: int = Field(..., ge=0, le=2**63 - 1, description=(
         "Root of every run's seed: replicate r of design point p gets "
         "SeedSequence(root_seed, spawn_key=(p, r))"))
+    seeds: Literal["per_point", "common"] = Field("per_point", description=(
+        "per_point: every run its own seed; common: replicate r gets the same seed at every "
+        "design point (common random numbers, so differences between points are paired)"))
 
 
 class Base(Strict):

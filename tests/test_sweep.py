@@ -600,3 +600,16 @@ sets = { "municipalities.Metro.shelter_beds" = 400 }
     assert list(by_point["scenario"]) == ["tiny", "more beds"]
     frames = parts(tmp_path / "cmp")
     assert sorted({f["scenario"].iloc[0] for f in frames.values()}) == ["more beds", "tiny"]
+
+
+def test_common_seeds_give_every_point_the_same_replicate_seeds(tmp_path):
+    path = write_experiment(tmp_path, replicates=3)
+    path.write_text(path.read_text().replace("root_seed = 5", 'root_seed = 5\nseeds = "common"'))
+    plan = load_plan(path)
+    by_replicate = {}
+    for r in plan.runs():
+        by_replicate.setdefault(r.replicate, set()).add(r.seed)
+    assert all(len(seeds) == 1 for seeds in by_replicate.values())
+    assert by_replicate[0] == {run_seed(5, 0, 0)}
+    assert len({s for seeds in by_replicate.values() for s in seeds}) == 3
+    assert plan.hash != load_plan(write_experiment(tmp_path / "other", replicates=3)).hash
