@@ -54,9 +54,18 @@ def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndar
     return w / total if total > 0 else w
 
 
-def arrive(state: MigrantArrays, scenario: Scenario, week: int, rng: np.random.Generator,
-           newcomer_share: np.ndarray, outreach: np.ndarray,
-           people: dict[str, float]) -> np.ndarray:
+def stream_rng(seed: int, week: int, stream: str) -> np.random.Generator:
+    """The random generator of one stream's arrivals in one week of a run.
+
+    Each (seed, week, stream) has its own stream of draws, so changing one stream's size
+    (in a calibration or a sweep) leaves every other week and stream as it was: common
+    random numbers for arrival parameters.
+    """
+    return np.random.default_rng(np.random.SeedSequence([seed, week, STREAMS.index(stream)]))
+
+
+def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: np.ndarray,
+           outreach: np.ndarray, people: dict[str, float]) -> np.ndarray:
     """Append this week's arrivals to ``state``; return arrivals per municipality (agents).
 
     Args:
@@ -70,6 +79,7 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, rng: np.random.G
         if people.get(stream, 0.0) <= 0:
             continue
         mean = people[stream] / scenario.run.scale * shock_multiplier(scenario, stream, week)
+        rng = stream_rng(scenario.run.seed, week, stream)
         counts = rng.poisson(mean * destination_weights(scenario, stream, newcomer_share))
         munis = np.repeat(np.arange(n_muni), counts)
         if len(munis):

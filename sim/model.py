@@ -232,8 +232,8 @@ class ReceptionModel(mesa.Model):
         people = {name: (self.series_arrivals[name][self.week] if name in self.series_arrivals
                          else stream.per_year / WEEKS_PER_YEAR)
                   for name, stream in self.scenario.streams.items()}
-        self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, self.rng,
-                                             share, self._policy_array("outreach"), people)
+        self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, share,
+                                             self._policy_array("outreach"), people)
 
     def decide_status(self) -> None:
         """2. Asylum decisions, permit expiries, regularization, emigration."""
