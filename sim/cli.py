@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pandas as pd
@@ -101,14 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--overwrite", action="store_true", help="replace an existing --write file")
     cal.set_defaults(handler=_calibrate)
 
-    # The packages built on the model add their own commands (sweep; report, plan; app).
-    from analysis.cli import add_parser as add_analysis
-    from app.cli import add_parser as add_app
-    from experiments.cli import add_parser as add_sweep
-
-    add_sweep(sub)
-    add_analysis(sub)
-    add_app(sub)
+    # The packages built on the model (sweeps, analysis, the app) add their own commands
+    # through the "reception.commands" entry points, so sim never imports them.
+    for ep in sorted(entry_points(group="reception.commands"), key=lambda e: e.name):
+        ep.load()(sub)
     return p
 
 
