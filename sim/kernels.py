@@ -486,6 +486,18 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
             without fear, welcoming strategy). quality: float64[m, S] agency quality.
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
+    # What depends only on the municipality is worked out once per city, not per person
+    # (the same operations, so the same numbers).
+    n_muni = features.shape[0]
+    q_lang = np.empty(n_muni)
+    q_emp = np.empty(n_muni)
+    q_or = np.empty(n_muni)
+    root_sentiment = np.empty(n_muni)
+    for m in range(n_muni):
+        q_lang[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
+        q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
+        q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
+        root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
     for i in range(status.shape[0]):
         h = housing[i]
         if h == DEPARTED:
@@ -493,14 +505,13 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         m = muni[i]
         s = status[i]
         awf = features[m, MF_AWF] > 0.5
-        q_lang = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
         in_class = svc_state[i, LANGUAGE] == SVC_IN_SERVICE
-        gain = p.language_gain + (p.language_gain_in_class * q_lang if in_class else 0.0)
+        gain = p.language_gain + (p.language_gain_in_class * q_lang[m] if in_class else 0.0)
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
         lang = language[i]
 
-        q_emp = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
-        boost = 1.0 + (p.service_boost * q_emp if _served(svc_state[i, EMPLOYMENT_SVC]) else 0.0)
+        boost = 1.0 + (p.service_boost * q_emp[m] if _served(svc_state[i, EMPLOYMENT_SVC])
+                       else 0.0)
         e = employment[i]
         if e == NO_JOB:
             pf = p.job_find * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
@@ -524,15 +535,13 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         years = (week - arrival_week[i]) / 52.0
         housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
         job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * skill[i])
-        q_or = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
-        oriented = 0.2 * q_or if _served(svc_state[i, ORIENTATION]) else 0.0
+        oriented = 0.2 * q_or[m] if _served(svc_state[i, ORIENTATION]) else 0.0
         requested = 0
         received = 0
         for sv in range(N_SERVICE):
-            if svc_state[i, sv] != SVC_NONE:
-                requested += 1
-                if _served(svc_state[i, sv]):
-                    received += 1
+            state = svc_state[i, sv]
+            requested += state != SVC_NONE
+            received += state == SVC_IN_SERVICE or state == SVC_DONE
         permanent = _is_permanent(s)
         shut_out = s == NON_STATUS and not awf
         access = 0.1 if shut_out else 0.4
@@ -544,7 +553,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         target2 = min(1.0, access)
         target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * min(years, 3.0)
                       + 0.2 * features[m, MF_WELCOMING])
-        target4 = _SAFETY_BY_HOUSING[h] * features[m, MF_SENTIMENT] ** 0.5 * security
+        target4 = _SAFETY_BY_HOUSING[h] * root_sentiment[m] * security
         dims[i, 0] += p.adjust * (target0 - dims[i, 0])
         dims[i, 1] += p.adjust * (target1 - dims[i, 1])
         dims[i, 2] += p.adjust * (target2 - dims[i, 2])
@@ -653,13 +662,12 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
             out_misc[o, 2] += 1
         if employment[i] != NO_JOB:
             out_misc[m, 0] += 1
-        for sv in range(N_SERVICE):
+        for sv in range(N_SERVICE):  # branch-free: service states are unpredictable
             st = svc_state[i, sv]
-            if st == SVC_WAITING:
-                out_services[m, sv, 0] += 1
-                out_services[m, sv, 1] += week - svc_week[i, sv]
-            elif st == SVC_IN_SERVICE:
-                out_services[m, sv, 2] += 1
+            waiting = st == SVC_WAITING
+            out_services[m, sv, 0] += waiting
+            out_services[m, sv, 1] += waiting * (week - svc_week[i, sv])
+            out_services[m, sv, 2] += st == SVC_IN_SERVICE
         index = 0.0
         for d in range(N_DIM):
             v = dims[i, d]
