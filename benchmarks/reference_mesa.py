@@ -18,7 +18,6 @@ so runs equal the core's in distribution only. Floats are Python floats (float32
 
 from __future__ import annotations  # noqa: I001 (one compact block of codes below)
 
-import functools
 import math
 
 import mesa
@@ -31,8 +30,8 @@ from sim.codes import (
     NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SHELTER, STABLE, STUDENT,
     SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER, UNSHELTERED,
 )
-from sim.model import NETWORK_MAX, NETWORK_SATURATION, WEEKS_PER_YEAR, ReceptionModel
-from sim.outputs import ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, Tally, municipal_rows, totals
+from sim.model import ReceptionModel
+from sim.outputs import ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, Tally
 from sim.state import MigrantArrays
 
 PERMANENT = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
@@ -380,12 +379,10 @@ class ReferenceModel(ReceptionModel):
         self.week_stats["status_events"] = np.array(self.status_events, np.int64)
 
     def receive(self):
-        k, munis, n = self.scale, self.municipalities, len(self.municipalities)
-        self.beds = [round(m.params.shelter_beds / k) for m in munis]
-        self.interim_places = [round(m.params.interim_places / k) for m in munis]
-        self.overflow = [int(m.affordable_overflow(self.scenario.funding) / k)
-                         if m.policies["overflow"] else 0 for m in munis]
-        self.capped = [m.policies["intake_cap"] for m in munis]
+        n = len(self.municipalities)
+        beds, interim, overflow, capped = self.shelter_capacity()
+        self.beds, self.interim_places = beds.tolist(), interim.tolist()
+        self.overflow, self.capped = overflow.tolist(), capped.tolist()
         self.in_shelter, self.in_interim, self.sleeping_rough = [0] * n, [0] * n, [0] * n
         self.people().do("lose_housing").do("seek_shelter")
         occupancy = np.array([self.in_shelter, self.in_interim, self.sleeping_rough], np.int64).T
@@ -393,81 +390,38 @@ class ReferenceModel(ReceptionModel):
                                beds=np.array(self.beds, np.int64))
 
     def house(self):
-        h = self.scenario.housing
-        self.search_p, self.lettings = [], []
-        for m in self.municipalities:
-            p = m.params
-            climate = (1.0 - h.discrimination * (1.0 - m.sentiment)) * (
-                1.0 + h.welcoming_boost * m.policies["welcoming_strategy"])
-            self.search_p.append(min(1.0, h.search_rate * min(1.0, p.vacancy_rate
-                                                              / h.reference_vacancy) * climate))
-            units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
-            people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
-            self.lettings.append(int(people) + (self.rng.random() < people - int(people)))
+        search_p, lettings = self.housing_market()
+        self.search_p, self.lettings = search_p.tolist(), lettings.tolist()
         self.rents = [m.rent for m in self.municipalities]
         self.housing_moves = _zeros(len(self.municipalities), 2)
         self.people().do("search_housing")
         self.week_stats["housing_moves"] = np.array(self.housing_moves, np.int64)
 
     def serve(self):
-        svc, n = self.scenario.services, len(self.municipalities)
-        offered = np.zeros((n, N_SERVICE, N_FUNDER))
-        quality_num = np.zeros((n, N_SERVICE))
-        waiting = self.tally.services[:, :, 0].astype(float)
-        for ag in self.agencies:
-            lip = self.municipalities[ag.muni].policies["lip"]
-            waste = svc.referral_waste * (1.0 - svc.lip_waste_reduction * lip)
-            hours = ag.offer_hours(self.week, svc, waste, waiting[ag.muni])
-            offered[ag.muni] += hours
-            quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
-        offered_hours = offered.sum(axis=2)
-        self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
-                                 where=offered_hours > 0)
-        given = offered / self.scale + self.hours_carry
+        n = len(self.municipalities)
+        given = self.service_pools()
         self.pool, self.used = given.tolist(), np.zeros_like(given).tolist()
         self.eligible_lists = self.eligible.tolist()
         self.awf = [m.policies["access_without_fear"] for m in self.municipalities]
         self.need, self.weeks_of = self.hours_per_week.tolist(), self.duration.tolist()
         self.started, self.wait_sum, self.completed = (_zeros(n, N_SERVICE) for _ in range(3))
         self.people().do("continue_services").do("start_services")
-        pool, used = np.array(self.pool), np.array(self.used)
-        need = self.hours_per_week[None, :, None]
-        self.hours_carry = np.where(pool < need, pool, 0.0)
-        share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
-        for ag in self.agencies:
-            ag.hours_used = ag.hours_available * share_used[ag.muni]
-        self.week_stats.update(hours_offered=given, hours_used=used,
-                               started=np.array(self.started, np.int64),
+        self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
+        self.week_stats.update(started=np.array(self.started, np.int64),
                                wait_sum=np.array(self.wait_sum, np.int64),
                                completed=np.array(self.completed, np.int64))
 
     def integrate(self):
-        present = self.tally.present() * self.scale
-        self.features = [
-            (m.params.labour_demand,
-             NETWORK_MAX * min(1.0, present[m.index] / m.params.population / NETWORK_SATURATION),
-             m.sentiment, m.policies["access_without_fear"], m.policies["welcoming_strategy"])
-            for m in self.municipalities]
+        self.features = self.city_features().tolist()
         self.quality_lists = self.quality.tolist()
         self.jobs = _zeros(len(self.municipalities), 2)
         self.people().do("integrate")
         self.week_stats["jobs"] = np.array(self.jobs, np.int64)
 
     def move(self):
-        mv, h, n = self.scenario.moves, self.scenario.housing, len(self.municipalities)
-        present = self.tally.present() * self.scale
-        self.move_p = [mv.base_per_year / WEEKS_PER_YEAR
-                       * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
-                       for m in self.municipalities]
-        pull = np.array([
-            m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
-            * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
-            * max(m.params.destination_weight, 1e-9) for m in self.municipalities])
-        attraction = pull[None, :] * 0.5 ** (self.distance_km / mv.distance_scale_km)
-        np.fill_diagonal(attraction, 0.0)
-        rows = attraction.sum(axis=1, keepdims=True)
-        self.destination_cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
-                                                   where=rows > 0), axis=1).tolist()
+        n = len(self.municipalities)
+        move_p, cdf = self.move_choices()
+        self.move_p, self.destination_cdf = move_p.tolist(), cdf.tolist()
         self.moves = _zeros(n, n)
         self.people().do("move")
         self.week_stats["moves"] = np.array(self.moves, np.int64)
@@ -481,18 +435,3 @@ class ReferenceModel(ReceptionModel):
         for name in vars(t):
             getattr(t, name)[...] = np.array(getattr(acc, name))
         return t
-
-    def collect(self):
-        """9. As ``ReceptionModel.collect``, with the per-agent tally."""
-        self.tally = self.take_tally()
-        rows = municipal_rows(self, self.tally, self.week_stats)
-        self.municipal_history.append(rows)
-        self.week_totals = totals(self, self.tally, rows)
-        if self.datacollector is None:
-            self.datacollector = mesa.DataCollector(model_reporters={
-                name: functools.partial(_total, name=name) for name in self.week_totals})
-        self.datacollector.collect(self)
-
-
-def _total(model, name):
-    return model.week_totals[name]

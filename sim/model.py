@@ -246,23 +246,37 @@ class ReceptionModel(mesa.Model):
     def receive(self) -> None:
         """3. Those without a place to sleep seek shelter; caps and overflow apply."""
         a = self.migrants
-        k = self.scale
-        beds = np.array([round(m.params.shelter_beds / k) for m in self.municipalities], np.int64)
-        interim = np.array([round(m.params.interim_places / k) for m in self.municipalities],
-                           np.int64)
-        overflow = np.array(
-            [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
-             else 0 for m in self.municipalities], np.int64)
+        beds, interim, overflow, capped = self.shelter_capacity()
         occupancy = np.zeros((len(beds), 3), np.int64)
-        capped = self._policy_array("intake_cap")
         kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
                                self.loss_params, beds, interim, overflow, capped, occupancy)
         kernels.mark_shelter_use(a.housing, a.shelter_week, self.week)
         self.week_stats.update(occupancy=occupancy, capped=capped, beds=beds)
 
+    def shelter_capacity(self) -> tuple[np.ndarray, ...]:
+        """This week's beds, interim places and affordable overflow (agents), and caps."""
+        k = self.scale
+        munis = self.municipalities
+        beds = np.array([round(m.params.shelter_beds / k) for m in munis], np.int64)
+        interim = np.array([round(m.params.interim_places / k) for m in munis], np.int64)
+        overflow = np.array(
+            [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
+             else 0 for m in munis], np.int64)
+        return beds, interim, overflow, self._policy_array("intake_cap")
+
     def house(self) -> None:
         """4. Housing search against vacancies, rents and competing demand."""
         a = self.migrants
+        search_p, lettings = self.housing_market()
+        moves = np.zeros((len(self.municipalities), 2), np.int64)
+        rents = np.array([m.rent for m in self.municipalities])
+        kernels.step_housing(a.housing, a.muni, a.employment, a.skill, a.household, a.svc_state,
+                             a.stable_week, self.week, self._key(PROC_HOUSING),
+                             self.housing_params, search_p, rents, lettings, moves)
+        self.week_stats["housing_moves"] = moves
+
+    def housing_market(self) -> tuple[np.ndarray, np.ndarray]:
+        """Search success per city (vacancy, climate) and the lettings newcomers can win."""
         h = self.scenario.housing
         search_p = np.empty(len(self.municipalities))
         lettings = np.empty(len(self.municipalities), np.int64)
@@ -275,16 +289,31 @@ class ReceptionModel(mesa.Model):
             units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
             people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
             lettings[m.index] = int(people) + (self.rng.random() < people - int(people))
-        moves = np.zeros((len(self.municipalities), 2), np.int64)
-        rents = np.array([m.rent for m in self.municipalities])
-        kernels.step_housing(a.housing, a.muni, a.employment, a.skill, a.household, a.svc_state,
-                             a.stable_week, self.week, self._key(PROC_HOUSING),
-                             self.housing_params, search_p, rents, lettings, moves)
-        self.week_stats["housing_moves"] = moves
+        return search_p, lettings
 
     def serve(self) -> None:
         """5. Agencies spend caseworker hours on waiting lists, by eligibility and funder."""
         a = self.migrants
+        n_muni = len(self.municipalities)
+        given = self.service_pools()
+        pool = given.copy()
+        used = np.zeros_like(pool)
+        started = np.zeros((n_muni, N_SERVICE), np.int64)
+        wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
+        completed = np.zeros((n_muni, N_SERVICE), np.int64)
+        kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
+                              pool, self.eligible, self._policy_array("access_without_fear"),
+                              self.hours_per_week, self.duration, used, started, wait_sum,
+                              completed)
+        self.settle_service_hours(given, pool, used)
+        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed)
+
+    def service_pools(self) -> np.ndarray:
+        """Agent-hours per (city, service, funder) this week; sets the hours-weighted quality.
+
+        Fractions of one client's weekly hours carried over from last week are added, so
+        that at a large scale a small pool still serves someone every few weeks.
+        """
         svc = self.scenario.services
         n_muni = len(self.municipalities)
         offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
@@ -299,29 +328,30 @@ class ReceptionModel(mesa.Model):
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
-        # Fractions of one client's weekly hours carry over, so that at a large scale a
-        # small pool still serves someone every few weeks instead of never.
-        pool = offered / self.scale + self.hours_carry
-        given = pool.copy()
-        used = np.zeros_like(pool)
-        started = np.zeros((n_muni, N_SERVICE), np.int64)
-        wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
-        completed = np.zeros((n_muni, N_SERVICE), np.int64)
-        kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
-                              pool, self.eligible, self._policy_array("access_without_fear"),
-                              self.hours_per_week, self.duration, used, started, wait_sum,
-                              completed)
+        return offered / self.scale + self.hours_carry
+
+    def settle_service_hours(self, given: np.ndarray, left: np.ndarray,
+                             used: np.ndarray) -> None:
+        """Carry fractions of a client's hours to next week; book hours used to agencies."""
         need = self.hours_per_week[None, :, None]
-        self.hours_carry = np.where(pool < need, pool, 0.0)
+        self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
         for ag in self.agencies:
             ag.hours_used = ag.hours_available * share_used[ag.muni]
-        self.week_stats.update(hours_offered=given, hours_used=used,
-                               started=started, wait_sum=wait_sum, completed=completed)
+        self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
         """6. Language, employment and the five integration dimensions."""
         a = self.migrants
+        jobs = np.zeros((len(self.municipalities), 2), np.int64)
+        kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
+                                 a.arrival_week, a.svc_state, a.dims, self.week,
+                                 self._key(PROC_INTEGRATION), self.integration_params,
+                                 self.city_features(), self.quality, jobs)
+        self.week_stats["jobs"] = jobs
+
+    def city_features(self) -> np.ndarray:
+        """Per-city inputs of the integration step (columns ``kernels.MF_*``)."""
         features = np.zeros((len(self.municipalities), N_MF))
         present = self.tally.present() * self.scale
         for m in self.municipalities:
@@ -331,19 +361,22 @@ class ReceptionModel(mesa.Model):
             features[m.index, MF_SENTIMENT] = m.sentiment
             features[m.index, MF_AWF] = m.policies["access_without_fear"]
             features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
-        jobs = np.zeros((len(self.municipalities), 2), np.int64)
-        kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
-                                 a.arrival_week, a.svc_state, a.dims, self.week,
-                                 self._key(PROC_INTEGRATION), self.integration_params,
-                                 features, self.quality, jobs)
-        self.week_stats["jobs"] = jobs
+        return features
 
     def move(self) -> None:
         """7. Secondary moves toward jobs, housing and networks."""
         a = self.migrants
+        n_muni = len(self.municipalities)
+        move_p, cdf = self.move_choices()
+        moves = np.zeros((n_muni, n_muni), np.int64)
+        kernels.step_moves(a.housing, a.muni, a.employment, self._key(PROC_MOVES), move_p,
+                           self.scenario.moves.unsettled_factor, cdf, moves)
+        self.week_stats["moves"] = moves
+
+    def move_choices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Weekly move chance of a settled person per city, and the destination table."""
         mv = self.scenario.moves
         h = self.scenario.housing
-        n_muni = len(self.municipalities)
         present = self.tally.present() * self.scale
         move_p = np.array([mv.base_per_year / WEEKS_PER_YEAR
                            * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
@@ -358,10 +391,7 @@ class ReceptionModel(mesa.Model):
         rows = attraction.sum(axis=1, keepdims=True)
         cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
                                   where=rows > 0), axis=1)
-        moves = np.zeros((n_muni, n_muni), np.int64)
-        kernels.step_moves(a.housing, a.muni, a.employment, self._key(PROC_MOVES), move_p,
-                           mv.unsettled_factor, cdf, moves)
-        self.week_stats["moves"] = moves
+        return move_p, cdf
 
     def fund_and_decide(self) -> None:
         """8. Disbursements, salaries, shelter costs, IHAP; quarterly and yearly decisions."""
@@ -457,7 +487,7 @@ class ReceptionModel(mesa.Model):
 
     def collect(self) -> None:
         """9. Data collection: per-municipality rows and model-level totals."""
-        self.tally = Tally.of(self)
+        self.tally = self.take_tally()
         rows = municipal_rows(self, self.tally, self.week_stats)
         self.municipal_history.append(rows)
         self.week_totals = totals(self, self.tally, rows)
@@ -465,6 +495,10 @@ class ReceptionModel(mesa.Model):
             self.datacollector = mesa.DataCollector(model_reporters={
                 name: functools.partial(_total, name=name) for name in self.week_totals})
         self.datacollector.collect(self)
+
+    def take_tally(self) -> Tally:
+        """The end-of-week pass over every migrant that the outputs are built from."""
+        return Tally.of(self)
 
     # ------------------------------------------------------------------ running
     def run(self, weeks: int | None = None, progress: bool = False) -> None:
