@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, drop_missing_explained_by_typos
+from sim.scenario import known_fields as known_fields_of
 
 KINDS = ("factorial", "latin_hypercube", "sobol", "scenarios")
 KEEP = ("summary", "weekly_totals", "weekly_municipalities")
@@ -277,7 +278,9 @@ def read(path: Path) -> tuple[Experiment, str]:
     try:
         return Experiment.model_validate(data), text
     except ValidationError as e:
-        errors = _drop_missing_explained_by_typos(e.errors(), data)
+        errors = drop_missing_explained_by_typos(
+            e.errors(), known=lambda loc: known_fields(loc, data),
+            loc_of=lambda err: _clean_loc(err["loc"], data))
         problems = [_describe(err, data, text) for err in errors]
         raise ExperimentError(path, _cap(problems)) from None
 
@@ -350,48 +353,12 @@ def key_path(loc: typing.Sequence[Any]) -> str:
     return out or "(top level)"
 
 
-def _drop_missing_explained_by_typos(errors: list[dict], data: dict) -> list[dict]:
-    """A misspelt required key gives 'unknown' and 'missing' errors; report it once."""
-    suggested = set()
-    cleaned = [(err, _clean_loc(err["loc"], data)) for err in errors]
-    for err, loc in cleaned:
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(loc[-1]), known_fields(loc[:-1], data), n=1)
-            if close:
-                suggested.add((*loc[:-1], close[0]))
-    return [err for err, loc in cleaned
-            if not (err["type"] == "missing" and tuple(loc) in suggested)]
-
-
 def known_fields(loc: tuple, data: dict) -> list[str]:
-    """Field names of the schema model found at ``loc`` (for did-you-mean hints)."""
-    model: Any = Experiment
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if model is Experiment and part == "design":
-            kind = _design_kind(data)
-            if kind is None:
-                return ["kind"]
-            model = DESIGN_MODELS[kind]
-            continue
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            fld = model.model_fields.get(str(part))
-            if fld is None:
-                return []
-            model = _inner_model(fld.annotation)
-        else:
-            model = _inner_model(model)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
-
-
-def _inner_model(annotation: Any) -> Any:
-    for arg in reversed(typing.get_args(annotation)):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return annotation
+    """Field names valid at ``loc``; under ``design`` those of the design's kind."""
+    if loc and loc[0] == "design":
+        kind = _design_kind(data)
+        return known_fields_of(loc[1:], DESIGN_MODELS[kind]) if kind else ["kind"]
+    return known_fields_of(loc, Experiment)
 
 
 def find_line(text: str, parts: typing.Sequence[Any]) -> int | None:

@@ -213,7 +213,7 @@ def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        errors = _drop_missing_explained_by_typos(e.errors())
+        errors = drop_missing_explained_by_typos(e.errors())
         raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
     problems = _check_timeline(scenario) + _check_series(scenario)
     if problems:
@@ -259,17 +259,24 @@ def _check_series(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _drop_missing_explained_by_typos(errors: list[dict]) -> list[dict]:
-    """A misspelt required key gives 'unknown' and 'missing' errors; report it once."""
+def drop_missing_explained_by_typos(
+        errors: list[dict], known: typing.Callable[[tuple], list[str]] | None = None,
+        loc_of: typing.Callable[[dict], tuple] = lambda err: tuple(err["loc"])) -> list[dict]:
+    """A misspelt required key gives 'unknown' and 'missing' errors; report it once.
+
+    ``known(loc)`` lists the keys valid at ``loc`` (default: the scenario schema's);
+    ``loc_of`` maps an error to the location used for both (other schemas clean it).
+    """
+    known = known or known_fields
     suggested = set()
     for err in errors:
+        loc = loc_of(err)
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(err["loc"][-1]), _known_fields(err["loc"][:-1]),
-                                              n=1)
+            close = difflib.get_close_matches(str(loc[-1]), known(loc[:-1]), n=1)
             if close:
-                suggested.add((*err["loc"][:-1], close[0]))
+                suggested.add((*loc[:-1], close[0]))
     return [err for err in errors
-            if not (err["type"] == "missing" and tuple(err["loc"]) in suggested)]
+            if not (err["type"] == "missing" and loc_of(err) in suggested)]
 
 
 def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> str:
@@ -287,7 +294,7 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
         return (f"{prefix}{_key_path(loc[:-1], data)}: unknown name {found!r} (expected one "
                 f"of {', '.join(options)}){hint}")
     if kind == "extra_forbidden":
-        known = _known_fields(loc[:-1])
+        known = known_fields(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         return f"{prefix}{key}: unknown key{hint}"
@@ -360,9 +367,9 @@ def _find_line(text: str, parts: list[str]) -> int | None:
     return None
 
 
-def _known_fields(loc: tuple) -> list[str]:
-    """Field names of the schema model found at ``loc`` (for did-you-mean hints)."""
-    model: Any = Scenario
+def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
+    """Field names of the schema model found at ``loc`` under ``root`` (did-you-mean hints)."""
+    model: Any = root
     keyed = False  # the next part is a key of a table of models (a stream name, ...)
     for part in loc:
         if isinstance(part, int):
@@ -375,15 +382,15 @@ def _known_fields(loc: tuple) -> list[str]:
             if fld is None:
                 return []
             keyed = typing.get_origin(fld.annotation) is dict
-            model = _inner_model(fld.annotation)
+            model = inner_model(fld.annotation)
         else:
-            model = _inner_model(model)
+            model = inner_model(model)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return list(model.model_fields)
     return []
 
 
-def _inner_model(annotation: Any) -> Any:
+def inner_model(annotation: Any) -> Any:
     """The model inside ``list[M]``, ``dict[K, M]`` or ``M | None``, else the annotation."""
     for arg in reversed(typing.get_args(annotation)):
         if isinstance(arg, type) and issubclass(arg, BaseModel):
