@@ -59,22 +59,28 @@ def timeseries(weekly: pd.DataFrame, columns: Sequence[str], group: str = "label
     groups = groups[:MAX_GROUPS]
     fig, axes = _figure(len(columns))
     for ax, col in zip(axes, columns, strict=True):
-        for i, g in enumerate(groups):
-            sub = weekly[weekly[group] == g]
-            if sub.empty:
-                continue
-            b = band(sub, "week", col)
-            color = COLORS[i % len(COLORS)]
-            ax.plot(b["week"], b["mean"], color=color, lw=1.4, label=str(g))
-            ax.fill_between(b["week"], b["low"], b["high"], color=color, alpha=0.2, lw=0)
-        ax.set_title(_pretty(col), fontsize=10)
-        ax.set_xlabel("week")
-        ax.grid(alpha=0.3)
+        _band_panel(ax, weekly, col, group, groups, _pretty(col), lw=1.4)
     if axes:
         _legend(fig, axes[0])
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _band_panel(ax, frame: pd.DataFrame, column: str, group: str, groups: Sequence[str],
+                title: str, lw: float) -> None:
+    """One panel: a line per group (mean over replicates) with its 95% band."""
+    for i, g in enumerate(groups):
+        sub = frame[frame[group] == g]
+        if sub.empty:
+            continue
+        b = band(sub, "week", column)
+        color = COLORS[i % len(COLORS)]
+        ax.plot(b["week"], b["mean"], color=color, lw=lw, label=str(g))
+        ax.fill_between(b["week"], b["low"], b["high"], color=color, alpha=0.2, lw=0)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("week")
+    ax.grid(alpha=0.3)
 
 
 def city_multiples(city_weekly: pd.DataFrame, column: str, group: str = "label",
@@ -85,18 +91,8 @@ def city_multiples(city_weekly: pd.DataFrame, column: str, group: str = "label",
     groups = groups[:MAX_GROUPS]
     fig, axes = _figure(len(cities), ncols=4, width=3.4, height=2.6)
     for ax, city in zip(axes, cities, strict=True):
-        sub_c = city_weekly[city_weekly["municipality"] == city]
-        for i, g in enumerate(groups):
-            sub = sub_c[sub_c[group] == g]
-            if sub.empty:
-                continue
-            b = band(sub, "week", column)
-            color = COLORS[i % len(COLORS)]
-            ax.plot(b["week"], b["mean"], color=color, lw=1.2, label=str(g))
-            ax.fill_between(b["week"], b["low"], b["high"], color=color, alpha=0.2, lw=0)
-        ax.set_title(str(city), fontsize=10)
-        ax.set_xlabel("week")
-        ax.grid(alpha=0.3)
+        _band_panel(ax, city_weekly[city_weekly["municipality"] == city], column, group, groups,
+                    str(city), lw=1.2)
     if axes:
         _legend(fig, axes[0])
     fig.suptitle(f"{_pretty(column)} by city")
