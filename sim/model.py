@@ -208,11 +208,18 @@ class ReceptionModel(mesa.Model):
         index = self.scenario.muni_index()
         for t in self.scenario.transfers:
             if t.week == self.week:
-                i = index[t.municipality]
-                self.municipalities[i].cash += t.amount
-                self._transfers[i, FUNDERS.index(t.funder)] += t.amount
+                self._transfer(index[t.municipality], FUNDERS.index(t.funder), t.amount)
                 self.events.append((self.week, t.note or f"{t.funder} transfer to "
                                     f"{t.municipality}: ${t.amount:,.0f}"))
+
+    def _transfer(self, i: int, funder: int, amount: float) -> None:
+        """Money from another order of government into city ``i``'s newcomer cash.
+
+        Counted as the payer's spending and taken off the city's (fund_and_decide), so
+        money that passes through a city is not counted twice.
+        """
+        self.municipalities[i].cash += amount
+        self._transfers[i, funder] += amount
 
     def _refresh(self, parts: list[str]) -> None:
         """Carry a changed parameter into the agents and constants that copied it."""
@@ -415,7 +422,6 @@ class ReceptionModel(mesa.Model):
             ag.apply_staff_changes(self.week)
             ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
         self._pay_shelter_costs(spend, lines)
-        # one-time transfers move money to a city: counted for the payer, not twice
         spend += self._transfers
         spend[:, FUNDERS.index("municipal")] -= self._transfers.sum(axis=1)
         if quarter_start:
@@ -479,10 +485,8 @@ class ReceptionModel(mesa.Model):
         due = [q for q in self.ihap_queue if q[0] <= self.week]
         self.ihap_queue = [q for q in self.ihap_queue if q[0] > self.week]
         for _, i, amount in due:
-            self.municipalities[i].cash += amount
+            self._transfer(i, fed, amount)
             self.municipalities[i].ihap_received += amount
-            spend[i, mun] -= amount
-            spend[i, fed] += amount
         self.week_stats["overflow_unfunded"] = unfunded
 
     def collect(self) -> None:
