@@ -60,6 +60,9 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
+# step_services and the tally test the four services unrolled, without branching on each.
+assert N_SERVICE == 4, "kernels unroll the four services"
+
 # Process ids for stream keys: one independent random stream per process and week.
 PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
 
@@ -374,6 +377,12 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
     the first funder whose rules admit the person's status (municipal hours admit
     everyone under access without fear); a client no funder can serve waits.
 
+    Most rows have nothing to do in a given week, so each pass first asks, without
+    branching on each service, whether the row has a client in service (pass 1) or
+    waiting on a pool that still has a client-week of hours (pass 2); only then does it
+    look at the four services. Pools of different services are disjoint, so this skips
+    work without changing who is served.
+
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
             waiting, weeks left while in service).
@@ -393,7 +402,9 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
             open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
     n_open = open_.sum()
     for i in range(n):  # pass 1: continuing clients
-        if housing[i] == DEPARTED:
+        busy = ((svc_state[i, 0] == SVC_IN_SERVICE) | (svc_state[i, 1] == SVC_IN_SERVICE)
+                | (svc_state[i, 2] == SVC_IN_SERVICE) | (svc_state[i, 3] == SVC_IN_SERVICE))
+        if not busy or housing[i] == DEPARTED:
             continue
         m = muni[i]
         for s in range(N_SERVICE):
@@ -414,9 +425,13 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
     for i in range(n):  # pass 2: the waiting lists
         if n_open == 0:
             break
-        if housing[i] == DEPARTED:
-            continue
         m = muni[i]
+        go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+              | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+              | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+              | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+        if not go or housing[i] == DEPARTED:
+            continue
         for s in range(N_SERVICE):
             if svc_state[i, s] != SVC_WAITING or not open_[m, s]:
                 continue
