@@ -25,7 +25,6 @@ from sim.codes import (
     DEPARTED,
     ECONOMIC_PR,
     EMPLOYMENT_SVC,
-    FAMILY_PR,
     FRIENDS,
     HOUSING_HELP,
     INTERIM,
@@ -35,12 +34,13 @@ from sim.codes import (
     N_DIM,
     N_FUNDER,
     N_SERVICE,
+    N_STATUS,
     NO_JOB,
     NON_STATUS,
     ORIENTATION,
+    PERMANENT_STATUSES,
     PRECARIOUS,
     PROTECTED,
-    RESETTLED,
     SHELTER,
     STABLE,
     STUDENT,
@@ -105,12 +105,6 @@ def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     for i in range(n):
         out[i] = _uniform(key, i, j)
     return out
-
-
-@njit(cache=True, inline="always")
-def _is_permanent(status: int) -> bool:
-    return status == ECONOMIC_PR or status == FAMILY_PR or status == RESETTLED or (
-        status == PROTECTED)
 
 
 # --------------------------------------------------------------------------- 2. status
@@ -477,11 +471,42 @@ N_MF = 5
 
 # Safety by housing state (index = housing code): sleeping rough is least safe.
 _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
+_PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
 
 
 @njit(cache=True, inline="always")
 def _served(state: int) -> bool:
     return state == SVC_IN_SERVICE or state == SVC_DONE
+
+
+@njit(cache=True)
+def integration_tables(week, p, features, quality):
+    """What the integration step needs that is the same for many people, worked out once.
+
+    Per city: the quality factors of language, employment and orientation services and
+    the root of sentiment; per arrival week: ``min(years here, 3)``; per (services
+    requested, received): the services term of access. The same operations as per
+    person, so the same numbers, without per-row branches.
+    """
+    n_muni = features.shape[0]
+    q_lang = np.empty(n_muni)
+    q_emp = np.empty(n_muni)
+    q_or = np.empty(n_muni)
+    root_sentiment = np.empty(n_muni)
+    for m in range(n_muni):
+        q_lang[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
+        q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
+        q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
+        root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
+    years = np.empty(week + 1)
+    for w in range(week + 1):
+        years[w] = min((week - w) / 52.0, 3.0)
+    access = np.empty((N_SERVICE + 1, N_SERVICE + 1))
+    for requested in range(N_SERVICE + 1):
+        for received in range(N_SERVICE + 1):
+            access[requested, received] = (0.5 * received / requested if requested > 0
+                                           else 0.25)
+    return q_lang, q_emp, q_or, root_sentiment, years, access
 
 
 @njit(cache=True)
@@ -501,32 +526,23 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
             without fear, welcoming strategy). quality: float64[m, S] agency quality.
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
-    # What depends only on the municipality is worked out once per city, not per person
-    # (the same operations, so the same numbers).
-    n_muni = features.shape[0]
-    q_lang = np.empty(n_muni)
-    q_emp = np.empty(n_muni)
-    q_or = np.empty(n_muni)
-    root_sentiment = np.empty(n_muni)
-    for m in range(n_muni):
-        q_lang[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
-        q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
-        q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
-        root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
+    q_lang, q_emp, q_or, root_sentiment, years_here, access_share = integration_tables(
+        week, p, features, quality)
     for i in range(status.shape[0]):
-        h = housing[i]
-        if h == DEPARTED:
+        if housing[i] == DEPARTED:
             continue
+        h = housing[i]
         m = muni[i]
         s = status[i]
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
         awf = features[m, MF_AWF] > 0.5
-        in_class = svc_state[i, LANGUAGE] == SVC_IN_SERVICE
-        gain = p.language_gain + (p.language_gain_in_class * q_lang[m] if in_class else 0.0)
+        gain = p.language_gain + (p.language_gain_in_class * q_lang[m]
+                                  if st1 == SVC_IN_SERVICE else 0.0)
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
         lang = language[i]
 
-        boost = 1.0 + (p.service_boost * q_emp[m] if _served(svc_state[i, EMPLOYMENT_SVC])
-                       else 0.0)
+        boost = 1.0 + (p.service_boost * q_emp[m] if _served(st2) else 0.0)
         e = employment[i]
         if e == NO_JOB:
             pf = p.job_find * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
@@ -547,26 +563,21 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
                     out_jobs[m, 1] += 1
         e = employment[i]
 
-        years = (week - arrival_week[i]) / 52.0
+        years = years_here[arrival_week[i]]
         housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
         job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * skill[i])
-        oriented = 0.2 * q_or[m] if _served(svc_state[i, ORIENTATION]) else 0.0
-        requested = 0
-        received = 0
-        for sv in range(N_SERVICE):
-            state = svc_state[i, sv]
-            requested += state != SVC_NONE
-            received += state == SVC_IN_SERVICE or state == SVC_DONE
-        permanent = _is_permanent(s)
+        oriented = 0.2 * q_or[m] if _served(st0) else 0.0
+        requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
+        received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
+        permanent = _PERMANENT[s]
         shut_out = s == NON_STATUS and not awf
-        access = 0.1 if shut_out else 0.4
-        access += 0.5 * received / requested if requested > 0 else 0.25
+        access = (0.1 if shut_out else 0.4) + access_share[requested, received]
         security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
 
         target0 = job_level * housed
-        target1 = min(1.0, 0.2 + 0.1 * min(years, 3.0) + oriented + features[m, MF_NETWORK])
+        target1 = min(1.0, 0.2 + 0.1 * years + oriented + features[m, MF_NETWORK])
         target2 = min(1.0, access)
-        target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * min(years, 3.0)
+        target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years
                       + 0.2 * features[m, MF_WELCOMING])
         target4 = _SAFETY_BY_HOUSING[h] * root_sentiment[m] * security
         dims[i, 0] += p.adjust * (target0 - dims[i, 0])
@@ -596,14 +607,13 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
     if n_muni < 2:
         return
     for i in range(housing.shape[0]):
-        h = housing[i]
-        if h == DEPARTED:
+        if housing[i] == DEPARTED:
             continue
         o = muni[i]
         if destination_cdf[o, n_muni - 1] <= 0.0:
             continue  # no destination pulls anyone from here
         prob = move_p[o]
-        if h != STABLE or employment[i] == NO_JOB:
+        if housing[i] != STABLE or employment[i] == NO_JOB:
             prob *= unsettled_factor
         if _uniform(key, i, 0) >= prob:
             continue
@@ -622,76 +632,87 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
 # --------------------------------------------------------------------------- 9. tallies
 
 
-@njit(cache=True)
-def count_actively_homeless(status, housing, muni, shelter_week, week, window, refugee,
-                            out):
-    """People who used shelter in the last ``window`` weeks and have not moved to housing.
+class TallyOut(NamedTuple):
+    """The arrays the end-of-week tally adds into (m = municipality).
 
-    This is the City of Toronto's "actively homeless" (shelter use in the last three
-    months, not moved to permanent housing: any rental, stable or precarious, counts as
-    housing), counted for everyone and for the statuses flagged in ``refugee``
-    (bool[status]).
-
-    Args:
-        out: int64[m, 2] written: all, refugees.
+    counts: int64[m, status, housing] present (and departed) people.
+    services: int64[m, S, 3]: waiting, sum of current waits (weeks), in service.
+    dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
+    status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
+    hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
+    misc: int64[m, 5]: employed, arrived here (origin), still here of those, ever
+        reached stable housing, summed weeks to reach it.
+    homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
     """
-    for i in range(status.shape[0]):
-        h = housing[i]
-        if h == DEPARTED or h == STABLE or h == PRECARIOUS or shelter_week[i] < 0:
-            continue
-        if week - shelter_week[i] < window:
-            out[muni[i], 0] += 1
-            if refugee[status[i]]:
-                out[muni[i], 1] += 1
+
+    counts: np.ndarray
+    services: np.ndarray
+    dims: np.ndarray
+    status_dims: np.ndarray
+    hist: np.ndarray
+    misc: np.ndarray
+    homeless: np.ndarray
+
+
+class TallyParams(NamedTuple):
+    """What the tally needs besides the migrant columns."""
+
+    week: int
+    weights: np.ndarray  # float64[N_DIM] index weights
+    window: int  # weeks of shelter use that still count as actively homeless
+    refugee: np.ndarray  # bool[status]: in the refugee group of the homeless count
 
 
 @njit(cache=True)
-def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, weights,
-          arrival_week, stable_week, week, n_muni, out_counts, out_services, out_dims,
-          out_status_dims, out_hist, out_misc):
+def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
+          stable_week, shelter_week, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6.
 
     Args:
-        weights: float64[N_DIM] index weights.
-        out_counts: int64[m, status, housing] present (and departed) people.
-        out_services: int64[m, S, 3]: waiting, sum of current waits (weeks), in service.
-        out_dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
-        out_status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
-        out_hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
-        out_misc: int64[m, 5]: employed, arrived here (origin), still here of those,
-            ever reached stable housing, summed weeks to reach it.
+        p: TallyParams. out: TallyOut, added into.
     """
     for i in range(status.shape[0]):
         m = muni[i]
         s = status[i]
         h = housing[i]
-        out_counts[m, s, h] += 1
         o = origin[i]
-        out_misc[o, 1] += 1
-        if stable_week[i] >= 0:
-            out_misc[o, 3] += 1
-            out_misc[o, 4] += stable_week[i] - arrival_week[i]
+        out.counts[m, s, h] += 1
+        sw = stable_week[i]
+        reached = sw >= 0
+        out.misc[o, 1] += 1
+        out.misc[o, 3] += reached
+        out.misc[o, 4] += (sw - arrival_week[i]) * reached
         if h == DEPARTED:
             continue
-        if m == o:
-            out_misc[o, 2] += 1
-        if employment[i] != NO_JOB:
-            out_misc[m, 0] += 1
-        for sv in range(N_SERVICE):  # branch-free: service states are unpredictable
+        out.misc[o, 2] += m == o
+        out.misc[m, 0] += employment[i] != NO_JOB
+        for sv in range(N_SERVICE):
             st = svc_state[i, sv]
             waiting = st == SVC_WAITING
-            out_services[m, sv, 0] += waiting
-            out_services[m, sv, 1] += waiting * (week - svc_week[i, sv])
-            out_services[m, sv, 2] += st == SVC_IN_SERVICE
-        index = 0.0
-        for d in range(N_DIM):
-            v = dims[i, d]
-            index += weights[d] * v
-            out_dims[m, d] += v
-            out_status_dims[s, d] += v
-        out_dims[m, N_DIM] += index
-        out_status_dims[s, N_DIM] += index
-        out_status_dims[s, N_DIM + 1] += 1.0
-        b = min(9, max(0, int(index * 10.0)))
-        out_hist[m, b] += 1
-
+            out.services[m, sv, 0] += waiting
+            out.services[m, sv, 1] += waiting * (p.week - svc_week[i, sv])
+            out.services[m, sv, 2] += st == SVC_IN_SERVICE
+        v0, v1, v2 = np.float64(dims[i, 0]), np.float64(dims[i, 1]), np.float64(dims[i, 2])
+        v3, v4 = np.float64(dims[i, 3]), np.float64(dims[i, 4])
+        w = p.weights
+        index = 0.0 + w[0] * v0 + w[1] * v1 + w[2] * v2 + w[3] * v3 + w[4] * v4
+        out.dims[m, 0] += v0
+        out.dims[m, 1] += v1
+        out.dims[m, 2] += v2
+        out.dims[m, 3] += v3
+        out.dims[m, 4] += v4
+        out.dims[m, N_DIM] += index
+        out.status_dims[s, 0] += v0
+        out.status_dims[s, 1] += v1
+        out.status_dims[s, 2] += v2
+        out.status_dims[s, 3] += v3
+        out.status_dims[s, 4] += v4
+        out.status_dims[s, N_DIM] += index
+        out.status_dims[s, N_DIM + 1] += 1.0
+        out.hist[m, min(9, max(0, int(index * 10.0)))] += 1
+        # The City of Toronto's "actively homeless": used shelter in the last `window` weeks
+        # and not moved to housing (any rental, stable or precarious, counts as housing).
+        sh = shelter_week[i]
+        if h != STABLE and h != PRECARIOUS and sh >= 0 and p.week - sh < p.window:
+            out.homeless[m, 0] += 1
+            out.homeless[m, 1] += p.refugee[s]

@@ -50,12 +50,19 @@ class Tally:
         t = cls(len(model.municipalities))
         a = model.migrants
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
-                      a.svc_week, a.dims, model.index_weights, a.arrival_week, a.stable_week,
-                      model.week, len(model.municipalities), t.counts, t.services, t.dims,
-                      t.status_dims, t.hist, t.misc)
-        kernels.count_actively_homeless(a.status, a.housing, a.muni, a.shelter_week, model.week,
-                                        ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, t.homeless)
+                      a.svc_week, a.dims, a.arrival_week, a.stable_week, a.shelter_week,
+                      t.params(model), t.arrays())
         return t
+
+    @staticmethod
+    def params(model: mesa.Model) -> kernels.TallyParams:
+        return kernels.TallyParams(model.week, model.index_weights, ACTIVE_WINDOW_WEEKS,
+                                   REFUGEE_GROUP)
+
+    def arrays(self) -> kernels.TallyOut:
+        """The arrays as the kernels take them (the same arrays, not copies)."""
+        return kernels.TallyOut(self.counts, self.services, self.dims, self.status_dims,
+                                self.hist, self.misc, self.homeless)
 
     def present(self) -> np.ndarray:
         """People present per municipality (agents, not scaled)."""

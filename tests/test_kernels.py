@@ -91,6 +91,7 @@ def people(n: int, **columns) -> SimpleNamespace:
         "household": (np.int8, 1),
         "arrival_week": (np.int16, 0),
         "stable_week": (np.int16, -1),
+        "shelter_week": (np.int16, -1),
         "status_due": (np.int16, -1),
     }
     cols = {}
@@ -1078,19 +1079,21 @@ def test_unsettled_factor_applies_to_unhoused_or_jobless_only():
 # --------------------------------------------------------------------------- tally
 
 
-def run_tally(pop, week, weights, n_muni):
-    out = SimpleNamespace(
+def run_tally(pop, week, weights, n_muni, window=13, refugee=None):
+    out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
         dims=np.zeros((n_muni, N_DIM + 1)),
         status_dims=np.zeros((N_STATUS, N_DIM + 2)),
         hist=np.zeros((n_muni, 10), np.int64),
         misc=np.zeros((n_muni, 5), np.int64),
+        homeless=np.zeros((n_muni, 2), np.int64),
     )
+    refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
+    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
-                  pop.svc_week, pop.dims, np.asarray(weights, np.float64), pop.arrival_week,
-                  pop.stable_week, week, n_muni, out.counts, out.services, out.dims,
-                  out.status_dims, out.hist, out.misc)
+                  pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
+                  params, out)
     return out
 
 
@@ -1175,3 +1178,22 @@ def test_tally_misc(tallied):
         [1, 2, 1, 1, 10 - 2],
         [1, 2, 1, 2, (6 - 0) + (12 - 1)],
     ]
+
+
+def test_tally_counts_the_actively_homeless_as_toronto_does():
+    """Shelter use in the last 13 weeks and not housed (any rental is housing)."""
+    pop = people(
+        8,
+        status=[ASYLUM, ECONOMIC_PR, ECONOMIC_PR, ASYLUM, ASYLUM, ASYLUM, ASYLUM, NON_STATUS],
+        housing=[SHELTER, FRIENDS, FRIENDS, PRECARIOUS, STABLE, DEPARTED, UNSHELTERED,
+                 UNSHELTERED],
+        muni=[0, 0, 0, 0, 0, 0, 0, 1],
+        shelter_week=[20, 8, 7, 19, 19, 19, -1, 10],
+    )
+    refugee = np.zeros(N_STATUS, np.bool_)
+    refugee[[ASYLUM, NON_STATUS]] = True
+    out = run_tally(pop, 20, WEIGHTS, 2, window=13, refugee=refugee)
+    # city 0: the claimant in shelter (refugee) and the PR who left shelter 12 weeks ago;
+    # not 13 weeks ago, not the renters, not the departed, not someone never in shelter.
+    # city 1: a non-status person sleeping rough 10 weeks after shelter (refugee group).
+    assert out.homeless.tolist() == [[2, 1], [1, 1]]
