@@ -471,6 +471,10 @@ N_MF = 5
 
 # Safety by housing state (index = housing code): sleeping rough is least safe.
 _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
+# Economic well-being: how much housing (stable 1, precarious 0.8, else 0.6) and the job
+# (none, survival, matched; a matched job adds 0.2 x skill) count.
+_HOUSED_BY_HOUSING = np.array([0.6, 0.6, 0.6, 0.6, 0.8, 1.0, 0.6])
+_JOB_LEVEL = np.array([0.15, 0.5, 0.8])
 _PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
 
 
@@ -564,8 +568,8 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         e = employment[i]
 
         years = years_here[arrival_week[i]]
-        housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
-        job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * skill[i])
+        housed = _HOUSED_BY_HOUSING[h]
+        job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
         oriented = 0.2 * q_or[m] if _served(st0) else 0.0
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
@@ -671,6 +675,9 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
     Args:
         p: TallyParams. out: TallyOut, added into.
     """
+    # People by (city, combination of the four service states): one count a row instead
+    # of eight; the waiting and in-service counts per service are read off it afterwards.
+    combos = np.zeros((out.counts.shape[0], 256), np.int64)
     for i in range(status.shape[0]):
         m = muni[i]
         s = status[i]
@@ -686,12 +693,13 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
             continue
         out.misc[o, 2] += m == o
         out.misc[m, 0] += employment[i] != NO_JOB
-        for sv in range(N_SERVICE):
-            st = svc_state[i, sv]
-            waiting = st == SVC_WAITING
-            out.services[m, sv, 0] += waiting
-            out.services[m, sv, 1] += waiting * (p.week - svc_week[i, sv])
-            out.services[m, sv, 2] += st == SVC_IN_SERVICE
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        combos[m, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
+        out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
+        out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
+        out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
+        out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
         v0, v1, v2 = np.float64(dims[i, 0]), np.float64(dims[i, 1]), np.float64(dims[i, 2])
         v3, v4 = np.float64(dims[i, 3]), np.float64(dims[i, 4])
         w = p.weights
@@ -716,3 +724,9 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
         if h != STABLE and h != PRECARIOUS and sh >= 0 and p.week - sh < p.window:
             out.homeless[m, 0] += 1
             out.homeless[m, 1] += p.refugee[s]
+    for m in range(combos.shape[0]):
+        for code in range(256):
+            for sv in range(N_SERVICE):
+                st = (code >> (2 * sv)) & 3
+                out.services[m, sv, 0] += combos[m, code] * (st == SVC_WAITING)
+                out.services[m, sv, 2] += combos[m, code] * (st == SVC_IN_SERVICE)
