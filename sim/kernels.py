@@ -213,21 +213,22 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     n_muni = beds.shape[0]
     shelter = np.zeros(n_muni, np.int64)
     interim = np.zeros(n_muni, np.int64)
+    seekers = np.empty(housing.shape[0], np.int64)  # rows sleeping rough, in row order
+    n_seekers = 0
     for i in range(housing.shape[0]):
         h = housing[i]
-        if h == FRIENDS and _uniform(key, i, 0) < p.friends_breakdown:
-            housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-        elif h == PRECARIOUS and _uniform(key, i, 0) < p.precarious_loss:
-            housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-        h = housing[i]
-        if h == SHELTER:
-            shelter[muni[i]] += 1
-        elif h == INTERIM:
-            interim[muni[i]] += 1
+        if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) < (
+                p.friends_breakdown if h == FRIENDS else p.precarious_loss):
+            h = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
+            housing[i] = h
+        m = muni[i]
+        shelter[m] += h == SHELTER
+        interim[m] += h == INTERIM
+        seekers[n_seekers] = i
+        n_seekers += h == UNSHELTERED
     unsheltered = np.zeros(n_muni, np.int64)
-    for i in range(housing.shape[0]):
-        if housing[i] != UNSHELTERED:
-            continue
+    for k in range(n_seekers):
+        i = seekers[k]
         m = muni[i]
         if shelter[m] < beds[m]:
             housing[i] = SHELTER
