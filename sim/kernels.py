@@ -362,6 +362,13 @@ def _pool_open(hours, m, s, need):
 
 
 @njit(cache=True)
+def _update_servable(servable, hours, m, s, eligible, awf, need):
+    """Which statuses some funder of pool (m, s) with ``need`` hours left may serve."""
+    for status in range(servable.shape[2]):
+        servable[m, s, status] = _funder_for(hours, m, s, status, eligible, awf, need) >= 0
+
+
+@njit(cache=True)
 def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
                   hours_per_week, duration, out_used, out_started, out_wait_sum,
                   out_completed):
@@ -417,6 +424,12 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
             if svc_week[i, s] <= 0:
                 svc_state[i, s] = SVC_DONE
                 out_completed[m, s] += 1
+    # servable[m, s, status]: a funder that admits the status still has a client-week of
+    # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
+    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[1]), np.bool_)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
     for i in range(n):  # pass 2: the waiting lists
         if n_open == 0:
             break
@@ -428,16 +441,18 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
         if not go or housing[i] == DEPARTED:
             continue
         for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_WAITING or not open_[m, s]:
+            if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
                 continue
             f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
             if f < 0:
                 continue
             hours[m, s, f] -= hours_per_week[s]
             out_used[m, s, f] += hours_per_week[s]
-            if not _pool_open(hours, m, s, hours_per_week[s]):
-                open_[m, s] = False
-                n_open -= 1
+            if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
+                _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
+                if not _pool_open(hours, m, s, hours_per_week[s]):
+                    open_[m, s] = False
+                    n_open -= 1
             out_started[m, s] += 1
             out_wait_sum[m, s] += week - svc_week[i, s]
             if duration[s] <= 1:
