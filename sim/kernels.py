@@ -562,7 +562,8 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
         lang = language[i]
 
-        boost = 1.0 + (p.service_boost * q_emp[m] if _served(st2) else 0.0)
+        # Multiplying by a flag, not branching on it: service states are unpredictable.
+        boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
         e = employment[i]
         if e == NO_JOB:
             pf = p.job_find * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
@@ -586,7 +587,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         years = years_here[arrival_week[i]]
         housed = _HOUSED_BY_HOUSING[h]
         job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
-        oriented = 0.2 * q_or[m] if _served(st0) else 0.0
+        oriented = 0.2 * q_or[m] * _served(st0)
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
         permanent = _PERMANENT[s]
