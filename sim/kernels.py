@@ -627,15 +627,15 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
     n_muni = destination_cdf.shape[0]
     if n_muni < 2:
         return
+    factor = np.array([1.0, unsettled_factor])
     for i in range(housing.shape[0]):
         if housing[i] == DEPARTED:
             continue
         o = muni[i]
         if destination_cdf[o, n_muni - 1] <= 0.0:
             continue  # no destination pulls anyone from here
-        prob = move_p[o]
-        if housing[i] != STABLE or employment[i] == NO_JOB:
-            prob *= unsettled_factor
+        unsettled = (housing[i] != STABLE) | (employment[i] == NO_JOB)
+        prob = move_p[o] * factor[np.int64(unsettled)]  # a lookup: `unsettled` is unpredictable
         if _uniform(key, i, 0) >= prob:
             continue
         u = _uniform(key, i, 1)
