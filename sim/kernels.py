@@ -98,6 +98,24 @@ def _uniform(key: np.uint64, i: int, j: int) -> float:
     return float(z >> _S11) * _TO_UNIT
 
 
+# Draw slot of the geometric gaps in `_skip` (per-row draws use slots 0-3).
+_SKIP_SLOT = 7
+
+
+@njit(cache=True, inline="always")
+def _skip(key: np.uint64, jump: int, log_q: float, limit: int) -> int:
+    """Rows passed over before the next one a weekly chance ``p`` picks (log_q = log(1 - p)).
+
+    Rare events (emigration, moves) pick rows by geometric gaps: each row is still
+    picked independently with chance ``p``, but a week costs about ``p * n`` draws
+    instead of ``n``. ``jump`` numbers the gaps of one pass; ``limit`` caps the gap.
+    """
+    if log_q == -np.inf:
+        return 0  # p = 1: every row
+    gap = np.log(1.0 - _uniform(key, jump, _SKIP_SLOT)) / log_q
+    return int(min(gap, limit))
+
+
 @njit(cache=True)
 def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     """``n`` draws ``_uniform(key, i, j)`` for i < n (for tests and Python-side use)."""
@@ -135,12 +153,19 @@ def step_status(status, housing, status_due, week, key, p, out_events):
         out_events: int64[5] tallies: accepted, rejected, permit to PR, to non-status,
             departures.
     """
-    for i in range(status.shape[0]):
+    n = status.shape[0]
+    if p.emigrate_per_week > 0.0:  # first, so that emigrants have no status event
+        log_q = np.log1p(-min(p.emigrate_per_week, 1.0))
+        jump = 0
+        i = _skip(key, jump, log_q, n)
+        while i < n:
+            if housing[i] != DEPARTED:
+                housing[i] = DEPARTED
+                out_events[4] += 1
+            jump += 1
+            i += 1 + _skip(key, jump, log_q, n)
+    for i in range(n):
         if housing[i] == DEPARTED:
-            continue
-        if _uniform(key, i, 0) < p.emigrate_per_week:
-            housing[i] = DEPARTED
-            out_events[4] += 1
             continue
         s = status[i]
         if s == NON_STATUS:
@@ -627,27 +652,33 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
     n_muni = destination_cdf.shape[0]
     if n_muni < 2:
         return
+    # Candidates are picked at the highest weekly chance of any row, then each is kept
+    # with its own chance over that (thinning): the same per-person chances, without a
+    # draw for every row.
     factor = np.array([1.0, unsettled_factor])
-    for i in range(housing.shape[0]):
-        if housing[i] == DEPARTED:
-            continue
+    p_max = min(1.0, move_p.max() * max(1.0, unsettled_factor))
+    if p_max <= 0.0:
+        return
+    log_q = np.log1p(-p_max)
+    n = housing.shape[0]
+    jump = 0
+    i = _skip(key, jump, log_q, n)
+    while i < n:
         o = muni[i]
-        if destination_cdf[o, n_muni - 1] <= 0.0:
-            continue  # no destination pulls anyone from here
-        unsettled = (housing[i] != STABLE) | (employment[i] == NO_JOB)
-        prob = move_p[o] * factor[np.int64(unsettled)]  # a lookup: `unsettled` is unpredictable
-        if _uniform(key, i, 0) >= prob:
-            continue
-        u = _uniform(key, i, 1)
-        d = 0
-        while d < n_muni - 1 and destination_cdf[o, d] <= u:
-            d += 1
-        if d == o:
-            continue
-        muni[i] = d
-        housing[i] = FRIENDS
-        employment[i] = NO_JOB
-        out_moves[o, d] += 1
+        if housing[i] != DEPARTED and destination_cdf[o, n_muni - 1] > 0.0:
+            unsettled = (housing[i] != STABLE) | (employment[i] == NO_JOB)
+            if _uniform(key, i, 0) * p_max < move_p[o] * factor[np.int64(unsettled)]:
+                u = _uniform(key, i, 1)
+                d = 0
+                while d < n_muni - 1 and destination_cdf[o, d] <= u:
+                    d += 1
+                if d != o:
+                    muni[i] = d
+                    housing[i] = FRIENDS
+                    employment[i] = NO_JOB
+                    out_moves[o, d] += 1
+        jump += 1
+        i += 1 + _skip(key, jump, log_q, n)
 
 
 # --------------------------------------------------------------------------- 9. tallies

@@ -429,6 +429,19 @@ def test_expired_permit_without_renewal_or_departure_becomes_non_status():
     assert events.tolist() == [0, 0, 0, 2, 0]
 
 
+def test_emigration_picks_each_present_person_with_the_weekly_chance():
+    """Emigration picks rows by geometric gaps: 2% of 100,000 present people (SD 44),
+    none of the 100,000 already departed rows in between, evenly over the rows."""
+    n = 100_000
+    present = np.arange(2 * n) % 2 == 0
+    pop = people(2 * n, housing=np.where(present, STABLE, DEPARTED))
+    events = run_status(pop, week=3, p=status_params(emigrate_per_week=0.02))
+    left = (pop.housing == DEPARTED) & present
+    assert 2_000 - 220 < left.sum() < 2_000 + 220
+    assert events[4] == left.sum()
+    assert abs(int(left[:n].sum()) - int(left[n:].sum())) < 320
+
+
 def test_emigration_one_makes_everyone_present_depart():
     statuses = list(range(N_STATUS))
     pop = people(N_STATUS, status=statuses, status_due=0,
@@ -1074,6 +1087,25 @@ def test_unsettled_factor_applies_to_unhoused_or_jobless_only():
     assert np.all(pop.muni[: 2 * n] == 1)
     moved = np.mean(pop.muni[2 * n:] == 1)  # ~ Binomial(200, 0.5) / 200, SE 0.035
     assert 0.3 < moved < 0.7
+
+
+def test_rare_moves_keep_each_persons_weekly_chance():
+    """Moves pick rows by geometric gaps and thinning; the chances must stay per person.
+
+    100,000 settled and 100,000 unsettled people (interleaved) with move_p 1% and an
+    unsettled factor of 3: expect 1,000 (SD 31) and 3,000 (SD 54) movers, spread evenly
+    over the rows.
+    """
+    n = 100_000
+    settled = np.arange(2 * n) % 2 == 0
+    pop = people(2 * n, housing=np.where(settled, STABLE, SHELTER),
+                 employment=np.where(settled, MATCHED_JOB, NO_JOB))
+    run_moves(pop, move_p=[0.01, 0.01], cdf=[[0.0, 1.0], [1.0, 1.0]], unsettled_factor=3.0)
+    moved = pop.muni == 1
+    assert 1_000 - 160 < moved[settled].sum() < 1_000 + 160
+    assert 3_000 - 270 < moved[~settled].sum() < 3_000 + 270
+    first, second = moved[:n].sum(), moved[n:].sum()  # each ~2,000, SD of the gap ~63
+    assert abs(int(first) - int(second)) < 320
 
 
 # --------------------------------------------------------------------------- tally
