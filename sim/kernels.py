@@ -116,6 +116,11 @@ def _skip(key: np.uint64, jump: int, log_q: float, limit: int) -> int:
     return int(min(gap, limit))
 
 
+@njit(cache=True, inline="always")
+def _served(state: int) -> bool:
+    return state == SVC_IN_SERVICE or state == SVC_DONE
+
+
 @njit(cache=True)
 def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     """``n`` draws ``_uniform(key, i, j)`` for i < n (for tests and Python-side use)."""
@@ -238,14 +243,24 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     n_muni = beds.shape[0]
     shelter = np.zeros(n_muni, np.int64)
     interim = np.zeros(n_muni, np.int64)
-    seekers = np.empty(housing.shape[0], np.int64)  # rows sleeping rough, in row order
+    n = housing.shape[0]
+    # Losses are rare: rows are visited by geometric gaps and thinning, as in step_moves.
+    p_max = min(1.0, max(p.friends_breakdown, p.precarious_loss))
+    if p_max > 0.0:
+        log_q = np.log1p(-p_max)
+        jump = 0
+        i = _skip(key, jump, log_q, n)
+        while i < n:
+            h = housing[i]
+            if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) * p_max < (
+                    p.friends_breakdown if h == FRIENDS else p.precarious_loss):
+                housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
+            jump += 1
+            i += 1 + _skip(key, jump, log_q, n)
+    seekers = np.empty(n, np.int64)  # rows sleeping rough, in row order
     n_seekers = 0
-    for i in range(housing.shape[0]):
+    for i in range(n):
         h = housing[i]
-        if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) < (
-                p.friends_breakdown if h == FRIENDS else p.precarious_loss):
-            h = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-            housing[i] = h
         m = muni[i]
         shelter[m] += h == SHELTER
         interim[m] += h == INTERIM
@@ -331,37 +346,39 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
         out_moves: int64[m, 2] tallies: moves to stable housing, moves out of
             shelter or interim housing.
     """
-    for i in range(housing.shape[0]):
+    # Rows are visited by geometric gaps at the highest weekly chance of any event, and
+    # each visited row is kept with its own chance over that (thinning, as in step_moves):
+    # in row order, so lettings still go first come, first served.
+    boost = np.array([1.0, 1.0 + p.housing_help_boost])
+    p_max = min(1.0, max(p.stable_loss, search_p.max() * boost.max()))
+    if p_max <= 0.0:
+        return
+    log_q = np.log1p(-p_max)
+    n = housing.shape[0]
+    jump = 0
+    i = _skip(key, jump, log_q, n)
+    while i < n:
         h = housing[i]
-        if h == DEPARTED:
-            continue
         m = muni[i]
         if h == STABLE:
-            if _uniform(key, i, 0) < p.stable_loss:
+            if _uniform(key, i, 0) * p_max < p.stable_loss:
                 housing[i] = PRECARIOUS
-            continue
-        if lettings[m] <= 0:
-            continue
-        prob = search_p[m]
-        if svc_state[i, HOUSING_HELP] == SVC_IN_SERVICE or svc_state[i, HOUSING_HELP] == SVC_DONE:
-            prob *= 1.0 + p.housing_help_boost
-        if _uniform(key, i, 1) >= prob:
-            continue
-        income = _household_income(employment[i], skill[i], household[i], p)
-        affordable = _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income
-        if affordable:
-            housing[i] = STABLE
-            lettings[m] -= 1
-            out_moves[m, 0] += 1
-            if stable_week[i] < 0:
-                stable_week[i] = week
-        elif h != PRECARIOUS:
-            housing[i] = PRECARIOUS
-            lettings[m] -= 1
-        else:
-            continue
-        if h == SHELTER or h == INTERIM:
-            out_moves[m, 1] += 1
+        elif h != DEPARTED and lettings[m] > 0 and _uniform(key, i, 1) * p_max < (
+                search_p[m] * boost[np.int64(_served(svc_state[i, HOUSING_HELP]))]):
+            income = _household_income(employment[i], skill[i], household[i], p)
+            if _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income:
+                housing[i] = STABLE
+                lettings[m] -= 1
+                out_moves[m, 0] += 1
+                out_moves[m, 1] += (h == SHELTER) | (h == INTERIM)
+                if stable_week[i] < 0:
+                    stable_week[i] = week
+            elif h != PRECARIOUS:  # unaffordable: a precarious rental, if not in one
+                housing[i] = PRECARIOUS
+                lettings[m] -= 1
+                out_moves[m, 1] += (h == SHELTER) | (h == INTERIM)
+        jump += 1
+        i += 1 + _skip(key, jump, log_q, n)
 
 
 # --------------------------------------------------------------------------- 5. services
@@ -517,11 +534,6 @@ _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
 _HOUSED_BY_HOUSING = np.array([0.6, 0.6, 0.6, 0.6, 0.8, 1.0, 0.6])
 _JOB_LEVEL = np.array([0.15, 0.5, 0.8])
 _PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
-
-
-@njit(cache=True, inline="always")
-def _served(state: int) -> bool:
-    return state == SVC_IN_SERVICE or state == SVC_DONE
 
 
 @njit(cache=True)

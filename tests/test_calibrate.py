@@ -87,7 +87,7 @@ def test_calibration_recovers_two_parameters_from_model_generated_data(folder, c
     _observed(folder)
     fit = ",".join(TRUE)
     code = main(["calibrate", str(folder / "s.toml"), "--observed", str(folder / "observed.csv"),
-                 "--fit", fit, "--replicates", "2", "--max-evals", "60", "--no-range",
+                 "--fit", fit, "--replicates", "2", "--max-evals", "100", "--no-range",
                  "--write", str(folder / "fitted.toml")])
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -95,7 +95,9 @@ def test_calibration_recovers_two_parameters_from_model_generated_data(folder, c
     fitted = load_scenario(folder / "fitted.toml")
     share = fitted.streams["asylum_claimant"].series.share
     rate = fitted.housing.search_rate
-    # started at 1.0 and 0.4 (the scenario's values), i.e. 2x and 2.7x the truth
+    # Started at 1.0 and 0.4 (the scenario's values), i.e. 2x and 2.7x the truth. With 60
+    # evaluations the search could stop on the valley's slope (0.60, 0.19 for one version
+    # of the random streams); with 100, observation seeds 97-99 gave 0.48-0.50, 0.151-0.156.
     assert share == pytest.approx(0.5, rel=0.1)
     assert rate == pytest.approx(0.15, rel=0.2)
     # and the fit is as good as the truth's on the calibration seeds (the valley was found)

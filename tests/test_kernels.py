@@ -571,6 +571,28 @@ def test_reception_losses_spare_stable_and_departed():
     assert pop.housing.tolist() == [STABLE, DEPARTED]
 
 
+def test_rare_housing_losses_keep_each_persons_weekly_chance():
+    """Losses visit rows by geometric gaps and thinning; the chances must stay per person.
+
+    Interleaved: 60,000 staying with friends (2%: 1,200 expected, SD 34), 60,000 renting
+    precariously (0.5%: 300, SD 17) and 60,000 stably housed (no losses). No beds, so
+    everyone who loses a place sleeps rough.
+    """
+    n = 60_000
+    kind = np.arange(3 * n) % 3
+    pop = people(3 * n, housing=np.select([kind == 0, kind == 1], [FRIENDS, PRECARIOUS],
+                                          STABLE))
+    occ = run_reception(pop, beds=[0], p=loss_params(friends_breakdown=0.02,
+                                                     precarious_loss=0.005))
+    rough = pop.housing == UNSHELTERED
+    assert 1_200 - 170 < rough[kind == 0].sum() < 1_200 + 170
+    assert 300 - 85 < rough[kind == 1].sum() < 300 + 85
+    assert rough[kind == 2].sum() == 0
+    assert occ[0, 2] == rough.sum()
+    half = len(rough) // 2  # evenly over the rows: each half ~750, SD of the gap ~39
+    assert abs(int(rough[:half].sum()) - int(rough[half:].sum())) < 200
+
+
 # --------------------------------------------------------------------------- step_housing
 
 # Rent 1000 for a two-bedroom; the household's unit costs rent * (0.6 + 0.16 * household):
@@ -714,6 +736,31 @@ def test_departed_rows_are_untouched_by_housing():
     assert_rows_unchanged(pop, before, slice(None))
     assert lettings.tolist() == [5]
     assert moves.tolist() == [[0, 0]]
+
+
+def test_rare_housing_events_keep_each_persons_weekly_chance():
+    """Housing visits rows by geometric gaps and thinning; the chances must stay per person.
+
+    Interleaved: 60,000 stably housed people (loss 1%: 600 expected, SD 24), 60,000
+    searchers without housing help (5%: 3,000, SD 53) and 60,000 with it (boost 1, so
+    10%: 6,000, SD 73). Rent 0 makes every unit found stable housing.
+    """
+    n = 60_000
+    kind = np.arange(3 * n) % 3
+    pop = people(3 * n, housing=np.where(kind == 0, STABLE, SHELTER))
+    pop.svc_state[kind == 2, HOUSING_HELP] = SVC_DONE
+    lettings = np.array([10 ** 9], np.int64)
+    p = housing_params(stable_loss=0.01, housing_help_boost=1.0)
+    moves = run_housing(pop, 4, p, search_p=[0.05], rent=[0.0], lettings=lettings)
+    lost = (kind == 0) & (pop.housing == PRECARIOUS)
+    found = (kind > 0) & (pop.housing == STABLE)
+    assert 600 - 120 < lost.sum() < 600 + 120
+    assert 3_000 - 270 < found[kind == 1].sum() < 3_000 + 270
+    assert 6_000 - 370 < found[kind == 2].sum() < 6_000 + 370
+    assert moves.tolist() == [[found.sum(), found.sum()]]
+    assert lettings[0] == 10 ** 9 - found.sum()
+    half = len(found) // 2  # evenly over the rows: each half ~4,500, SD of the gap ~95
+    assert abs(int(found[:half].sum()) - int(found[half:].sum())) < 480
 
 
 # --------------------------------------------------------------------------- step_services

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.codes import HOUSING, STATUSES
+from sim.codes import HOUSING, MUNICIPAL, STATUSES
 from sim.model import ReceptionModel
 from sim.outputs import frames
 from sim.runner import simulate
@@ -189,14 +189,18 @@ def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():
     assert a_served > b_served + 0.05
     assert a_index > b_index + 0.03
     assert at["index_non_status"].iloc[-1] > bt["index_non_status"].iloc[-1]
-    # Cost: municipal spending of the four cities rises by most of the new lines
-    # ($3.96M/yr, ~$7.9M over two years; seed 1: $128.3M -> $136.7M).
-    spend = [m[m["municipality"].isin(AWF_CITIES)]["spend_municipal"].sum() for m in (bm, am)]
-    assert spend[1] - spend[0] > 0.6 * 2 * 3.96e6
-    # Sentiment pays for the spending, a little (seed 1: 0.562 -> 0.558 in the last quarter).
+    # Cost: the cities pay their agencies most of the new lines ($3.96M/yr, ~$7.9M over two
+    # years; seeds 1-3: +$8.4M, +$7.7M, +$7.4M). Not total municipal spending: shelter
+    # costs swing it by +-$10M between runs (seeds 1-3: -$1.3M, +$23.4M, +$21.8M).
+    paid = [sum(ag.received[MUNICIPAL] for ag in model.agencies
+                if model.municipalities[ag.muni].name in AWF_CITIES) for model in (base, awf)]
+    assert paid[1] - paid[0] > 0.8 * 2 * 3.96e6
+    # Sentiment barely moves: the direct effect of the spending (spending_weight x ~$1 per
+    # resident-year, ~0.005) is below the run-to-run spread of the shelter-driven part
+    # (last quarter, seeds 1-4: +0.006, -0.015, +0.010, -0.017).
     sent = [m[m["municipality"].isin(AWF_CITIES) & (m["week"] >= 91)]["sentiment"].mean()
             for m in (bm, am)]
-    assert sent[0] - 0.05 < sent[1] < sent[0]
+    assert abs(sent[1] - sent[0]) < 0.05
 
 
 # ---------------------------------------------------------------- LIPs
