@@ -37,7 +37,7 @@ REFERENCE_SEEDS = range(101, 111)
 CORE_SEEDS = range(1, 11)
 OUTCOMES = ("employment_rate", "integration_index", "mean_shelter_occupancy",
             "services_started", "stable_housing_share", "mean_unsheltered",
-            "waiting_language_at_end")
+            "waiting_language_at_end", "secondary_moves", "departures")
 ALPHA = 0.01 / len(OUTCOMES)  # Bonferroni: a false alarm in under 1% of seed sets
 
 
@@ -57,6 +57,8 @@ def outcomes(model_class, seeds, changes=None) -> dict[str, np.ndarray]:
             "stable_housing_share": last["housing_stable_housing"] / last["newcomers"],
             "mean_unsheltered": t["unsheltered"].mean(),
             "waiting_language_at_end": last["waiting_language"],
+            "secondary_moves": t["moved_out"].sum(),
+            "departures": t["departures"].sum(),  # emigration, refused claimants, permits
         })
     return {k: np.array([r[k] for r in rows]) for k in OUTCOMES}
 
