@@ -72,8 +72,7 @@ class Agency(mesa.Agent):
     # -- money ---------------------------------------------------------------
     def _factor(self) -> np.ndarray:
         """The scenario's funding-level multiplier per funder (a timeline may change it)."""
-        factors = self.model.scenario.funding.grant_factor
-        return np.array([factors[f] for f in FUNDERS])
+        return self.model.grant_factor
 
     def income(self, week: int) -> np.ndarray:
         """Yearly money from each funder's active grants (CAD/year)."""

@@ -124,6 +124,7 @@ class ReceptionModel(mesa.Model):
             for status in sc.services.eligibility.get(name, []):
                 elig[f, STATUSES.index(status)] = True
         self.eligible = elig
+        self.grant_factor = np.array([sc.funding.grant_factor[f] for f in FUNDERS])
         services = sc.services.by_code()
         self.hours_per_week = np.array([s.hours_per_week for s in services])
         self.duration = np.array([s.duration_weeks for s in services], np.int64)

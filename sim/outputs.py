@@ -70,16 +70,20 @@ class Tally:
         return c.sum(axis=1) - c[:, DEPARTED]
 
 
-def hist_quantile(hist: np.ndarray, q: float) -> float:
-    """Quantile of a value in [0, 1] from its 10-bin histogram (linear within a bin)."""
-    total = hist.sum()
-    if total == 0:
-        return float("nan")
-    cum = np.cumsum(hist) / total
-    b = int(np.searchsorted(cum, q))
-    below = cum[b - 1] if b > 0 else 0.0
-    frac = (q - below) / (cum[b] - below) if cum[b] > below else 0.0
-    return (b + frac) / 10.0
+def hist_quantile(hist: np.ndarray, q: float) -> np.ndarray:
+    """Quantile of a value in [0, 1] from 10-bin histograms, one per row of ``hist``.
+
+    Linear within a bin; nan for an empty histogram. One call for all municipalities.
+    """
+    hist = np.atleast_2d(hist)
+    total = hist.sum(axis=1)
+    cum = np.cumsum(hist, axis=1) / np.where(total > 0, total, 1)[:, None]
+    b = (cum < q).sum(axis=1)  # the first bin whose cumulative share reaches q
+    rows = np.arange(len(hist))
+    below = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0.0)
+    at = cum[rows, np.minimum(b, hist.shape[1] - 1)]
+    frac = np.divide(q - below, at - below, out=np.zeros(len(hist)), where=at > below)
+    return np.where(total > 0, (b + frac) / 10.0, np.nan)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -139,7 +143,7 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     for d, name in enumerate(DIMENSIONS):
         rows[name] = _ratio(t.dims[:, d], present)
     for q in (0.1, 0.5, 0.9):
-        rows[f"index_p{int(q * 100)}"] = np.array([hist_quantile(h, q) for h in t.hist])
+        rows[f"index_p{int(q * 100)}"] = hist_quantile(t.hist, q)
     rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
     rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
     rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
@@ -193,7 +197,7 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
         out[name] = float(t.dims[:, d].sum() / n) if n else float("nan")
     hist = t.hist.sum(axis=0)
     for q in (0.1, 0.5, 0.9):
-        out[f"index_p{int(q * 100)}"] = hist_quantile(hist, q)
+        out[f"index_p{int(q * 100)}"] = float(hist_quantile(hist, q)[0])
     for s, name in enumerate(STATUSES):
         cnt = t.status_dims[s, N_DIM + 1]
         out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else float("nan")
