@@ -98,22 +98,32 @@ def _uniform(key: np.uint64, i: int, j: int) -> float:
     return float(z >> _S11) * _TO_UNIT
 
 
-# Draw slot of the geometric gaps in `_skip` (per-row draws use slots 0-3).
-_SKIP_SLOT = 7
+# Draw slot of the geometric gaps in `visits` (per-row draws use slots 0-3).
+_GAP_SLOT = 7
 
 
-@njit(cache=True, inline="always")
-def _skip(key: np.uint64, jump: int, log_q: float, limit: int) -> int:
-    """Rows passed over before the next one a weekly chance ``p`` picks (log_q = log(1 - p)).
+@njit(cache=True)
+def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
+    """The rows of ``n`` that a weekly chance ``p`` picks, in row order (int64 array).
 
-    Rare events (emigration, moves) pick rows by geometric gaps: each row is still
-    picked independently with chance ``p``, but a week costs about ``p * n`` draws
-    instead of ``n``. ``jump`` numbers the gaps of one pass; ``limit`` caps the gap.
+    Rare events (emigration, housing losses and search, moves) pick rows by geometric
+    gaps: each row is still picked independently with chance ``p``, but a week costs
+    about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT`` of
+    "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
     """
-    if log_q == -np.inf:
-        return 0  # p = 1: every row
-    gap = np.log(1.0 - _uniform(key, jump, _SKIP_SLOT)) / log_q
-    return int(min(gap, limit))
+    picked = np.empty(n, np.int64)  # pages never written are never touched
+    if p <= 0.0:
+        return picked[:0]
+    log_q = np.log1p(-min(p, 1.0))  # -inf for p = 1: every gap is 0
+    count = 0
+    i = -1
+    while True:
+        gap = 0.0 if p >= 1.0 else np.log(1.0 - _uniform(key, count, _GAP_SLOT)) / log_q
+        i += 1 + int(min(gap, n))
+        if i >= n:
+            return picked[:count]
+        picked[count] = i
+        count += 1
 
 
 @njit(cache=True, inline="always")
@@ -159,16 +169,10 @@ def step_status(status, housing, status_due, week, key, p, out_events):
             departures.
     """
     n = status.shape[0]
-    if p.emigrate_per_week > 0.0:  # first, so that emigrants have no status event
-        log_q = np.log1p(-min(p.emigrate_per_week, 1.0))
-        jump = 0
-        i = _skip(key, jump, log_q, n)
-        while i < n:
-            if housing[i] != DEPARTED:
-                housing[i] = DEPARTED
-                out_events[4] += 1
-            jump += 1
-            i += 1 + _skip(key, jump, log_q, n)
+    for i in visits(key, p.emigrate_per_week, n):  # first: emigrants have no status event
+        if housing[i] != DEPARTED:
+            housing[i] = DEPARTED
+            out_events[4] += 1
     for i in range(n):
         if housing[i] == DEPARTED:
             continue
@@ -246,17 +250,11 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     n = housing.shape[0]
     # Losses are rare: rows are visited by geometric gaps and thinning, as in step_moves.
     p_max = min(1.0, max(p.friends_breakdown, p.precarious_loss))
-    if p_max > 0.0:
-        log_q = np.log1p(-p_max)
-        jump = 0
-        i = _skip(key, jump, log_q, n)
-        while i < n:
-            h = housing[i]
-            if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) * p_max < (
-                    p.friends_breakdown if h == FRIENDS else p.precarious_loss):
-                housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-            jump += 1
-            i += 1 + _skip(key, jump, log_q, n)
+    for i in visits(key, p_max, n):
+        h = housing[i]
+        if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) * p_max < (
+                p.friends_breakdown if h == FRIENDS else p.precarious_loss):
+            housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
     seekers = np.empty(n, np.int64)  # rows sleeping rough, in row order
     n_seekers = 0
     for i in range(n):
@@ -351,13 +349,7 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
     # in row order, so lettings still go first come, first served.
     boost = np.array([1.0, 1.0 + p.housing_help_boost])
     p_max = min(1.0, max(p.stable_loss, search_p.max() * boost.max()))
-    if p_max <= 0.0:
-        return
-    log_q = np.log1p(-p_max)
-    n = housing.shape[0]
-    jump = 0
-    i = _skip(key, jump, log_q, n)
-    while i < n:
+    for i in visits(key, p_max, housing.shape[0]):
         h = housing[i]
         m = muni[i]
         if h == STABLE:
@@ -377,8 +369,6 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
                 housing[i] = PRECARIOUS
                 lettings[m] -= 1
                 out_moves[m, 1] += (h == SHELTER) | (h == INTERIM)
-        jump += 1
-        i += 1 + _skip(key, jump, log_q, n)
 
 
 # --------------------------------------------------------------------------- 5. services
@@ -669,13 +659,7 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
     # draw for every row.
     factor = np.array([1.0, unsettled_factor])
     p_max = min(1.0, move_p.max() * max(1.0, unsettled_factor))
-    if p_max <= 0.0:
-        return
-    log_q = np.log1p(-p_max)
-    n = housing.shape[0]
-    jump = 0
-    i = _skip(key, jump, log_q, n)
-    while i < n:
+    for i in visits(key, p_max, housing.shape[0]):
         o = muni[i]
         if housing[i] != DEPARTED and destination_cdf[o, n_muni - 1] > 0.0:
             unsettled = (housing[i] != STABLE) | (employment[i] == NO_JOB)
@@ -689,8 +673,6 @@ def step_moves(housing, muni, employment, key, move_p, unsettled_factor, destina
                     housing[i] = FRIENDS
                     employment[i] = NO_JOB
                     out_moves[o, d] += 1
-        jump += 1
-        i += 1 + _skip(key, jump, log_q, n)
 
 
 # --------------------------------------------------------------------------- 9. tallies

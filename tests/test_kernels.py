@@ -429,6 +429,19 @@ def test_expired_permit_without_renewal_or_departure_becomes_non_status():
     assert events.tolist() == [0, 0, 0, 2, 0]
 
 
+def test_visits_picks_each_row_with_the_chance_in_row_order():
+    k = key(PROC_MOVES, 9)
+    assert kernels.visits(k, 0.0, 1000).tolist() == []
+    assert kernels.visits(k, 1.0, 5).tolist() == [0, 1, 2, 3, 4]
+    rows = kernels.visits(k, 0.3, 100_000)
+    assert 30_000 - 730 < len(rows) < 30_000 + 730  # Binomial(100,000, 0.3): SD 145
+    assert np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < 100_000
+    # Gaps are geometric: a picked row's successor is picked with chance 0.3 (SD 0.0027).
+    assert abs(np.mean(np.diff(rows) == 1) - 0.3) < 0.015
+    np.testing.assert_array_equal(rows, kernels.visits(k, 0.3, 100_000))  # same key, same rows
+    assert not np.array_equal(rows[:100], kernels.visits(key(PROC_MOVES, 10), 0.3, 100_000)[:100])
+
+
 def test_emigration_picks_each_present_person_with_the_weekly_chance():
     """Emigration picks rows by geometric gaps: 2% of 100,000 present people (SD 44),
     none of the 100,000 already departed rows in between, evenly over the rows."""
