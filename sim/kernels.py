@@ -1,13 +1,18 @@
 """The numba core: weekly processes 2 to 7 over the struct-of-arrays migrant state.
 
 Every kernel is a pure function of its arguments (arrays, scalars and NamedTuples
-of scalars): no globals, no Python objects, no hidden random state. It updates the
+of them): no globals, no Python objects, no hidden random state. It updates the
 migrant columns it is given in place and writes its tallies into ``out`` arrays.
 
 Randomness is counter-based: draw ``j`` of migrant ``i`` in a kernel is
 ``_uniform(key, i, j)``, a SplitMix64 hash of a per-(seed, week, process) ``key``.
 Results therefore do not depend on iteration order, threads or executors, and
-numba's own generator state is never used.
+numba's own generator state is never used. Rare events visit only the rows a weekly
+chance picks (``visits``), so a week does not cost a draw per row for them.
+
+Hot loops are single functions over scalars and arrays on purpose: passing arrays to a
+helper (inlined or not) or taking a row view (``arr[i]``) costs numba a reference count
+per call, several times the work of a row (docs/performance.md).
 
 All helpers live in this module on purpose: numba's cache does not notice edits to
 jitted functions imported from other files.

@@ -70,19 +70,25 @@ class Tally:
         return c.sum(axis=1) - c[:, DEPARTED]
 
 
-def hist_quantile(hist: np.ndarray, q: float) -> np.ndarray:
-    """Quantile of a value in [0, 1] from 10-bin histograms, one per row of ``hist``.
+QUANTILES = (0.1, 0.5, 0.9)  # of the integration index, reported as index_p10/p50/p90
 
-    Linear within a bin; nan for an empty histogram. One call for all municipalities.
+
+def hist_quantiles(hist: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> np.ndarray:
+    """Quantiles of a value in [0, 1] from 10-bin histograms: float[len(qs), rows of hist].
+
+    Linear within a bin; nan for an empty histogram. One call for every city and quantile
+    (a call per city and quantile cost more than the whole tally of a small city).
     """
     hist = np.atleast_2d(hist)
     total = hist.sum(axis=1)
     cum = np.cumsum(hist, axis=1) / np.where(total > 0, total, 1)[:, None]
-    b = (cum < q).sum(axis=1)  # the first bin whose cumulative share reaches q
-    rows = np.arange(len(hist))
-    below = np.where(b > 0, cum[rows, np.maximum(b - 1, 0)], 0.0)
-    at = cum[rows, np.minimum(b, hist.shape[1] - 1)]
-    frac = np.divide(q - below, at - below, out=np.zeros(len(hist)), where=at > below)
+    q = np.asarray(qs)[:, None, None]
+    b = (cum[None] < q).sum(axis=2)  # [q, m]: the first bin whose cumulative share reaches q
+    padded = np.concatenate([np.zeros((len(hist), 1)), cum], axis=1)  # padded[:, b] = below
+    below = np.take_along_axis(padded[None], b[..., None], axis=2)[..., 0]
+    at = np.take_along_axis(padded[None], np.minimum(b, hist.shape[1] - 1)[..., None] + 1,
+                            axis=2)[..., 0]
+    frac = np.divide(q[..., 0] - below, at - below, out=np.zeros(b.shape), where=at > below)
     return np.where(total > 0, (b + frac) / 10.0, np.nan)
 
 
@@ -142,8 +148,8 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     rows["integration_index"] = _ratio(t.dims[:, N_DIM], present)
     for d, name in enumerate(DIMENSIONS):
         rows[name] = _ratio(t.dims[:, d], present)
-    for q in (0.1, 0.5, 0.9):
-        rows[f"index_p{int(q * 100)}"] = hist_quantile(t.hist, q)
+    for q, values in zip(QUANTILES, hist_quantiles(t.hist), strict=True):
+        rows[f"index_p{int(q * 100)}"] = values
     rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
     rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
     rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
@@ -196,8 +202,8 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     for d, name in enumerate(DIMENSIONS):
         out[name] = float(t.dims[:, d].sum() / n) if n else float("nan")
     hist = t.hist.sum(axis=0)
-    for q in (0.1, 0.5, 0.9):
-        out[f"index_p{int(q * 100)}"] = float(hist_quantile(hist, q)[0])
+    for q, values in zip(QUANTILES, hist_quantiles(hist), strict=True):
+        out[f"index_p{int(q * 100)}"] = float(values[0])
     for s, name in enumerate(STATUSES):
         cnt = t.status_dims[s, N_DIM + 1]
         out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else float("nan")

@@ -435,7 +435,9 @@ def test_visits_picks_each_row_with_the_chance_in_row_order():
     assert kernels.visits(k, 1.0, 5).tolist() == [0, 1, 2, 3, 4]
     rows = kernels.visits(k, 0.3, 100_000)
     assert 30_000 - 730 < len(rows) < 30_000 + 730  # Binomial(100,000, 0.3): SD 145
-    assert np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < 100_000
+    assert np.all(np.diff(rows) > 0)
+    assert rows[0] >= 0
+    assert rows[-1] < 100_000
     # Gaps are geometric: a picked row's successor is picked with chance 0.3 (SD 0.0027).
     assert abs(np.mean(np.diff(rows) == 1) - 0.3) < 0.015
     np.testing.assert_array_equal(rows, kernels.visits(k, 0.3, 100_000))  # same key, same rows
