@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import tomllib
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario import ScenarioError, drop_missing_explained_by_typos
+from sim.scenario import ScenarioError, drop_missing_explained_by_typos, read_toml
 from sim.scenario import known_fields as known_fields_of
 
 KINDS = ("factorial", "latin_hypercube", "sobol", "scenarios")
@@ -263,18 +262,7 @@ class Experiment(Strict):
 def read(path: Path) -> tuple[Experiment, str]:
     """Read and validate an experiment file, or raise ``ExperimentError`` with every problem."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ExperimentError(path, [f"cannot read the file: {e.strerror or e}"]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ExperimentError(path, ["not a text file (it is not valid UTF-8)"]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ExperimentError(path, [f"not valid TOML: {e}"]) from None
+    data, text = read_toml(path, ExperimentError)
     try:
         return Experiment.model_validate(data), text
     except ValidationError as e:

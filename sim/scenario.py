@@ -81,19 +81,20 @@ def _parse_value(text: str) -> Any:
         return text.strip()
 
 
-def _read_toml(path: Path) -> tuple[dict, str]:
+def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[dict, str]:
+    """A TOML file's data and text, or ``error`` saying in one line why it cannot be read."""
     try:
         raw = path.read_bytes()
     except OSError as e:
-        raise ScenarioError(path, [f"cannot read the file: {e.strerror or e}"]) from None
+        raise error(path, [f"cannot read the file: {e.strerror or e}"]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError(path, ["not a text file (it is not valid UTF-8)"]) from None
+        raise error(path, ["not a text file (it is not valid UTF-8)"]) from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, [f"not valid TOML: {e}"]) from None
+        raise error(path, [f"not valid TOML: {e}"]) from None
 
 
 def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> None:
@@ -101,7 +102,7 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
         raise ScenarioError(chain[-1], [f"extends: {path.name} extends itself (a cycle)"])
     if len(chain) > MAX_EXTENDS_DEPTH:
         raise ScenarioError(path, ["extends: chain of more than 10 files"])
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     resolved.texts[path] = text
     _anchor_series_files(data, path)
     base = data.pop("extends", None)
