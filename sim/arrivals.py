@@ -8,7 +8,6 @@ from sim.codes import (
     ASYLUM,
     FRIENDS,
     HOUSING_HELP,
-    N_DIM,
     N_SERVICE,
     NO_JOB,
     PRECARIOUS,
@@ -108,7 +107,9 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
         options = list(spec.housing_on_arrival)
         shares = np.array([spec.housing_on_arrival[o] for o in options])
         codes = np.array([ARRIVAL_HOUSING[o] for o in options], np.int8)
-        h = codes[rng.choice(len(options), size=k, p=shares / shares.sum())]
+        cdf = np.cumsum(shares / shares.sum())  # inverse-CDF draw: what rng.choice(p=) does,
+        cdf /= cdf[-1]  # without re-validating the shares on every call
+        h = codes[cdf.searchsorted(rng.random(k), side="right")]
     else:
         h = np.full(k, housing, np.int8)
     cols["housing"][rows] = h
@@ -117,16 +118,16 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["employment"][rows] = SURVIVAL_JOB if code == TEMP_WORKER else NO_JOB
     cols["status_due"][rows] = _status_due(scenario, code, week, rng, k)
     svc = np.zeros((k, N_SERVICE), np.int8)
+    outreach_factor = 1.0 + scenario.services.outreach_takeup_boost * outreach[munis]
     for s, service in enumerate(scenario.services.by_code()):
-        takeup = np.minimum(
-            1.0, service.takeup * (1.0 + scenario.services.outreach_takeup_boost * outreach[munis]))
+        takeup = np.minimum(1.0, service.takeup * outreach_factor)
         wants = rng.random(k) < takeup
         if s == HOUSING_HELP:
             wants &= h != STABLE
         svc[:, s] = np.where(wants, SVC_WAITING, 0)
     cols["svc_state"][rows] = svc
     cols["svc_week"][rows] = week
-    cols["dims"][rows] = np.broadcast_to(INITIAL_DIMS, (k, N_DIM))
+    cols["dims"][rows] = INITIAL_DIMS
     return rows
 
 
