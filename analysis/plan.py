@@ -21,14 +21,11 @@ above the answer; grid levels that contradict this are reported.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,17 +330,6 @@ def _one_run(scenario: Any, city: str | None, outcome: str) -> dict[str, float]:
     return out
 
 
-@contextlib.contextmanager
-def _pool(jobs: int) -> Iterator[Executor | None]:
-    if jobs <= 1:
-        yield None
-        return
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        yield pool
-
-
 @dataclass
 class PlanResult:
     scenario: str
@@ -421,9 +407,11 @@ def plan(scenario: Path | str, lever: str, target: str, lo: float, hi: float,
     for end in (lo, hi):
         scenario_at(end)  # both ends must be valid values of the lever
 
+    from sim.runner import process_pool
+
     rows: list[dict] = []
     t0 = time.perf_counter()
-    with _pool(jobs) as pool:
+    with process_pool(jobs) as pool:
         def evaluate(levels: list[float]) -> list[np.ndarray]:
             tasks = []
             for level in levels:

@@ -33,7 +33,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +82,11 @@ class SweepResult:
 
 @functools.cache
 def versions() -> dict[str, str]:
+    from sim.runner import package_versions
     from sim.runner import versions as sim_versions
 
-    out = sim_versions()
-    for pkg in ("dask", "distributed", "SALib", "scipy", "tqdm", "cloudpickle"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return {**sim_versions(), **package_versions(
+        ("dask", "distributed", "SALib", "scipy", "tqdm", "cloudpickle"))}
 
 
 def default_out(plan: Plan) -> Path:

@@ -21,17 +21,15 @@ residuals' lag-1 autocorrelation (an approximate 95% profile interval).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import difflib
 import math
-import multiprocessing
 import os
 import re
 import time
 import typing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,8 +45,10 @@ from sim import paths
 from sim.model import ReceptionModel
 from sim.outputs import MONTHLY_FLOWS, MONTHLY_STOCKS, frames, monthly
 from sim.params import Scenario
+from sim.runner import process_pool
 from sim.scenario import resolve, validate_resolved
 from sim.series import SeriesError, read_monthly
+from sim.show import toml_key, toml_value
 
 DEFAULT_COLUMN = "refugees_actively_homeless"
 DEFAULT_FACTOR = 10.0
@@ -457,18 +457,6 @@ def _nelder_mead(f: Callable[[np.ndarray], float], u0: np.ndarray, step: float,
     return np.clip(res.x if res.fun <= f(u0) else u0, 0.0, 1.0)
 
 
-@contextlib.contextmanager
-def _pool(jobs: int) -> typing.Iterator[Executor | None]:
-    """Worker processes for independent runs (forked where the platform allows)."""
-    if jobs <= 1:
-        yield None
-        return
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        yield pool
-
-
 def _run_months(scenario: Scenario) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last month whose every week (by Monday) lies within the run."""
     start = scenario.scenario.start_date
@@ -545,7 +533,7 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
     seeds = [(scenario.run.seed if seed is None else seed) + i for i in range(replicates)]
 
     jobs = min(len(seeds), os.cpu_count() or 1) if jobs is None else max(1, jobs)
-    with _pool(jobs) as pool:
+    with process_pool(jobs) as pool:
         obj = Objective(resolved.data, scenario_path, params, target, column, weeks, pool)
         starts = tuple(p.start for p in params)
         start_stats = statistics(target, pd.Series(obj.runs(starts, seeds).mean(axis=1),
@@ -662,11 +650,7 @@ def report(r: CalibrationResult) -> str:
     return "\n".join(lines)
 
 
-def _toml_key(part: str) -> str:
-    return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else '"' + part.replace('"', '\\"') + '"'
-
-
-def _toml_value(v: float, integer: bool) -> str:
+def _fitted_number(v: float, integer: bool) -> str:
     if integer:
         return str(int(round(v)))
     text = f"{v:.6g}"
@@ -699,27 +683,23 @@ def write_fitted(r: CalibrationResult, out: Path, overwrite: bool = False) -> Pa
     if r.profiles:
         head.append(f"# Profile ranges: approximate 95% (RMSE <= {r.profile_limit:,.1f}, "
                     f"n_eff = {r.n_eff:.1f} months).")
-    head += ["", f"extends = {_toml_string(base)}"]
+    head += ["", f"extends = {toml_value(base)}"]
     tables: dict[tuple[str, ...], list[str]] = {}
     for p in r.params:
         parts = paths.split(p.path)
         lo, hi = r.ranges[p.path]
         prof = (f"; profile range {_fmt(r.profiles[p.path][0])}-{_fmt(r.profiles[p.path][1])}"
                 if r.profiles else "")
-        line = (f"{_toml_key(parts[-1])} = {_toml_value(r.values[p.path], p.integer)}  "
+        line = (f"{toml_key(parts[-1])} = {_fitted_number(r.values[p.path], p.integer)}  "
                 f"# fitted; range over seeds {_fmt(lo)}-{_fmt(hi)}{prof}; start {_fmt(p.start)}; "
                 f"bounds {_fmt(p.lo)}..{_fmt(p.hi)} ({p.bounds})")
         tables.setdefault(tuple(parts[:-1]), []).append(line)
     body = list(tables.pop((), []))
     for table, lines in tables.items():
-        body += ["", f"[{'.'.join(_toml_key(t) for t in table)}]", *lines]
+        body += ["", f"[{'.'.join(toml_key(t) for t in table)}]", *lines]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(head + body).rstrip() + "\n")
     return out
-
-
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def parse_bounds(items: typing.Sequence[str]) -> dict[str, tuple[float, float]]:

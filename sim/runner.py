@@ -6,11 +6,15 @@ complete, so a failed or interrupted run leaves nothing half-done behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -30,6 +34,18 @@ MONTHLY_TABLE = "monthly.parquet"
 RUN_RECORD = "run.json"
 
 
+@contextlib.contextmanager
+def process_pool(jobs: int) -> Iterator[Executor | None]:
+    """Worker processes for independent runs (forked where the platform allows); None for 1."""
+    if jobs <= 1:
+        yield None
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        yield pool
+
+
 @dataclass
 class RunResult:
     municipalities: pd.DataFrame
@@ -39,14 +55,21 @@ class RunResult:
     out_dir: Path | None = None
 
 
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("reception-sim", "mesa", "numba", "numpy", "pandas", "pyarrow", "pydantic"):
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """Installed version of each package, or "not installed"."""
+    out = {}
+    for pkg in packages:
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "not installed"
     return out
+
+
+def versions() -> dict[str, str]:
+    """Python and the packages a run's results depend on (for the run record)."""
+    return {"python": platform.python_version(), **package_versions(
+        ("reception-sim", "mesa", "numba", "numpy", "pandas", "pyarrow", "pydantic"))}
 
 
 def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:

@@ -27,18 +27,18 @@ def _table(data: dict, header: tuple, named: tuple, lines: list[str],
            origins: dict[tuple, str] | None) -> None:
     scalars = {k: v for k, v in data.items() if not _is_table(v) and not _is_table_list(v)}
     for key, value in scalars.items():
-        line = f"{_key(key)} = {_value(value)}"
+        line = f"{toml_key(key)} = {toml_value(value)}"
         if origins is not None:
             line = f"{line:<60} # {_origin(origins, (*named, key))}"
         lines.append(line)
     for key, value in data.items():
         if _is_table(value):
-            lines.append(f"\n[{'.'.join(_key(h) for h in (*header, key))}]")
+            lines.append(f"\n[{'.'.join(toml_key(h) for h in (*header, key))}]")
             _table(value, (*header, key), (*named, key), lines, origins)
     for key, value in data.items():
         if _is_table_list(value):
             for item in value:
-                lines.append(f"\n[[{'.'.join(_key(h) for h in (*header, key))}]]")
+                lines.append(f"\n[[{'.'.join(toml_key(h) for h in (*header, key))}]]")
                 name = item.get("name") if key in NAMED_LISTS else None
                 item_path = (*named, key, name) if name is not None else (*named, key)
                 _table(item, (*header, key), item_path, lines, origins)
@@ -52,11 +52,13 @@ def _is_table_list(v: Any) -> bool:
     return isinstance(v, list) and len(v) > 0 and all(isinstance(x, dict) for x in v)
 
 
-def _key(key: str) -> str:
+def toml_key(key: str) -> str:
+    """A TOML key: bare where it can be, else quoted and escaped."""
     return key if _BARE_KEY.match(key) else json.dumps(key)
 
 
-def _value(v: Any) -> str:
+def toml_value(v: Any) -> str:
+    """A TOML value (bool, number, date, string, array or inline table)."""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int | float):
@@ -66,9 +68,9 @@ def _value(v: Any) -> str:
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
     raise TypeError(f"cannot write {type(v).__name__} as TOML")
 
 
