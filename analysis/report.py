@@ -282,19 +282,25 @@ def _group_order(res: Results, base: str | None) -> list[str]:
     return labels[:plots.MAX_GROUPS]
 
 
-def _timeseries(rep: Report, res: Results, base: str | None) -> None:
-    if len(res.points) > MAX_POINTS or res.kind in ("latin_hypercube", "sobol"):
-        return
+def _shown_points(res: Results, base: str | None) -> tuple[list[str], list[int], str]:
+    """The groups a figure shows, their design points, and a caption note if some are left out."""
     groups = _group_order(res, base)
     points = [int(p) for p, lab in zip(res.points["point"], res.points["label"], strict=True)
               if lab in groups]
+    more = (f" The first {len(groups)} of {len(res.points)} design points."
+            if len(res.points) > len(groups) else "")
+    return groups, points, more
+
+
+def _timeseries(rep: Report, res: Results, base: str | None) -> None:
+    if len(res.points) > MAX_POINTS or res.kind in ("latin_hypercube", "sobol"):
+        return
+    groups, points, more = _shown_points(res, base)
     weekly = res.weekly(list(TIMESERIES), points)
     if weekly is None or weekly.empty:
         rep.p("No weekly rows were kept (outputs.keep = \"summary\"): no time series.")
         return
     rep.h(3, "Weekly system totals")
-    more = (f" The first {len(groups)} of {len(res.points)} design points."
-            if len(res.points) > len(groups) else "")
     fig = plots.timeseries(weekly, TIMESERIES, groups=groups)
     rep.figure(fig, "timeseries", "Mean over replicates per week with 95% t-interval bands."
                + more)
@@ -304,15 +310,11 @@ def _city_figures(rep: Report, res: Results, base: str | None) -> None:
     if (res.part_kind != "weekly_municipalities" or len(res.points) > MAX_POINTS
             or res.kind in ("latin_hypercube", "sobol")):
         return
-    groups = _group_order(res, base)
-    points = [int(p) for p, lab in zip(res.points["point"], res.points["label"], strict=True)
-              if lab in groups]
+    groups, points, more = _shown_points(res, base)
     cw = res.city_weekly(list(CITY_SERIES), points)
     if cw is None or cw.empty:
         return
     rep.h(3, "By city")
-    more = (f" The first {len(groups)} of {len(res.points)} design points."
-            if len(res.points) > len(groups) else "")
     for col in CITY_SERIES:
         if col in cw.columns:
             rep.figure(plots.city_multiples(cw, col, groups=groups), f"city-{col}",

@@ -155,12 +155,9 @@ class Factorial(Strict):
         return factors
 
 
-class LatinHypercube(Strict):
-    """``samples`` design points spread over the ranges by a Latin hypercube."""
+class _Ranged(Strict):
+    """A design over ranges of parameters (nested tables are flattened to dotted paths)."""
 
-    kind: Literal["latin_hypercube"]
-    samples: int = Field(..., ge=1, le=1_000_000)
-    seed: int = Field(0, ge=0, description="Seed of the hypercube (not of the runs)")
     ranges: dict[str, Range] = Field(..., min_length=1)
 
     @field_validator("ranges", mode="before")
@@ -169,7 +166,15 @@ class LatinHypercube(Strict):
         return _flatten(value, _is_range_table)
 
 
-class Sobol(Strict):
+class LatinHypercube(_Ranged):
+    """``samples`` design points spread over the ranges by a Latin hypercube."""
+
+    kind: Literal["latin_hypercube"]
+    samples: int = Field(..., ge=1, le=1_000_000)
+    seed: int = Field(0, ge=0, description="Seed of the hypercube (not of the runs)")
+
+
+class Sobol(_Ranged):
     """Saltelli's extension of the Sobol sequence (SALib) for Sobol sensitivity indices.
 
     ``base_samples`` N gives N * (2D + 2) points with second-order indices, N * (D + 2)
@@ -180,12 +185,6 @@ class Sobol(Strict):
     base_samples: int = Field(..., ge=2, le=1_048_576)
     calc_second_order: bool = True
     seed: int = Field(0, ge=0, description="Seed of the scrambled Sobol sequence")
-    ranges: dict[str, Range] = Field(..., min_length=1)
-
-    @field_validator("ranges", mode="before")
-    @classmethod
-    def _flat(cls, value: Any) -> Any:
-        return _flatten(value, _is_range_table)
 
     @field_validator("base_samples")
     @classmethod
