@@ -219,7 +219,7 @@ class Person(mesa.Agent):
             return
         model, p, draw = self.model, self.model.integration_params, self.model.random.random
         m, s, svc = self.muni, self.status, self.svc_state
-        labour, network, sentiment, awf, welcoming = model.features[m]
+        labour, network, sentiment, awf, welcoming, shelter_quality = model.features[m]
         quality = model.quality_lists[m]
         served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
 
@@ -258,7 +258,8 @@ class Person(mesa.Agent):
             min(1.0, 0.2 + 0.1 * years + oriented + network),
             min(1.0, access),
             min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years + 0.2 * welcoming),
-            SAFETY_BY_HOUSING[h] * sentiment ** 0.5 * security,
+            SAFETY_BY_HOUSING[h] * (shelter_quality if h == SHELTER else 1.0)
+            * sentiment ** 0.5 * security,
         )
         self.dims = [d + p.adjust * (t - d) for d, t in zip(self.dims, targets, strict=True)]
 
@@ -380,14 +381,15 @@ class ReferenceModel(ReceptionModel):
 
     def receive(self):
         n = len(self.municipalities)
+        emergency = self.emergency_places()
         beds, interim, overflow, capped = self.shelter_capacity()
-        self.beds, self.interim_places = beds.tolist(), interim.tolist()
+        self.beds = (beds + emergency.sum(axis=1)).tolist()
+        self.interim_places = interim.tolist()
         self.overflow, self.capped = overflow.tolist(), capped.tolist()
         self.in_shelter, self.in_interim, self.sleeping_rough = [0] * n, [0] * n, [0] * n
         self.people().do("lose_housing").do("seek_shelter")
         occupancy = np.array([self.in_shelter, self.in_interim, self.sleeping_rough], np.int64).T
-        self.week_stats.update(occupancy=occupancy, capped=np.array(self.capped),
-                               beds=np.array(self.beds, np.int64))
+        self.record_reception(occupancy, beds, emergency, capped)
 
     def house(self):
         search_p, lettings = self.housing_market()

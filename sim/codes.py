@@ -63,4 +63,5 @@ DIMENSIONS: tuple[str, ...] = (
 N_DIM = len(DIMENSIONS)
 
 # Budget lines of the spending outputs: payments made, by what they pay for.
-SPENDING_LINES: tuple[str, ...] = ("services", "shelter_beds", "overflow", "interim_housing")
+SPENDING_LINES: tuple[str, ...] = ("services", "shelter_beds", "overflow", "emergency_places",
+                                     "interim_housing")

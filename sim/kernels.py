@@ -519,8 +519,10 @@ class IntegrationParams(NamedTuple):
 
 
 # Columns of the per-municipality feature table given to step_integration.
-MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING = range(5)
-N_MF = 5
+# MF_SHELTER_QUALITY: mean quality of the places people in shelter sleep in (regular beds
+# 1, emergency places their kind's quality); scales the safety target of shelter residents.
+MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING, MF_SHELTER_QUALITY = range(6)
+N_MF = 6
 
 # Safety by housing state (index = housing code): sleeping rough is least safe.
 _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
@@ -575,7 +577,8 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
 
     Args:
         features: float64[m, N_MF] (labour demand, network density, sentiment, access
-            without fear, welcoming strategy). quality: float64[m, S] agency quality.
+            without fear, welcoming strategy, shelter quality). quality: float64[m, S]
+            agency quality.
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
     q_lang, q_emp, q_or, root_sentiment, years_here, access_share = integration_tables(
@@ -632,7 +635,10 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         target2 = min(1.0, access)
         target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years
                       + 0.2 * features[m, MF_WELCOMING])
-        target4 = _SAFETY_BY_HOUSING[h] * root_sentiment[m] * security
+        in_shelter = h == SHELTER  # multiplied, not branched on (see the services boost)
+        target4 = (_SAFETY_BY_HOUSING[h] * (1.0 + in_shelter * (features[m, MF_SHELTER_QUALITY]
+                                                                - 1.0))
+                   * root_sentiment[m] * security)
         dims[i, 0] += p.adjust * (target0 - dims[i, 0])
         dims[i, 1] += p.adjust * (target1 - dims[i, 1])
         dims[i, 2] += p.adjust * (target2 - dims[i, 2])

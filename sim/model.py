@@ -9,7 +9,7 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim import kernels, paths
+from sim import kernels, paths, response
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.codes import (
@@ -18,6 +18,7 @@ from sim.codes import (
     FUNDERS,
     N_FUNDER,
     N_SERVICE,
+    PROVINCIAL,
     SHELTER,
     SPENDING_LINES,
     STATUSES,
@@ -27,6 +28,7 @@ from sim.kernels import (
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
+    MF_SHELTER_QUALITY,
     MF_WELCOMING,
     N_MF,
     PROC_HOUSING,
@@ -35,6 +37,7 @@ from sim.kernels import (
     PROC_RECEPTION,
     PROC_STATUS,
 )
+from sim.government import Government
 from sim.migrant import Migrant
 from sim.municipality import Municipality
 from sim.outputs import Tally, municipal_rows, totals
@@ -80,6 +83,12 @@ class ReceptionModel(mesa.Model):
                                for i, m in enumerate(scenario.municipalities)]
         index = scenario.muni_index()
         self.agencies = [Agency(self, a, index[a.municipality]) for a in scenario.agencies]
+        self.governments = [Government(self, "federal", "federal",
+                                       list(range(len(self.municipalities))))]
+        self.governments += [
+            Government(self, p, "provincial",
+                       [i for i, m in enumerate(scenario.municipalities) if m.province == p])
+            for p in scenario.governments.provinces]
         self.series_arrivals = {
             name: weekly_arrivals(stream.series, self.start_date, scenario.run.weeks)
             for name, stream in scenario.streams.items() if stream.series is not None}
@@ -91,7 +100,8 @@ class ReceptionModel(mesa.Model):
         self._views: dict[int, Migrant] = {}
         self.events: list[tuple[int, str]] = []  # (week, what the timeline changed)
         self._transfers = np.zeros((len(self.municipalities), N_FUNDER))
-        self.ihap_queue: list[tuple[int, int, float]] = []  # (week due, municipality, CAD)
+        # cost-sharing claims: (week due, municipality, funder index, CAD)
+        self.claims_queue: list[tuple[int, int, int, float]] = []
         self.municipal_history: list[dict[str, np.ndarray]] = []
         self.week_totals: dict[str, float] = {}
         self.tally = Tally.of(self)
@@ -252,17 +262,39 @@ class ReceptionModel(mesa.Model):
         self.week_stats["status_events"] = events
 
     def receive(self) -> None:
-        """3. Those without a place to sleep seek shelter; caps and overflow apply."""
+        """3. Those without a place to sleep seek shelter; caps and overflow apply.
+
+        Emergency places opened by the crisis response count as beds, filled after the
+        regular ones; the occupancy is split back into regular, emergency and overflow.
+        """
         a = self.migrants
+        emergency = self.emergency_places()
         beds, interim, overflow, capped = self.shelter_capacity()
         occupancy = np.zeros((len(beds), 3), np.int64)
         kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
-                               self.loss_params, beds, interim, overflow, capped, occupancy)
+                               self.loss_params, beds + emergency.sum(axis=1), interim, overflow,
+                               capped, occupancy)
         kernels.mark_shelter_use(a.housing, a.shelter_week, self.week)
-        self.week_stats.update(occupancy=occupancy, capped=capped, beds=beds)
+        self.record_reception(occupancy, beds, emergency, capped)
+
+    def emergency_places(self) -> np.ndarray:
+        """Open the emergency places due this week; the places open per (city, kind), agents."""
+        for m in self.municipalities:
+            m.emergency.open_due(self.week)
+        return np.array([m.emergency.open for m in self.municipalities], np.int64)
+
+    def record_reception(self, occupancy: np.ndarray, beds: np.ndarray, emergency: np.ndarray,
+                         capped: np.ndarray) -> None:
+        """This week's shelter use, split into regular beds, emergency places and overflow."""
+        in_emergency = np.clip(occupancy[:, 0] - beds, 0, emergency.sum(axis=1))
+        self.week_stats.update(
+            occupancy=occupancy, capped=capped, beds=beds, emergency_open=emergency,
+            emergency_by_kind=np.array([response.fill_by_kind(n, e)
+                                        for n, e in zip(in_emergency, emergency, strict=True)]),
+            overflow_occupancy=occupancy[:, 0] - np.minimum(occupancy[:, 0], beds) - in_emergency)
 
     def shelter_capacity(self) -> tuple[np.ndarray, ...]:
-        """This week's beds, interim places and affordable overflow (agents), and caps."""
+        """This week's regular beds, interim places and affordable overflow (agents), caps."""
         k = self.scale
         munis = self.municipalities
         beds = np.array([round(m.params.shelter_beds / k) for m in munis], np.int64)
@@ -369,6 +401,13 @@ class ReceptionModel(mesa.Model):
             features[m.index, MF_SENTIMENT] = m.sentiment
             features[m.index, MF_AWF] = m.policies["access_without_fear"]
             features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
+        occ = self.week_stats["occupancy"][:, 0]
+        regular = np.minimum(occ, self.week_stats["beds"])
+        for m in self.municipalities:
+            i = m.index
+            features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
+                int(regular[i]), self.week_stats["emergency_by_kind"][i],
+                int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
         return features
 
     def move(self) -> None:
@@ -423,23 +462,38 @@ class ReceptionModel(mesa.Model):
             ag.apply_staff_changes(self.week)
             ag.pay_staff(self.week, svc, self._weeks_to_next_quarter())
         self._pay_shelter_costs(spend, lines)
+        self.respond(quarter_start, year_start)
         spend += self._transfers
         spend[:, FUNDERS.index("municipal")] -= self._transfers.sum(axis=1)
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
-            beds = self.week_stats["beds"] * self.scale
+            # emergency places opened by the response are capacity, not over-capacity
+            beds = (self.week_stats["beds"]
+                    + self.week_stats["emergency_open"].sum(axis=1)) * self.scale
             for m in self.municipalities:
                 i = m.index
                 m.update_sentiment(self.scenario.sentiment, occ[i, 2], occ[i, 0], beds[i])
                 m.review_cap(occ[i, 0], beds[i])
         if year_start:
             for m in self.municipalities:
-                m.new_fiscal_year(self.scenario.sentiment, self.rng)
+                m.new_fiscal_year(self.scenario.sentiment, self.scenario.politics, self.rng)
         self.week_stats["spend"] = spend
         self.week_stats["spend_lines"] = lines
         self.week_stats["staff"] = np.bincount([ag.muni for ag in self.agencies],
                                                [ag.staff for ag in self.agencies],
                                                minlength=n_muni)
+
+    def respond(self, quarter_start: bool, year_start: bool) -> None:
+        """Crisis response: cities weigh strain and pressure; governments above them act."""
+        occ = self.week_stats["occupancy"]
+        overflow = self.week_stats["overflow_occupancy"]
+        emergency = self.week_stats["emergency_by_kind"].sum(axis=1)
+        for m in self.municipalities:
+            i = m.index
+            m.respond(self.scenario, int(occ[i, 2]), int(overflow[i]), int(emergency[i]))
+        strain = occ[:, 2] + overflow
+        for g in self.governments:
+            g.act(strain, quarter_start, year_start)
 
     def _disburse(self, ag: Agency, due: np.ndarray, spend: np.ndarray,
                   lines: np.ndarray) -> None:
@@ -454,41 +508,60 @@ class ReceptionModel(mesa.Model):
         return QUARTER - (self.week - self.fy_offset) % QUARTER
 
     def _pay_shelter_costs(self, spend: np.ndarray, lines: np.ndarray) -> None:
-        """Beds and overflow (municipal), interim places (federal), IHAP refunds.
+        """Beds, overflow and emergency places; interim places (federal); cost-sharing.
 
-        IHAP refunds move cost from the city to the federal government, so spending by
-        order of government is net of them and sums to spending by line.
+        IHAP refunds (and provincial shares) move cost from the city to the payer, so
+        spending by order of government is net of them and sums to spending by line.
         """
         f = self.scenario.funding
-        occ = self.week_stats["occupancy"] * self.scale
-        all_beds = self.week_stats["beds"] * self.scale
+        k = self.scale
+        occ = self.week_stats["occupancy"] * k
+        all_beds = self.week_stats["beds"] * k
+        overflow = self.week_stats["overflow_occupancy"] * k
         counts = self.tally.counts
         unfunded = np.zeros(len(self.municipalities))
+        emergency_paid = np.zeros((len(self.municipalities), len(response.PAYERS)))
         mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
+        payer_funder = [FUNDERS.index(p) for p in response.PAYERS]
+        shares = self.scenario.governments.provinces
         for m in self.municipalities:
             i = m.index
             regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
-            overflow_cost = max(0.0, occ[i, 0] - all_beds[i]) * f.overflow_bed_week_cad
-            paid = m.spend(overflow_cost, overflow=True)
-            unfunded[i] = overflow_cost - paid
+            overflow_cost = overflow[i] * f.overflow_bed_week_cad
+            emergency = response.cost_per_week(self.scenario.response, m.emergency.open, k)
+            paid = m.spend(overflow_cost + emergency[0], overflow=True)
+            unfunded[i] = overflow_cost + emergency[0] - paid
+            emergency[0] = min(emergency[0], paid)  # the city pays its places first
+            emergency_paid[i] = emergency
             interim = occ[i, 1] * f.interim_place_week_cad
             spend[i, mun] += regular + paid
             spend[i, fed] += interim
+            for p, funder in enumerate(payer_funder[1:], start=1):
+                spend[i, funder] += emergency[p]
             lines[i, SPENDING_LINES.index("shelter_beds")] += regular
-            lines[i, SPENDING_LINES.index("overflow")] += paid
+            lines[i, SPENDING_LINES.index("overflow")] += paid - emergency[0]
+            lines[i, SPENDING_LINES.index("emergency_places")] += emergency.sum()
             lines[i, SPENDING_LINES.index("interim_housing")] += interim
             # claimants' share of shelter users, from last week's tally
             in_shelter = counts[i, :, SHELTER].sum()
             claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
-            claim = (regular + paid) * claimant_share * f.ihap_share
-            if claim > 0 and (f.ihap_predictable or self.rng.random() < f.ihap_adhoc_payment):
-                self.ihap_queue.append((self.week + f.ihap_lag_weeks, i, claim))
-        due = [q for q in self.ihap_queue if q[0] <= self.week]
-        self.ihap_queue = [q for q in self.ihap_queue if q[0] > self.week]
-        for _, i, amount in due:
-            self._transfer(i, fed, amount)
-            self.municipalities[i].ihap_received += amount
+            claimant_cost = (regular + paid) * claimant_share
+            if claimant_cost > 0 and (f.ihap_predictable
+                                      or self.rng.random() < f.ihap_adhoc_payment):
+                self.claims_queue.append((self.week + f.ihap_lag_weeks, i, fed,
+                                          claimant_cost * f.ihap_share))
+            rule = shares.get(m.params.province)
+            if claimant_cost > 0 and rule is not None and rule.claimant_cost_share > 0:
+                self.claims_queue.append((self.week + rule.cost_share_lag_weeks, i, PROVINCIAL,
+                                          claimant_cost * rule.claimant_cost_share))
+        due = [q for q in self.claims_queue if q[0] <= self.week]
+        self.claims_queue = [q for q in self.claims_queue if q[0] > self.week]
+        for _, i, funder, amount in due:
+            self._transfer(i, funder, amount)
+            if funder == fed:
+                self.municipalities[i].ihap_received += amount
         self.week_stats["overflow_unfunded"] = unfunded
+        self.week_stats["emergency_paid"] = emergency_paid
 
     def collect(self) -> None:
         """9. Data collection: per-municipality rows and model-level totals."""

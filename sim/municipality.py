@@ -5,12 +5,14 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.params import Funding, Sentiment
+from sim import response
+from sim.params import Funding, Politics, Scenario, Sentiment
 from sim.params import Municipality as MunicipalityParams
+from sim.response import EmergencyState
 
 UNLIMITED = 1e12  # places: more than any city could ever need
 POLICY_NAMES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap", "outreach",
-                "overflow")
+                "overflow", "emergency_response")
 
 
 class Municipality(mesa.Agent):
@@ -39,6 +41,8 @@ class Municipality(mesa.Agent):
         self.spent_this_quarter = 0.0
         self.unfunded_this_quarter = 0.0  # overflow costs the city could not pay
         self.ihap_received = 0.0
+        self.emergency = EmergencyState(len(model.scenario.response.kinds))
+        self.emergency.cap_since = 0 if self.policies["intake_cap"] else None
 
     def refresh(self, field: list[str]) -> None:
         """A timeline changed ``params`` at ``field``: update the state copied from it."""
@@ -113,15 +117,35 @@ class Municipality(mesa.Agent):
             broke = self.unfunded_this_quarter > 0 or self.available() <= 0
             funded = self.unfunded_this_quarter == 0 and self.cash >= self.budget_per_year / 4
             if not self.policies["intake_cap"] and broke and occupancy >= beds:
-                self.policies["intake_cap"] = True
+                self.set_cap(True, "newcomer money ran out with shelters full")
             elif self.policies["intake_cap"] and (occupancy < beds or funded):
-                self.policies["intake_cap"] = False
+                self.set_cap(False, "occupancy fell below the beds" if occupancy < beds
+                             else "money for a quarter is back")
         self.spent_this_quarter = 0.0
         self.unfunded_this_quarter = 0.0
 
-    def new_fiscal_year(self, s: Sentiment, rng: np.random.Generator) -> None:
-        """Backlash cuts the budget; a champion may leave and champion-led policies lapse."""
-        if self.sentiment < s.backlash_threshold:
+    def set_cap(self, on: bool, why: str) -> None:
+        """Impose or lift the intake cap, with an event that says why (and how long it held)."""
+        week = self.model.week
+        self.policies["intake_cap"] = on
+        if on:
+            self.emergency.cap_since = week
+            self.model.events.append((week, f"{self.name} caps shelter intake: {why}"))
+        else:
+            held = week - (self.emergency.cap_since or 0)
+            self.emergency.cap_since = None
+            self.model.events.append((week, f"{self.name} lifts its intake cap after {held} "
+                                      f"weeks: {why}"))
+
+    def new_fiscal_year(self, s: Sentiment, p: Politics, rng: np.random.Generator) -> None:
+        """A year with pressure to act (its peak) raises the budget, else backlash may cut
+        it; a champion may leave and champion-led policies lapse."""
+        peak, self.emergency.pressure_peak = self.emergency.pressure_peak, 0.0
+        if peak >= p.act_pressure:
+            self.budget_per_year *= 1.0 + p.budget_raise
+            self.model.events.append((self.model.week, f"{self.name} raises its newcomer budget "
+                                      f"{p.budget_raise:.0%} under pressure to act"))
+        elif self.sentiment < s.backlash_threshold:
             self.budget_per_year *= 1.0 - s.backlash_cut
         pol = self.params.policies
         if pol.champion_dependent and self.champion_present:
@@ -129,3 +153,71 @@ class Municipality(mesa.Agent):
                 self.champion_present = False
                 self.policies["access_without_fear"] = False
                 self.policies["welcoming_strategy"] = False
+
+    # -- crisis response -----------------------------------------------------
+    def respond(self, sc: Scenario, unsheltered: int, overflow: int, occupied: int) -> None:
+        """Weekly, after the shelter costs: pressure to act, strain counters, emergency
+        places ordered or closed, and an intake cap that lapses under pressure.
+
+        Args (agents, this week): unsheltered; overflow, people in paid overflow places;
+        occupied, people in emergency places.
+        """
+        r, pol = sc.response, sc.politics
+        k = self.model.scale
+        week = self.model.week
+        e = self.emergency
+        pop = self.params.population
+        target = response.pressure_target(unsheltered * k, pop, pol)
+        e.pressure += pol.pressure_adjust_per_week * (target - e.pressure)
+        e.pressure_peak = max(e.pressure_peak, e.pressure)
+        if response.strained(unsheltered * k, overflow * k, pop, r.trigger_per_100k):
+            e.strain_weeks, e.calm_weeks = e.strain_weeks + 1, 0
+        else:
+            e.strain_weeks, e.calm_weeks = 0, e.calm_weeks + 1
+        if self.policies["intake_cap"] and e.cap_since is None:
+            e.cap_since = week  # imposed by a timeline entry
+        if (self.policies["intake_cap"] and e.pressure >= pol.act_pressure
+                and self.available() > 0):
+            self.set_cap(False, f"pressure to act on people sleeping outside ({e.pressure:.2f})")
+        if self.policies["emergency_response"]:
+            self._order_or_close(r, unsheltered + overflow, occupied)
+
+    def _order_or_close(self, r, wanted: int, occupied: int) -> None:
+        """Order places while strain persists; close empty ones when it is gone or unpaid."""
+        e = self.emergency
+        k = self.model.scale
+        week = self.model.week
+        mine = response.kinds_of(r, "municipal")
+        by_kind = response.fill_by_kind(occupied, e.open)
+        if e.strain_weeks >= r.trigger_weeks:
+            on_order = e.on_order()
+            gap = (int(np.ceil(wanted * (1.0 + r.margin))) - int((e.open - by_kind).sum())
+                   - int(on_order.sum()))
+            if gap <= 0:
+                return
+            room = response.limits(r, self.params.population, k) - e.open - on_order
+            running = response.cost_per_week(r, e.open + on_order, k)[0] * r.funded_weeks
+            spare = self.available() - running
+            costs = np.array([kd.cost_per_place_week * k * r.funded_weeks
+                              for kd in r.kinds.values()])
+            affordable = np.where(costs > 0, np.floor(max(spare, 0.0) / np.maximum(costs, 1e-9)),
+                                  UNLIMITED)
+            places = response.order(gap, mine, room, affordable)
+            kinds = list(r.kinds)
+            for kd in mine:
+                if places[kd]:
+                    lead = round(r.kinds[kinds[kd]].lead_weeks * r.speed)
+                    e.add(week + lead, kd, int(places[kd]), "municipal")
+                    self.model.events.append((week, (
+                        f"{self.name} orders {places[kd] * k:,.0f} {kinds[kd]} places "
+                        f"(open in {lead} weeks) after {e.strain_weeks} weeks of strain")))
+        elif e.calm_weeks >= r.close_weeks or self.available() <= 0:
+            keep = 0 if self.available() <= 0 else int(np.ceil(by_kind.sum() * r.margin))
+            close = response.closable(e.open, by_kind, mine, keep)
+            if close.sum() > 0:
+                e.open -= close
+                e.pipeline = [o for o in e.pipeline if o.opener != "municipal"]
+                why = "no money left" if self.available() <= 0 else (
+                    f"{e.calm_weeks} weeks without strain")
+                self.model.events.append((week, f"{self.name} closes {close.sum() * k:,.0f} "
+                                          f"empty emergency places: {why}"))

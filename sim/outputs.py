@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels
+from sim.params_response import PAYERS
 from sim.codes import (
     DEPARTED,
     DIMENSIONS,
@@ -123,7 +124,10 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     rows.update({
         "shelter_beds": beds,
         "shelter_occupancy": occ[:, 0] * k,
-        "shelter_overflow": np.maximum(0.0, occ[:, 0] * k - beds),
+        "shelter_overflow": week_stats["overflow_occupancy"] * k,
+        "emergency_places": week_stats["emergency_open"].sum(axis=1) * k,
+        "emergency_occupancy": week_stats["emergency_by_kind"].sum(axis=1) * k,
+        "emergency_on_order": np.array([m.emergency.on_order().sum() for m in munis]) * k,
         "interim_occupancy": occ[:, 1] * k,
         "unsheltered": occ[:, 2] * k,
         "actively_homeless": t.homeless[:, 0] * k,
@@ -157,12 +161,18 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         rows[f"spend_{name}"] = week_stats["spend"][:, f]
     for j, line in enumerate(SPENDING_LINES):
         rows[f"spend_line_{line}"] = week_stats["spend_lines"][:, j]
+    for j, kind in enumerate(model.scenario.response.kinds):
+        rows[f"emergency_{kind}"] = week_stats["emergency_open"][:, j] * k
+    for j, payer in enumerate(PAYERS):
+        rows[f"emergency_paid_{payer}"] = week_stats["emergency_paid"][:, j]
+    rows["pressure"] = np.array([m.emergency.pressure for m in munis])
     rows["overflow_unfunded"] = week_stats["overflow_unfunded"]
     rows["municipal_cash"] = np.array([m.cash for m in munis])
     rows["newcomer_budget"] = np.array([m.budget_per_year for m in munis])
     rows["sentiment"] = np.array([m.sentiment for m in munis])
     rows["rent"] = np.array([m.rent for m in munis])
-    for policy in ("access_without_fear", "welcoming_strategy", "lip", "intake_cap"):
+    for policy in ("access_without_fear", "welcoming_strategy", "lip", "intake_cap",
+                   "emergency_response"):
         rows[policy] = np.array([m.policies[policy] for m in munis])
     rows["staff_fte"] = week_stats["staff"]
     return rows
@@ -184,7 +194,8 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     present = t.present()
     n = present.sum()
     summed = [name for name in rows if name in SUMMED or name.startswith(
-        ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_"))]
+        ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_",
+         "emergency_"))]
     sums = np.array([rows[name] for name in summed], float).sum(axis=1)  # one call, not 60
     out.update(zip(summed, sums.tolist(), strict=True))
     for s, name in enumerate(SERVICES):

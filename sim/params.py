@@ -11,24 +11,11 @@ from datetime import date
 from datetime import date as date_type
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
-
-A = "assumption"
-
-
-def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:
-    """A field with its unit, source and one-line meaning."""
-    return Field(
-        default, description=doc, json_schema_extra={"unit": unit, "source": source}, **limits
-    )
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a misspelt key must never be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+from sim.params_base import A, P, Strict
+from sim.params_response import Governments, Politics, Response
 
 
 def _check_shares(shares: dict[str, float], what: str) -> None:
@@ -410,6 +397,9 @@ class Policies(Strict):
                                  "Access/welcoming policies lapse if champion leaves")
     champion_leave_per_year: float = P(0.15, "1/year", A, "Yearly chance the champion leaves",
                                        ge=0, le=1)
+    emergency_response: bool = P(False, "-", "seed 004: cities and community groups opened "
+                                 "sites in 2023", "Open emergency places when strain persists "
+                                 "(see [response])")
 
 
 class Municipality(Strict):
@@ -497,6 +487,9 @@ class Scenario(Strict):
     moves: Moves = Field(default_factory=Moves)
     funding: Funding = Field(default_factory=Funding)
     sentiment: Sentiment = Field(default_factory=Sentiment)
+    response: Response = Field(default_factory=Response)
+    politics: Politics = Field(default_factory=Politics)
+    governments: Governments = Field(default_factory=Governments)
     municipalities: list[Municipality] = Field(..., min_length=1)
     agencies: list[Agency] = Field(default_factory=list)
     timeline: list[Change] = Field(default_factory=list)
@@ -546,6 +539,11 @@ class Scenario(Strict):
             if a.municipality not in names:
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
                                  f"municipality of this scenario (known: {', '.join(names)})")
+        provinces = sorted({m.province for m in self.municipalities})
+        for p in self.governments.provinces:
+            if p not in provinces:
+                raise ValueError(f"governments.provinces.{p}: no municipality has province "
+                                 f"{p!r} (provinces of this scenario: {', '.join(provinces)})")
         for i, t in enumerate(self.transfers):
             if t.municipality not in names:
                 raise ValueError(f"transfers[{i}].municipality: {t.municipality!r} is not a "

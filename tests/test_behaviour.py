@@ -17,6 +17,8 @@ SURGE_CITY = {
                         "vacancy_rate": 0.01, "shelter_beds": 400,
                         "newcomer_budget_per_year": 2e6, "reserves": 1e6}],
     "agencies": [],
+    # a council that holds its cap whatever the pressure (the cap's lapse: test_crisis.py)
+    "politics": {"act_pressure": 1.0},
 }
 
 

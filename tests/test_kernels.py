@@ -56,6 +56,7 @@ from sim.kernels import (
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
+    MF_SHELTER_QUALITY,
     MF_WELCOMING,
     N_MF,
     PROC_HOUSING,
@@ -185,6 +186,7 @@ def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, we
     f[:, MF_SENTIMENT] = sentiment
     f[:, MF_AWF] = awf
     f[:, MF_WELCOMING] = welcoming
+    f[:, MF_SHELTER_QUALITY] = 1.0  # regular beds only
     return f
 
 
