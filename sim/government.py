@@ -59,7 +59,7 @@ class Government(mesa.Agent):
             self._advance()
         crisis = [i for i in self.cities if self.in_crisis(i)]
         self.crisis_weeks = self.crisis_weeks + 1 if len(crisis) >= r.crisis_cities else 0
-        if not crisis or self.crisis_weeks < r.political_lag_weeks:
+        if not crisis or self.crisis_weeks <= r.political_lag_weeks:
             return
         week = self.model.week
         due = [i for i in crisis if week - self.last_help.get(i, -10**6) >= r.cooldown_weeks]

@@ -23,6 +23,7 @@ from sim.codes import (
     SPENDING_LINES,
     STATUSES,
 )
+from sim.government import Government
 from sim.kernels import (
     MF_AWF,
     MF_LABOUR,
@@ -37,7 +38,6 @@ from sim.kernels import (
     PROC_RECEPTION,
     PROC_STATUS,
 )
-from sim.government import Government
 from sim.migrant import Migrant
 from sim.municipality import Municipality
 from sim.outputs import Tally, municipal_rows, totals

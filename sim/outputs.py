@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels
-from sim.params_response import PAYERS
 from sim.codes import (
     DEPARTED,
     DIMENSIONS,
@@ -25,6 +24,7 @@ from sim.codes import (
     SPENDING_LINES,
     STATUSES,
 )
+from sim.params_response import PAYERS
 
 # The City of Toronto counts as "actively homeless" whoever used shelter in the last three
 # months and did not move to permanent housing; its "Refugees" group is refugee claimants

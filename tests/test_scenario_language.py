@@ -127,6 +127,9 @@ def test_set_overrides_by_path_and_name(folder):
 
 def test_timeline_caps_intake_from_a_date_and_a_top_up_opens_interim_places(folder):
     text = BASE + """
+[politics]
+act_pressure = 1.0  # the council holds its cap whatever the pressure (no lapse)
+
 [[timeline]]
 date = 2023-03-06
 note = "council refuses new intake at capacity"
