@@ -465,6 +465,7 @@ class ReceptionModel(mesa.Model):
         self.respond(quarter_start, year_start)
         spend += self._transfers
         spend[:, FUNDERS.index("municipal")] -= self._transfers.sum(axis=1)
+        self.week_stats["transfers"] = self._transfers.copy()
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
             # emergency places opened by the response are capacity, not over-capacity

@@ -159,6 +159,8 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
     for f, name in enumerate(FUNDERS):
         rows[f"spend_{name}"] = week_stats["spend"][:, f]
+    for f, name in enumerate(FUNDERS):  # IHAP refunds, top-ups, advances, one-time transfers
+        rows[f"received_{name}"] = week_stats["transfers"][:, f]
     for j, line in enumerate(SPENDING_LINES):
         rows[f"spend_line_{line}"] = week_stats["spend_lines"][:, j]
     for j, kind in enumerate(model.scenario.response.kinds):
@@ -195,7 +197,7 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     n = present.sum()
     summed = [name for name in rows if name in SUMMED or name.startswith(
         ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_",
-         "emergency_"))]
+         "emergency_", "received_"))]
     sums = np.array([rows[name] for name in summed], float).sum(axis=1)  # one call, not 60
     out.update(zip(summed, sums.tolist(), strict=True))
     for s, name in enumerate(SERVICES):
