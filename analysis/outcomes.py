@@ -29,6 +29,10 @@ HEADLINE: dict[str, tuple[str, str, bool | None]] = {
     "peak_shelter_occupancy": ("Peak shelter occupancy over the run", "people", False),
     "mean_shelter_occupancy": ("Mean weekly shelter occupancy over the run", "people", False),
     "unsheltered_person_weeks": ("Unsheltered people summed over weeks", "person-weeks", False),
+    "emergency_place_weeks": ("Emergency places open summed over weeks (crisis response)",
+                              "place-weeks", None),
+    "peak_emergency_places": ("Most emergency places open in one week", "places", None),
+    "emergency_cost": ("Running cost of emergency places over the run, all payers", "CAD", False),
     **{f"mean_wait_{s}": (f"Mean wait for {s.replace('_', ' ')} of those who started it in "
                           "the run (weighted by starts)", "weeks", False) for s in SERVICES},
     "mean_weeks_to_stable": ("Mean weeks from arrival to stable housing, of those who reached "
@@ -61,7 +65,7 @@ NEEDED = ("week", "shelter_occupancy", "unsheltered", "newcomers", "arrivals",
           "employment_rate", "integration_index", "retention", "reached_stable_share",
           "mean_weeks_to_stable", *DIMENSIONS, *(f"index_{s}" for s in STATUSES),
           *(f"mean_wait_{s}" for s in SERVICES), *(f"started_{s}" for s in SERVICES),
-          *(f"spend_{f}" for f in FUNDERS))
+          *(f"spend_{f}" for f in FUNDERS), "emergency_places", "spend_line_emergency_places")
 
 AGGREGATES = ("mean", "max", "min", "sum", "end")
 _AGG_RE = re.compile(r"^(mean|max|min|sum|end|week(\d+))\((\w+)\)$")
@@ -117,6 +121,13 @@ def outcomes_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         out["peak_unsheltered"] = g["unsheltered"].max().astype(float)
     else:
         out["unsheltered_person_weeks"] = out["peak_unsheltered"] = nan
+    if have("emergency_places"):
+        out["emergency_place_weeks"] = g["emergency_places"].sum().astype(float)
+        out["peak_emergency_places"] = g["emergency_places"].max().astype(float)
+    else:
+        out["emergency_place_weeks"] = out["peak_emergency_places"] = nan
+    out["emergency_cost"] = (g["spend_line_emergency_places"].sum().astype(float)
+                             if have("spend_line_emergency_places") else nan)
     for s in SERVICES:
         if have(f"started_{s}", f"mean_wait_{s}"):
             started = df[f"started_{s}"].astype(float)
