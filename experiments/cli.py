@@ -8,6 +8,7 @@ problem on stderr, nothing run), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -16,12 +17,22 @@ from sim.scenario import ScenarioError
 EXIT_USAGE = 2
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:(?P<port>[0-9]{1,5}))?$")
+
+
 def _scheduler(text: str) -> str:
+    """``local``, ``sync`` or a dask address ``SCHEME://HOST[:PORT]``, checked here."""
     text = text.strip()
-    if text in ("local", "sync") or "://" in text:
+    if text in ("local", "sync"):
+        return text
+    scheme, sep, rest = text.partition("://")
+    m = HOST_PORT.match(rest) if sep and scheme in SCHEMES else None
+    if m and (m["port"] is None or int(m["port"]) <= 65535):
         return text
     raise argparse.ArgumentTypeError(
-        f"{text!r}: expected local, sync or a scheduler address such as tcp://10.0.0.5:8786")
+        f"{text!r}: expected local, sync or a scheduler address SCHEME://HOST:PORT "
+        f"(scheme {', '.join(SCHEMES)}; port 0 to 65535), such as tcp://10.0.0.5:8786")
 
 
 def _positive(text: str) -> int:
