@@ -66,6 +66,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/sweep-<experiment name>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--allow-path", dest="allow_paths", action="append", default=[], type=Path,
+                   metavar="DIR", help="let the experiment and its scenarios read files in DIR "
+                   "too; by default only their own folders and the bundled library "
+                   "(repeatable; also RECEPTION_ALLOW_PATHS)")
     p.add_argument("--dry-run", action="store_true",
                    help="check the experiment and list its design points; run nothing")
     p.set_defaults(handler=handle)
@@ -75,7 +79,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; user errors print and return 2."""
     from experiments.sweep import sweep
+    from sim import access
 
+    access.allow(getattr(args, "allow_paths", None) or [])
     try:
         result = sweep(args.experiment, scheduler=args.scheduler, workers=args.workers,
                        out=args.out, progress=not args.no_progress and sys.stderr.isatty(),

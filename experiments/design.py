@@ -39,7 +39,7 @@ from experiments.schema import (
     key_path,
     read,
 )
-from sim import paths
+from sim import access, paths
 from sim.params import Scenario
 from sim.scenario import SCENARIO_DIR, Resolved, ScenarioError, resolve, validate_resolved
 
@@ -287,6 +287,10 @@ def _locate(exp_path: Path, name: str, where: str, text: str,
         candidates.append(SCENARIO_DIR / f"{name}.toml")
     for c in candidates:
         if c.is_file():
+            refused = access.refusal(c, ".toml", access.roots_for(exp_path))
+            if refused:
+                problems.append(f"{_at(find_line(text, _parts(where)))}{where}: {refused}")
+                return None
             return c
     line = find_line(text, _parts(where))
     problems.append(f"{_at(line)}{where}: {name!r} not found next to the experiment file "
@@ -299,7 +303,7 @@ def _load_base(exp_path: Path, text: str, file: Path, common: dict[str, Any],
     """Resolve ``file``, apply the experiment's sets, validate; problems name their origin."""
     before = len(problems)
     try:
-        resolved = resolve(file)
+        resolved = resolve(file, also=[exp_path])
     except ScenarioError as e:
         problems += [f"{where} ({e.path}): {p}" for p in e.problems]
         return None

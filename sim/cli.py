@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim import access
 from sim.outdir import OutputError
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
@@ -30,7 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reception",
                                 description="Agent-based simulation of migrant reception.")
     sub = p.add_subparsers(dest="command", required=True)
-    sets = argparse.ArgumentParser(add_help=False)
+    allow = argparse.ArgumentParser(add_help=False)
+    allow.add_argument("--allow-path", dest="allow_paths", action="append", default=[],
+                       type=Path, metavar="DIR",
+                       help="let scenarios read files (extends, series) in DIR too; by "
+                            "default only their own folder and the bundled library "
+                            "(repeatable; also RECEPTION_ALLOW_PATHS)")
+    sets = argparse.ArgumentParser(add_help=False, parents=[allow])
     sets.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                       help="override a parameter, e.g. municipalities.Toronto.shelter_beds=9000 "
                            "(repeatable)")
@@ -53,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO)
     show.set_defaults(handler=_show)
 
-    val = sub.add_parser("validate", help="check scenario files without running them")
+    val = sub.add_parser("validate", parents=[allow],
+                         help="check scenario files without running them")
     val.add_argument("files", nargs="+", type=Path)
     val.set_defaults(handler=_validate)
 
@@ -119,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    access.allow(getattr(args, "allow_paths", None) or [])
     try:
         return args.handler(args)
     except ScenarioError as e:

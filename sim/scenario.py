@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim import paths
+from sim import access, paths
 from sim.params import Scenario
 from sim.series import SeriesError, weekly_arrivals
 
@@ -48,6 +48,7 @@ class Resolved:
     data: dict[str, Any]
     origins: dict[tuple, Any] = field(default_factory=dict)  # Origin or "--set"
     texts: dict[Path, str] = field(default_factory=dict)
+    roots: tuple[Path, ...] | None = None  # folders files may be read from (None: any)
 
 
 def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
@@ -55,9 +56,14 @@ def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
     return validate_resolved(resolve(Path(path), sets), Path(path))
 
 
-def resolve(path: Path, sets: typing.Sequence[str] = ()) -> Resolved:
-    """Follow ``extends`` and apply ``--set`` overrides, recording each value's origin."""
-    resolved = Resolved({})
+def resolve(path: Path, sets: typing.Sequence[str] = (),
+            also: typing.Sequence[Path] = ()) -> Resolved:
+    """Follow ``extends`` and apply ``--set`` overrides, recording each value's origin.
+
+    Named files must be inside the folder of ``path`` (or of the files in ``also``, such as
+    the experiment naming it), the bundled library or an allowed folder (``sim.access``).
+    """
+    resolved = Resolved({}, roots=access.roots_for(path, *also))
     _resolve_file(path, resolved, chain=())
     for item in sets:
         key, sep, text = item.partition("=")
@@ -117,6 +123,9 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
                                        f"{SCENARIO_DIR}"])
         if not base_path.is_file():
             raise ScenarioError(path, [f"extends: {base!r} is a folder, not a scenario file"])
+        refused = access.refusal(base_path, ".toml", resolved.roots or ())
+        if refused:
+            raise ScenarioError(path, [f"extends: {refused}"])
         _resolve_file(base_path, resolved, (*chain, path))
     _merge(resolved.data, data, (), path, resolved)
 
@@ -216,7 +225,7 @@ def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
     except ValidationError as e:
         errors = drop_missing_explained_by_typos(e.errors())
         raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
-    problems = _check_timeline(scenario) + _check_series(scenario)
+    problems = _check_timeline(scenario) + _check_series(scenario, resolved)
     if problems:
         raise ScenarioError(path, problems)
     return scenario
@@ -248,11 +257,19 @@ def _check_timeline(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _check_series(scenario: Scenario) -> list[str]:
-    """Every observed series must be a readable monthly CSV."""
+def _check_series(scenario: Scenario, resolved: Resolved) -> list[str]:
+    """Every observed series must be a readable monthly CSV the scenario may read."""
     problems = []
     for name, stream in scenario.streams.items():
         if stream.series is not None:
+            where = ("streams", name, "series", "file")
+            origin = resolved.origins.get(where)
+            prefix = f"{origin}: " if origin and origin != "--set" else ""
+            refused = access.refusal(Path(stream.series.file), ".csv",
+                                     resolved.roots) if resolved.roots else None
+            if refused:
+                problems.append(f"{prefix}streams.{name}.series.file: {refused}")
+                continue
             try:
                 weekly_arrivals(stream.series, scenario.scenario.start_date, 1)
             except SeriesError as e:
