@@ -71,12 +71,40 @@ def resolve(path: Path, sets: typing.Sequence[str] = (),
             raise ScenarioError(path, [f"--set {item!r}: expected path=value, e.g. "
                                        "municipalities.Toronto.shelter_beds=9000"])
         value = _parse_value(text)
+        key = key.strip()
+        _refuse_value_over_table(path, resolved.data, key, value)
         try:
-            paths.set_in_data(resolved.data, key.strip(), value)
-        except (paths.PathError, TypeError, AttributeError) as e:
-            raise ScenarioError(path, [f"--set {key.strip()}: {e}"]) from None
-        resolved.origins[tuple(paths.split(key))] = "--set"
+            paths.set_in_data(resolved.data, key, value)
+        except paths.PathError as e:
+            raise ScenarioError(path, [f"--set {key}: {e}"]) from None
+        except (TypeError, AttributeError):  # a part of the path holds a value
+            raise ScenarioError(path, [f"--set {key}: not a parameter path (a part of it is "
+                                       "a single value, not a table)"]) from None
+        where = tuple(paths.split(key))
+        resolved.origins.pop(where, None)  # re-inserted last: the latest source of a value
+        resolved.origins[where] = "--set"
     return resolved
+
+
+def _refuse_value_over_table(path: Path, data: dict, key: str, value: Any) -> None:
+    """``--set run=5`` would replace the table ``run``: say so, naming this ``--set``."""
+    try:
+        parts = paths.split(key)
+    except paths.PathError:
+        return  # set_in_data reports it
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            node = None
+            break
+        node = node[part]
+    if part in paths.NAMED_LISTS and len(parts) == 1 or isinstance(node, dict) and \
+            not isinstance(value, dict):
+        known = ["<name>.<key>" if part in paths.NAMED_LISTS else k
+                 for k in known_fields(tuple(parts)) or [str(k) for k in (node or {})]]
+        example = f" (e.g. {key}.{known[0]}=...)" if known else ""
+        raise ScenarioError(path, [f"--set {key}: {key} is a table of parameters, not one "
+                                   f"value; set one of its keys{example}"])
 
 
 def _parse_value(text: str) -> Any:
@@ -209,6 +237,7 @@ def _record(value: Any, where: tuple, source: Path, resolved: Resolved) -> None:
         for k, v in value.items():
             _record(v, (*where, k), source, resolved)
     else:
+        resolved.origins.pop(where, None)  # re-inserted last: the latest source of a value
         resolved.origins[where] = Origin(source, where, resolved.texts.get(source, ""))
 
 
@@ -317,12 +346,31 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
         hint = f"; did you mean {close[0]}?" if close else ""
         return f"{prefix}{key}: unknown key{hint}"
     if kind == "missing":
-        return f"{prefix}{key}: required key is missing"
+        return f"{prefix}{key}: required key is missing{_new_item_hint(loc, data)}"
     if not loc:
         return msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
     return f"{prefix}{key}: {msg}{shown}"
+
+
+def _new_item_hint(loc: tuple, data: Any) -> str:
+    """A key missing from a named item that only a misspelt name created: suggest the name."""
+    if len(loc) < 2 or loc[0] not in paths.NAMED_LISTS or not isinstance(loc[1], int):
+        return ""
+    items = data.get(loc[0]) if isinstance(data, dict) else None
+    if not isinstance(items, list) or loc[1] >= len(items) or \
+            not isinstance(items[loc[1]], dict):
+        return ""
+    name = str(items[loc[1]].get("name"))
+    others = [str(it.get("name")) for i, it in enumerate(items)
+              if isinstance(it, dict) and i != loc[1]]
+    close = [o for o in others if o.casefold() == name.casefold()] or \
+        difflib.get_close_matches(name, others, n=1)
+    if not close:
+        return ""
+    return (f"; did you mean {close[0]}? ({name!r} matches no item, so it was taken as a new "
+            "one; names are case-sensitive)")
 
 
 def _named_loc(loc: tuple, data: Any) -> list[str]:
@@ -360,8 +408,8 @@ def _origin(loc: tuple, data: Any, resolved: Resolved) -> str:
         if parts[:n] in resolved.origins:
             return str(resolved.origins[parts[:n]])
         children = [v for k, v in resolved.origins.items() if k[:n] == parts[:n]]
-        if children:
-            return str(children[0])
+        if children:  # a check of a whole table: blame the value set last (the user's)
+            return str(children[-1])
     return ""
 
 
