@@ -30,7 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default=None,
                    help="preset to start with: a bundled scenario name (e.g. classroom) or a "
                         "scenario TOML file (default: classroom)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT,
                    help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free port)")
     p.add_argument("--host", default=DEFAULT_HOST,
                    help=f"address to listen on (default {DEFAULT_HOST}: this computer only; "
@@ -39,6 +39,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="development mode: reload the page when app/ files change")
     p.set_defaults(handler=run_app)
     return p
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0 to 65535 (0: any free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a port number from 0 to 65535 "
+                                         "(0 picks a free port)")
+    return port
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
@@ -59,7 +71,7 @@ def resolve_scenario(scenario: str | None) -> str | None:
     path = Path(scenario)
     if scenario in PRESETS:
         path = preset_path(scenario)
-    elif not path.exists():
+    elif not path.is_file():
         raise ScenarioError(path, [f"no such scenario file or bundled scenario (bundled: "
                                    f"{', '.join(PRESETS)})"])
     load_scenario(path)  # a bad file is reported like `reception run` reports it

@@ -36,15 +36,18 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
 from pathlib import Path
 from typing import Any
 
+from app.cli import SCENARIO_ENV
 from sim import paths
 from sim.model import WEEKS_PER_YEAR, ReceptionModel
 from sim.params import Scenario
 from sim.scenario import (
     SCENARIO_DIR,
     Resolved,
+    ScenarioError,
     bundled_scenarios,
     resolve,
     validate_resolved,
@@ -86,11 +89,16 @@ DEFAULTS: dict[str, Any] = {
 
 
 def preset_path(preset: str) -> Path:
-    """The scenario file of a preset name (a file stem in ``scenarios/``, or a path)."""
-    path = Path(preset)
-    if path.suffix == ".toml" and path.exists():
-        return path
-    return SCENARIO_DIR / f"{preset}.toml"
+    """The scenario file of a preset: a name from ``PRESETS``, or the one file the server
+    was started with (``reception app FILE.toml``); anything else the page sends is refused,
+    so a browser can never make the server read another file."""
+    if preset in PRESETS:
+        return SCENARIO_DIR / f"{preset}.toml"
+    started_with = os.environ.get(SCENARIO_ENV)
+    if started_with and preset == started_with and started_with not in PRESETS:
+        return Path(started_with)
+    raise ScenarioError(Path(str(preset)), [
+        f"not a bundled scenario (bundled: {', '.join(PRESETS)})"])
 
 
 def _key_parts(key: str) -> list[str]:

@@ -8,6 +8,7 @@ problem on stderr, nothing run), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -16,12 +17,22 @@ from sim.scenario import ScenarioError
 EXIT_USAGE = 2
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:(?P<port>[0-9]{1,5}))?$")
+
+
 def _scheduler(text: str) -> str:
+    """``local``, ``sync`` or a dask address ``SCHEME://HOST[:PORT]``, checked here."""
     text = text.strip()
-    if text in ("local", "sync") or "://" in text:
+    if text in ("local", "sync"):
+        return text
+    scheme, sep, rest = text.partition("://")
+    m = HOST_PORT.match(rest) if sep and scheme in SCHEMES else None
+    if m and (m["port"] is None or int(m["port"]) <= 65535):
         return text
     raise argparse.ArgumentTypeError(
-        f"{text!r}: expected local, sync or a scheduler address such as tcp://10.0.0.5:8786")
+        f"{text!r}: expected local, sync or a scheduler address SCHEME://HOST:PORT "
+        f"(scheme {', '.join(SCHEMES)}; port 0 to 65535), such as tcp://10.0.0.5:8786")
 
 
 def _positive(text: str) -> int:
@@ -55,6 +66,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/sweep-<experiment name>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--allow-path", dest="allow_paths", action="append", default=[], type=Path,
+                   metavar="DIR", help="let the experiment and its scenarios read files in DIR "
+                   "too; by default only their own folders and the bundled library "
+                   "(repeatable; also RECEPTION_ALLOW_PATHS)")
     p.add_argument("--dry-run", action="store_true",
                    help="check the experiment and list its design points; run nothing")
     p.set_defaults(handler=handle)
@@ -64,7 +79,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def handle(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; user errors print and return 2."""
     from experiments.sweep import sweep
+    from sim import access
 
+    access.allow(getattr(args, "allow_paths", None) or [])
     try:
         result = sweep(args.experiment, scheduler=args.scheduler, workers=args.workers,
                        out=args.out, progress=not args.no_progress and sys.stderr.isatty(),

@@ -39,7 +39,7 @@ from experiments.schema import (
     key_path,
     read,
 )
-from sim import paths
+from sim import access, paths
 from sim.params import Scenario
 from sim.scenario import SCENARIO_DIR, Resolved, ScenarioError, resolve, validate_resolved
 
@@ -47,8 +47,11 @@ from sim.scenario import SCENARIO_DIR, Resolved, ScenarioError, resolve, validat
 # lists addressed by position, which parameter paths cannot name.
 SEED_PATH = "run.seed"
 NOT_FACTORS = ("timeline", "transfers", "shocks")
-# Validate every design point as a scenario up to this many points (a few ms each).
+# Validate the design points as scenarios up to this many before a sweep (a few ms each);
+# --dry-run validates them all.
 MAX_VALIDATED_POINTS = 20_000
+# A sweep's plan and store hold every run in memory (about 1 kB each).
+MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Plan:
     factor_names: list[str]
     hash: str = ""
     sobol_problem: dict | None = None
+    unchecked: int = 0  # design points not validated before running (beyond the limit)
     _runs: list[Run] = field(default_factory=list, repr=False)
 
     @property
@@ -139,9 +143,14 @@ def run_seed(root_seed: int, point: int, replicate: int) -> int:
 
 
 # ---------------------------------------------------------------------------- the plan
-def load_plan(path: Path) -> Plan:
-    """Read, validate and expand an experiment file, or raise ``ExperimentError``."""
+def load_plan(path: Path, check_all: bool = False) -> Plan:
+    """Read, validate and expand an experiment file, or raise ``ExperimentError``.
+
+    Design points are validated as scenarios up to ``MAX_VALIDATED_POINTS`` (the rest when
+    they run: ``Plan.unchecked`` counts them), or all of them with ``check_all``.
+    """
     path = Path(path)
+    unchecked = 0
     exp, text = read(path)
     name = exp.experiment.name or path.stem
     design = exp.design
@@ -188,7 +197,9 @@ def load_plan(path: Path) -> Plan:
                 problems.append(f"{_at(line)}design.{table}.{key_path([f])}: {problem}")
             else:
                 kinds[f] = kind
-        problems += _check_levels(design, kinds, bases["base"], text)
+        problems += _check_size(design, exp.experiment.replicates, text)
+        if not problems:  # each level costs a validation: not for a design too big to run
+            problems += _check_levels(design, kinds, bases["base"], text)
         if problems:
             raise ExperimentError(path, _cap(problems))
         label = model.scenario.name
@@ -196,7 +207,9 @@ def load_plan(path: Path) -> Plan:
         points = [Point(i, label, "base", dict(zip(factor_names, row, strict=True)),
                         dict(zip(factor_names, row, strict=True)))
                   for i, row in enumerate(values)]
-        problems += _check_points(points, bases["base"])
+        limit = None if check_all else MAX_VALIDATED_POINTS
+        problems += _check_points(points, bases["base"], limit)
+        unchecked = max(0, len(points) - limit) if limit is not None else 0
         if problems:
             raise ExperimentError(path, _cap(problems))
 
@@ -208,7 +221,8 @@ def load_plan(path: Path) -> Plan:
             except OSError as e:
                 raise ExperimentError(path, [f"observed series {f}: cannot read: {e}"]) from None
     plan = Plan(path=path, text=text, experiment=exp, name=name, bases=bases,
-                base_files=base_files, files=files, points=points, factor_names=factor_names)
+                base_files=base_files, files=files, points=points, factor_names=factor_names,
+                unchecked=unchecked)
     if isinstance(design, Sobol):
         plan.sobol_problem = _sobol_problem(design)
     plan.hash = experiment_hash(plan)
@@ -273,6 +287,10 @@ def _locate(exp_path: Path, name: str, where: str, text: str,
         candidates.append(SCENARIO_DIR / f"{name}.toml")
     for c in candidates:
         if c.is_file():
+            refused = access.refusal(c, ".toml", access.roots_for(exp_path))
+            if refused:
+                problems.append(f"{_at(find_line(text, _parts(where)))}{where}: {refused}")
+                return None
             return c
     line = find_line(text, _parts(where))
     problems.append(f"{_at(line)}{where}: {name!r} not found next to the experiment file "
@@ -285,7 +303,7 @@ def _load_base(exp_path: Path, text: str, file: Path, common: dict[str, Any],
     """Resolve ``file``, apply the experiment's sets, validate; problems name their origin."""
     before = len(problems)
     try:
-        resolved = resolve(file)
+        resolved = resolve(file, also=[exp_path])
     except ScenarioError as e:
         problems += [f"{where} ({e.path}): {p}" for p in e.problems]
         return None
@@ -503,13 +521,35 @@ def _sobol(design: Sobol) -> np.ndarray:
                                    scramble=True, seed=design.seed)
 
 
-def _check_points(points: list[Point], base: dict) -> list[str]:
-    """Every design point (each combination of values) must validate as a scenario."""
-    if len(points) > MAX_VALIDATED_POINTS:
+def design_size(design: Factorial | LatinHypercube | Sobol) -> int:
+    """The number of design points, counted without building them."""
+    if isinstance(design, Factorial):
+        return math.prod(len(levels) for levels in design.factors.values())
+    if isinstance(design, LatinHypercube):
+        return design.samples
+    d = len(design.ranges)
+    return design.base_samples * (2 * d + 2 if design.calc_second_order else d + 2)
+
+
+def _check_size(design: Factorial | LatinHypercube | Sobol, replicates: int,
+                text: str) -> list[str]:
+    points = design_size(design)
+    if points * replicates <= MAX_RUNS:
         return []
+    line = find_line(text, ["design", "kind"])
+    return [f"{_at(line)}design: {points:,} design points x {replicates:,} replicates = "
+            f"{points * replicates:,} runs, more than the {MAX_RUNS:,} one sweep can hold; "
+            "use fewer levels, samples or replicates, or split it into several experiments"]
+
+
+def _check_points(points: list[Point], base: dict, limit: int | None) -> list[str]:
+    """Design points (each combination of values) must validate as scenarios.
+
+    Only the first ``limit`` points are checked (all if ``limit`` is None).
+    """
     problems: list[str] = []
     seen: dict[str, list[str]] = {}
-    for p in points:
+    for p in points[:limit]:
         key = json.dumps(p.sets, sort_keys=True)
         if key not in seen:
             seen[key] = _validate_sets(base, p.sets)
@@ -538,5 +578,5 @@ def _fmt(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
 
-__all__ = ["Plan", "Point", "Run", "describe_points", "experiment_hash", "load_plan",
-           "run_seed"]
+__all__ = ["Plan", "Point", "Run", "describe_points", "design_size", "experiment_hash",
+           "load_plan", "run_seed"]

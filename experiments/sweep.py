@@ -469,7 +469,7 @@ class DaskExecutor:
             else:
                 try:
                     self.client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
-                except (OSError, TimeoutError) as e:
+                except (OSError, TimeoutError, ValueError) as e:  # ValueError: bad address
                     raise ExperimentError(self.scheduler, [
                         f"cannot connect to a dask scheduler there ({_one_line(e)}); start "
                         "one with `dask scheduler` or check the address"]) from None
@@ -608,7 +608,7 @@ def sweep(experiment: Path, scheduler: str = "local", workers: int | None = None
     """
     log = log or _print
     started = time.perf_counter()
-    plan = load_plan(Path(experiment))
+    plan = load_plan(Path(experiment), check_all=dry_run)
     timings = {"plan_s": time.perf_counter() - started}
     out = Path(out) if out is not None else default_out(plan)
     runs = plan.runs()
@@ -620,6 +620,10 @@ def sweep(experiment: Path, scheduler: str = "local", workers: int | None = None
         log(describe_points(plan))
         return SweepResult(out, len(runs), 0, 0, 0, 0.0, EXIT_OK)
 
+    if plan.unchecked:
+        log(f"note: only the first {len(plan.points) - plan.unchecked:,} design points were "
+            f"validated before running; a bad one among the other {plan.unchecked:,} fails as "
+            "a run (--dry-run validates them all)")
     store = Store(out, plan)
     store.scan(store.check())
     try:

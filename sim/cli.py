@@ -1,29 +1,43 @@
 """The ``reception`` command line.
 
 User errors (bad scenario files, an output folder that exists) print one line per
-problem to stderr and exit with status 2, never a traceback.
+problem to stderr and exit with status 2, never a traceback. Ctrl+C exits with 130 and
+SIGTERM with 143, each after one line, leaving no temporary folder behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pandas as pd
 
+from sim import access
+from sim.outdir import OutputError
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="reception",
                                 description="Agent-based simulation of migrant reception.")
     sub = p.add_subparsers(dest="command", required=True)
-    sets = argparse.ArgumentParser(add_help=False)
+    allow = argparse.ArgumentParser(add_help=False)
+    allow.add_argument("--allow-path", dest="allow_paths", action="append", default=[],
+                       type=Path, metavar="DIR",
+                       help="let scenarios read files (extends, series) in DIR too; by "
+                            "default only their own folder and the bundled library "
+                            "(repeatable; also RECEPTION_ALLOW_PATHS)")
+    sets = argparse.ArgumentParser(add_help=False, parents=[allow])
     sets.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
                       help="override a parameter, e.g. municipalities.Toronto.shelter_beds=9000 "
                            "(repeatable)")
@@ -36,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="shorthand for --set run.seed=N")
     run.add_argument("--weeks", type=int, default=None, help="shorthand for --set run.weeks=N")
     run.add_argument("--overwrite", action="store_true",
-                     help="replace an existing output folder")
+                     help="replace an output folder an earlier run wrote (only such a folder: "
+                          "docs/outputs.md)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.set_defaults(handler=_run)
 
@@ -45,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO)
     show.set_defaults(handler=_show)
 
-    val = sub.add_parser("validate", help="check scenario files without running them")
+    val = sub.add_parser("validate", parents=[allow],
+                         help="check scenario files without running them")
     val.add_argument("files", nargs="+", type=Path)
     val.set_defaults(handler=_validate)
 
@@ -111,21 +127,29 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    access.allow(getattr(args, "allow_paths", None) or [])
     try:
         return args.handler(args)
     except ScenarioError as e:
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except FileExistsError as e:
+    except (FileExistsError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl+C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim.outdir import prepare
     from sim.runner import simulate, write
 
     sets = list(args.sets)
@@ -136,15 +160,38 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, sets)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise FileExistsError(f"{out} already holds results; choose another --out or pass "
-                              "--overwrite")
-    result = simulate(scenario, progress=scenario.run.progress and not args.no_progress)
-    write(result, out, overwrite=args.overwrite)
+    staging = prepare(out, args.overwrite)  # a bad --out fails here, before the run
+    try:
+        with _sigterm_exits():
+            result = simulate(scenario, progress=scenario.run.progress and not args.no_progress)
+            write(result, out, staging=staging)
+    finally:
+        staging.discard()
     _print_summary(result)
     print(f"\nwrote {out}/ ({result.record['agents']} agents, "
           f"{result.record['wall_time_s']:.1f} s)")
     return 0
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (removing temporary folders) and exit with 128 + 15."""
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` while running, so clean-up code runs."""
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave the default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ either as ``municipalities.Toronto`` or ``municipalities[Toronto]``.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -59,8 +60,12 @@ def _named_item(items: list, name: str, where: list[str]) -> dict:
     for item in items:
         if isinstance(item, dict) and item.get("name") == name:
             return item
-    known = ", ".join(str(it.get("name")) for it in items if isinstance(it, dict))
-    raise PathError(f"{'.'.join(where)}: no item named {name!r} (known: {known})")
+    names = [str(it.get("name")) for it in items if isinstance(it, dict)]
+    close = [n for n in names if n.casefold() == name.casefold()] or \
+        difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise PathError(f"{'.'.join(where)}: no item named {name!r} (known: {', '.join(names)})"
+                    f"{hint}")
 
 
 def resolve(model: BaseModel, path: str) -> tuple[BaseModel | dict, str]:

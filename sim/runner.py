@@ -1,7 +1,7 @@
 """Run one scenario and write its outputs: two Parquet tables and a JSON run record.
 
 The output folder is written under a temporary name and renamed into place only when
-complete, so a failed or interrupted run leaves nothing half-done behind.
+complete, so a failed or interrupted run leaves nothing half-done behind (``sim.outdir``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import contextlib
 import json
 import multiprocessing
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -25,13 +23,11 @@ import pandas as pd
 
 from sim.codes import FUNDERS, SERVICES
 from sim.model import ReceptionModel
+from sim.outdir import RUN_RECORD, TABLES, Staging, prepare
 from sim.outputs import frames, monthly
 from sim.params import Scenario
 
-MUNICIPAL_TABLE = "weekly_municipalities.parquet"
-TOTALS_TABLE = "weekly_totals.parquet"
-MONTHLY_TABLE = "monthly.parquet"
-RUN_RECORD = "run.json"
+MUNICIPAL_TABLE, TOTALS_TABLE, MONTHLY_TABLE = TABLES
 
 
 @contextlib.contextmanager
@@ -127,27 +123,25 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
     return RunResult(muni, totals, summary, record)
 
 
-def write(result: RunResult, out_dir: Path, overwrite: bool = False) -> Path:
-    """Write the run atomically into ``out_dir`` (refusing to replace one unless asked)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} already holds results; choose another --out or "
-                              "pass --overwrite")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+def write(result: RunResult, out_dir: Path, overwrite: bool = False,
+          staging: Staging | None = None) -> Path:
+    """Write the run into a temporary folder beside ``out_dir``, then swap it into place.
+
+    ``overwrite`` replaces only a folder a run wrote (``sim.outdir``); ``staging`` is one
+    ``outdir.prepare`` made before the run (so a bad ``--out`` fails before running).
+    """
+    staging = staging or prepare(Path(out_dir), overwrite)
+    tmp = staging.tmp
     try:
         result.municipalities.to_parquet(tmp / MUNICIPAL_TABLE, index=False)
         result.totals.to_parquet(tmp / TOTALS_TABLE, index=False)
         monthly(result.totals).to_parquet(tmp / MONTHLY_TABLE, index=False)
         (tmp / RUN_RECORD).write_text(json.dumps(result.record, indent=2, default=_json_default))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    result.out_dir = out_dir
-    return out_dir
+        staging.commit()
+    finally:
+        staging.discard()
+    result.out_dir = staging.out
+    return staging.out
 
 
 def _json_default(obj: object) -> object:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim import paths
+from sim import access, paths
 from sim.params import Scenario
 from sim.series import SeriesError, weekly_arrivals
 
@@ -48,6 +48,7 @@ class Resolved:
     data: dict[str, Any]
     origins: dict[tuple, Any] = field(default_factory=dict)  # Origin or "--set"
     texts: dict[Path, str] = field(default_factory=dict)
+    roots: tuple[Path, ...] | None = None  # folders files may be read from (None: any)
 
 
 def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
@@ -55,9 +56,14 @@ def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
     return validate_resolved(resolve(Path(path), sets), Path(path))
 
 
-def resolve(path: Path, sets: typing.Sequence[str] = ()) -> Resolved:
-    """Follow ``extends`` and apply ``--set`` overrides, recording each value's origin."""
-    resolved = Resolved({})
+def resolve(path: Path, sets: typing.Sequence[str] = (),
+            also: typing.Sequence[Path] = ()) -> Resolved:
+    """Follow ``extends`` and apply ``--set`` overrides, recording each value's origin.
+
+    Named files must be inside the folder of ``path`` (or of the files in ``also``, such as
+    the experiment naming it), the bundled library or an allowed folder (``sim.access``).
+    """
+    resolved = Resolved({}, roots=access.roots_for(path, *also))
     _resolve_file(path, resolved, chain=())
     for item in sets:
         key, sep, text = item.partition("=")
@@ -65,12 +71,40 @@ def resolve(path: Path, sets: typing.Sequence[str] = ()) -> Resolved:
             raise ScenarioError(path, [f"--set {item!r}: expected path=value, e.g. "
                                        "municipalities.Toronto.shelter_beds=9000"])
         value = _parse_value(text)
+        key = key.strip()
+        _refuse_value_over_table(path, resolved.data, key, value)
         try:
-            paths.set_in_data(resolved.data, key.strip(), value)
-        except (paths.PathError, TypeError, AttributeError) as e:
-            raise ScenarioError(path, [f"--set {key.strip()}: {e}"]) from None
-        resolved.origins[tuple(paths.split(key))] = "--set"
+            paths.set_in_data(resolved.data, key, value)
+        except paths.PathError as e:
+            raise ScenarioError(path, [f"--set {key}: {e}"]) from None
+        except (TypeError, AttributeError):  # a part of the path holds a value
+            raise ScenarioError(path, [f"--set {key}: not a parameter path (a part of it is "
+                                       "a single value, not a table)"]) from None
+        where = tuple(paths.split(key))
+        resolved.origins.pop(where, None)  # re-inserted last: the latest source of a value
+        resolved.origins[where] = "--set"
     return resolved
+
+
+def _refuse_value_over_table(path: Path, data: dict, key: str, value: Any) -> None:
+    """``--set run=5`` would replace the table ``run``: say so, naming this ``--set``."""
+    try:
+        parts = paths.split(key)
+    except paths.PathError:
+        return  # set_in_data reports it
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            node = None
+            break
+        node = node[part]
+    if part in paths.NAMED_LISTS and len(parts) == 1 or isinstance(node, dict) and \
+            not isinstance(value, dict):
+        known = ["<name>.<key>" if part in paths.NAMED_LISTS else k
+                 for k in known_fields(tuple(parts)) or [str(k) for k in (node or {})]]
+        example = f" (e.g. {key}.{known[0]}=...)" if known else ""
+        raise ScenarioError(path, [f"--set {key}: {key} is a table of parameters, not one "
+                                   f"value; set one of its keys{example}"])
 
 
 def _parse_value(text: str) -> Any:
@@ -117,6 +151,9 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
                                        f"{SCENARIO_DIR}"])
         if not base_path.is_file():
             raise ScenarioError(path, [f"extends: {base!r} is a folder, not a scenario file"])
+        refused = access.refusal(base_path, ".toml", resolved.roots or ())
+        if refused:
+            raise ScenarioError(path, [f"extends: {refused}"])
         _resolve_file(base_path, resolved, (*chain, path))
     _merge(resolved.data, data, (), path, resolved)
 
@@ -200,6 +237,7 @@ def _record(value: Any, where: tuple, source: Path, resolved: Resolved) -> None:
         for k, v in value.items():
             _record(v, (*where, k), source, resolved)
     else:
+        resolved.origins.pop(where, None)  # re-inserted last: the latest source of a value
         resolved.origins[where] = Origin(source, where, resolved.texts.get(source, ""))
 
 
@@ -216,7 +254,7 @@ def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
     except ValidationError as e:
         errors = drop_missing_explained_by_typos(e.errors())
         raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
-    problems = _check_timeline(scenario) + _check_series(scenario)
+    problems = _check_timeline(scenario) + _check_series(scenario, resolved)
     if problems:
         raise ScenarioError(path, problems)
     return scenario
@@ -248,11 +286,19 @@ def _check_timeline(scenario: Scenario) -> list[str]:
     return problems
 
 
-def _check_series(scenario: Scenario) -> list[str]:
-    """Every observed series must be a readable monthly CSV."""
+def _check_series(scenario: Scenario, resolved: Resolved) -> list[str]:
+    """Every observed series must be a readable monthly CSV the scenario may read."""
     problems = []
     for name, stream in scenario.streams.items():
         if stream.series is not None:
+            where = ("streams", name, "series", "file")
+            origin = resolved.origins.get(where)
+            prefix = f"{origin}: " if origin and origin != "--set" else ""
+            refused = access.refusal(Path(stream.series.file), ".csv",
+                                     resolved.roots) if resolved.roots else None
+            if refused:
+                problems.append(f"{prefix}streams.{name}.series.file: {refused}")
+                continue
             try:
                 weekly_arrivals(stream.series, scenario.scenario.start_date, 1)
             except SeriesError as e:
@@ -300,12 +346,31 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
         hint = f"; did you mean {close[0]}?" if close else ""
         return f"{prefix}{key}: unknown key{hint}"
     if kind == "missing":
-        return f"{prefix}{key}: required key is missing"
+        return f"{prefix}{key}: required key is missing{_new_item_hint(loc, data)}"
     if not loc:
         return msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
     return f"{prefix}{key}: {msg}{shown}"
+
+
+def _new_item_hint(loc: tuple, data: Any) -> str:
+    """A key missing from a named item that only a misspelt name created: suggest the name."""
+    if len(loc) < 2 or loc[0] not in paths.NAMED_LISTS or not isinstance(loc[1], int):
+        return ""
+    items = data.get(loc[0]) if isinstance(data, dict) else None
+    if not isinstance(items, list) or loc[1] >= len(items) or \
+            not isinstance(items[loc[1]], dict):
+        return ""
+    name = str(items[loc[1]].get("name"))
+    others = [str(it.get("name")) for i, it in enumerate(items)
+              if isinstance(it, dict) and i != loc[1]]
+    close = [o for o in others if o.casefold() == name.casefold()] or \
+        difflib.get_close_matches(name, others, n=1)
+    if not close:
+        return ""
+    return (f"; did you mean {close[0]}? ({name!r} matches no item, so it was taken as a new "
+            "one; names are case-sensitive)")
 
 
 def _named_loc(loc: tuple, data: Any) -> list[str]:
@@ -343,8 +408,8 @@ def _origin(loc: tuple, data: Any, resolved: Resolved) -> str:
         if parts[:n] in resolved.origins:
             return str(resolved.origins[parts[:n]])
         children = [v for k, v in resolved.origins.items() if k[:n] == parts[:n]]
-        if children:
-            return str(children[0])
+        if children:  # a check of a whole table: blame the value set last (the user's)
+            return str(children[-1])
     return ""
 
 

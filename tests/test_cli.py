@@ -84,7 +84,7 @@ def test_existing_output_is_never_replaced_without_overwrite(tmp_path):
     (tmp_path / "out" / "keep.txt").write_text("precious")
     r = reception("run", "s.toml", "--out", "out", cwd=tmp_path)
     assert r.returncode == 2
-    assert "already holds results" in r.stderr
+    assert "already holds files" in r.stderr
     assert "Traceback" not in r.stderr
     assert (tmp_path / "out" / "keep.txt").read_text() == "precious"
 

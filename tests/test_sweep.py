@@ -613,3 +613,71 @@ def test_common_seeds_give_every_point_the_same_replicate_seeds(tmp_path):
     assert by_replicate[0] == {run_seed(5, 0, 0)}
     assert len({s for seeds in by_replicate.values() for s in seeds}) == 3
     assert plan.hash != load_plan(write_experiment(tmp_path / "other", replicates=3)).hash
+
+
+def _levels(lo: float, step: float, n: int) -> str:
+    return "[" + ", ".join(repr(round(lo + step * i, 6)) for i in range(n)) + "]"
+
+
+def test_a_design_too_big_to_run_is_counted_not_built(tmp_path):
+    """1e10 factorial points (or 1e11 hypercube runs) fail at once with the count."""
+    write_experiment(tmp_path)
+    huge = tmp_path / "huge.toml"
+    factors = {f"funding.grant_factor.{f}": _levels(0.5, 0.01, 100)
+               for f in ("federal", "provincial", "municipal", "charity")}
+    factors["housing.search_rate"] = _levels(0.01, 0.001, 100)
+    huge.write_text("[experiment]\nroot_seed = 1\n[base]\nscenario = \"tiny.toml\"\n"
+                    "[design]\nkind = \"factorial\"\n[design.factors]\n"
+                    + "".join(f'"{k}" = {v}\n' for k, v in factors.items()))
+    with pytest.raises(ExperimentError) as e:
+        load_plan(huge)
+    assert e.value.problems == [
+        "line 6: design: 10,000,000,000 design points x 1 replicates = 10,000,000,000 runs, "
+        "more than the 1,000,000 one sweep can hold; use fewer levels, samples or replicates, "
+        "or split it into several experiments"]
+    lhs = tmp_path / "lhs.toml"
+    lhs.write_text(RANGES.format(kind="latin_hypercube", size="samples = 1000000")
+                   .replace("replicates = 2", "replicates = 100000"))
+    with pytest.raises(ExperimentError) as e:
+        load_plan(lhs)
+    assert "1,000,000 design points x 100,000 replicates = 100,000,000,000 runs" in \
+        e.value.problems[0]
+
+
+def test_dry_run_validates_every_point_beyond_the_limit(tmp_path, monkeypatch):
+    """Above MAX_VALIDATED_POINTS a sweep says which points went unchecked; --dry-run
+    checks them all (here: the limit lowered to 2 of 6 points, point 5 invalid)."""
+    import experiments.design as design
+
+    monkeypatch.setattr(design, "MAX_VALIDATED_POINTS", 2)
+    exp = write_experiment(tmp_path, levels="[0.5, 1.0, 2.0]")
+    text = exp.read_text().replace('"funding.grant_factor.federal" = [0.5, 1.0, 2.0]',
+                                   '"status.permit_to_pr" = [0.1, 0.5, 0.6]')
+    text = text.replace('"housing.search_rate" = [0.05, 0.2]', '"status.permit_renewal" = '
+                        '[0.1, 0.6]').replace('"run.scale"', '"status.permit_departure" = 0.0\n'
+                                              '"run.scale"')
+    exp.write_text(text)  # each level alone is valid; 0.5 + 0.6 and 0.6 + 0.6 exceed 1
+    plan = load_plan(exp)
+    assert plan.unchecked == 4
+    with pytest.raises(ExperimentError) as e:
+        load_plan(exp, check_all=True)
+    assert [p.split(" (")[0] for p in e.value.problems] == ["design point 3", "design point 5"]
+    logged: list[str] = []
+    with pytest.raises(ExperimentError):
+        sweep(exp, scheduler="sync", out=tmp_path / "o", dry_run=True, log=logged.append)
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://x:1;y", "tcp://x:99999", "x:8786", "tcp://",
+                                     "tcp://a b:1"])
+def test_bad_scheduler_address_is_a_usage_error(reference, address, capsys):
+    exp, _ = reference
+    parser = argparse.ArgumentParser(prog="reception")
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(["sweep", str(exp), "--scheduler", address])
+    assert e.value.code == 2
+    assert f"argument --scheduler: {address!r}: expected local, sync or a scheduler " \
+        "address" in capsys.readouterr().err
+    good = parser.parse_args(["sweep", str(exp), "--scheduler", "tcp://[::1]:8786"])
+    assert good.scheduler == "tcp://[::1]:8786"
