@@ -119,7 +119,7 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
         "seed": scenario.run.seed,
         "started_at": started.isoformat(timespec="seconds"),
         "wall_time_s": round(wall, 3),
-        "agents": int(model.migrants.n),
+        "migrant_agents": int(model.migrants.n),  # rows ever created, each run.scale people
         "events": [[week, str(model.date_of(week)), what] for week, what in model.events],
         "versions": versions(),
         "summary": summary,
