@@ -123,7 +123,7 @@ def scenario_file(name: str | Path, near: Path | None = None) -> Path:
     name = Path(name)
     folder = Path(".") if near is None else near
     here = [name] if name.is_absolute() else [folder / name]
-    if name.suffix != ".toml":
+    if name.suffix != ".toml" and here[0].name not in ("", ".", ".."):
         here.append(here[0].with_name(here[0].name + ".toml"))
     bundled = []
     if not name.is_absolute() and len(name.parts) == 1 and name.name not in (".", ".."):
