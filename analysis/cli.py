@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "report", help="write an HTML (or Markdown) report of a sweep's results "
                        "(docs/analysis.md)",
         description="Tables and figures of a sweep folder (reception sweep --out DIR): "
-                    "headline outcomes with 95%% intervals and differences from a baseline, "
+                    "headline outcomes with 95% intervals and differences from a baseline, "
                     "per-city tables, time series, cost-effectiveness frontier, dose-response "
                     "and sensitivity, with the experiment's provenance.")
     rp.add_argument("results", type=Path, help="sweep output folder")

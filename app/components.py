@@ -40,7 +40,7 @@ def totals(model) -> pd.DataFrame:
     cached = getattr(model, "_app_totals", None)
     if cached is not None and cached[0] == model.week:
         return cached[1]
-    if model.datacollector is None:
+    if not model.municipal_history:
         frame = pd.DataFrame()
     else:
         frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)

@@ -281,15 +281,13 @@ class AppModel(ReceptionModel):
         levers = {k: v for k, v in self.app_params.items() if k not in ("preset", "seed")}
         scenario = build_scenario(**{"preset": preset, **levers})
         super().__init__(scenario=scenario, seed=int(seed))
-        self.running = self.scenario.run.weeks > 0
 
     def step(self) -> None:
-        """One week; the model stops at the preset's horizon (series end there)."""
+        """One week; a step past the preset's horizon does nothing (series end there)."""
         if self.week >= self.scenario.run.weeks:
             self.running = False
             return
         super().step()
-        self.running = self.week < self.scenario.run.weeks
 
     def twin(self, **changes: Any) -> AppModel:
         """A new model at week 0 with the same arguments except ``changes``."""

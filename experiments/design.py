@@ -282,16 +282,13 @@ def _check_sets(sets: dict[str, Any], where: str, text: str) -> list[str]:
 def _locate(exp_path: Path, name: str, where: str, text: str,
             problems: list[str]) -> Path | None:
     """A scenario file named relative to the experiment file, or a bundled scenario."""
-    candidates = [exp_path.parent / name, SCENARIO_DIR / name]
-    if not name.endswith(".toml"):
-        candidates.append(SCENARIO_DIR / f"{name}.toml")
-    for c in candidates:
-        if c.is_file():
-            refused = access.refusal(c, ".toml", access.roots_for(exp_path))
-            if refused:
-                problems.append(f"{_at(find_line(text, _parts(where)))}{where}: {refused}")
-                return None
-            return c
+    found = paths.scenario_file(name, near=exp_path.parent)
+    if found.is_file():
+        refused = access.refusal(found, ".toml", access.roots_for(exp_path))
+        if refused:
+            problems.append(f"{_at(find_line(text, _parts(where)))}{where}: {refused}")
+            return None
+        return found
     line = find_line(text, _parts(where))
     problems.append(f"{_at(line)}{where}: {name!r} not found next to the experiment file "
                     f"({exp_path.parent}) or among the bundled scenarios ({SCENARIO_DIR})")

@@ -203,7 +203,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
         "seed": int(spec["seed"]),
         "labels": spec["labels"],
         "summary": result.summary,
-        "agents": result.record.get("agents"),
+        "migrant_agents": result.record.get("migrant_agents"),
         "wall_s": round(time.perf_counter() - t0, 4),
         "host": warm["host"],
         "pid": warm["pid"],

@@ -40,6 +40,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 from scipy.optimize import minimize
 from scipy.stats import qmc
+from tqdm import tqdm
 
 from sim import paths
 from sim.model import ReceptionModel
@@ -320,7 +321,8 @@ class Objective:
     """
 
     def __init__(self, data: dict, path: Path, params: list[Param], observed: pd.Series,
-                 column: str, weeks: int, pool: Executor | None = None) -> None:
+                 column: str, weeks: int, pool: Executor | None = None,
+                 progress: bool = False) -> None:
         self.data = data
         self.path = path
         self.params = params
@@ -328,13 +330,14 @@ class Objective:
         self.column = column
         self.weeks = weeks
         self.pool = pool
+        self.progress = progress  # a progress bar on stderr for batches of runs
         self.scale = float(observed.mean()) or 1.0
         self.cache: dict[tuple, np.ndarray] = {}
         self.evaluations = 0
         self.simulations = 0
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "pool": None, "cache": {}}
+        return {**self.__dict__, "pool": None, "cache": {}, "progress": False}
 
     def _key(self, values: typing.Sequence[float], seed: int) -> tuple:
         return tuple(round(float(v), 12) for v in values), seed
@@ -348,9 +351,11 @@ class Objective:
         args = [(self.data, self.path, self.params, values, seed, self.weeks, self.column,
                  self.observed.index) for values, seed in todo]
         if self.pool is not None and len(todo) > 1:
-            results = list(self.pool.map(_simulate, *zip(*args, strict=True)))
+            done = self.pool.map(_simulate, *zip(*args, strict=True))
         else:
-            results = [_simulate(*a) for a in args]
+            done = (_simulate(*a) for a in args)
+        results = list(tqdm(done, total=len(todo), desc="runs", unit="run", leave=False,
+                            disable=not self.progress or len(todo) < 2, mininterval=1.0))
         self.cache.update(zip(todo, results, strict=True))
         self.simulations += len(todo)
 
@@ -534,7 +539,8 @@ def calibrate(scenario_path: Path, observed_path: Path, fit: typing.Sequence[str
 
     jobs = min(len(seeds), os.cpu_count() or 1) if jobs is None else max(1, jobs)
     with process_pool(jobs) as pool:
-        obj = Objective(resolved.data, scenario_path, params, target, column, weeks, pool)
+        obj = Objective(resolved.data, scenario_path, params, target, column, weeks, pool,
+                        progress=log is not None)
         starts = tuple(p.start for p in params)
         start_stats = statistics(target, pd.Series(obj.runs(starts, seeds).mean(axis=1),
                                                    target.index))

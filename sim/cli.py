@@ -168,7 +168,8 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         staging.discard()
     _print_summary(result)
-    print(f"\nwrote {out}/ ({result.record['agents']} agents, "
+    print(f"\nwrote {out}/ ({result.record['migrant_agents']:,} migrant agents of "
+          f"{result.record['scenario']['run']['scale']:g} people each, "
           f"{result.record['wall_time_s']:.1f} s)")
     return 0
 
@@ -215,9 +216,14 @@ def _validate(args: argparse.Namespace) -> int:
             for problem in e.problems:
                 print(f"error: {e.path}: {problem}", file=sys.stderr)
             continue
-        print(f"ok: {path} ({len(scenario.municipalities)} municipalities, "
-              f"{len(scenario.agencies)} agencies, {scenario.run.weeks} weeks)")
+        munis = _count(len(scenario.municipalities), "municipality", "municipalities")
+        print(f"ok: {path} ({munis}, {_count(len(scenario.agencies), 'agency', 'agencies')}, "
+              f"{_count(scenario.run.weeks, 'week', 'weeks')})")
     return EXIT_USAGE if failed else 0
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _scenarios(args: argparse.Namespace) -> int:
@@ -265,6 +271,7 @@ def _print_summary(result) -> None:
         "newcomers": last["newcomers"],
         "shelter": last["shelter_occupancy"],
         "beds": last["shelter_beds"],
+        "overflow": last["shelter_overflow"],
         "unsheltered": last["unsheltered"],
         "waiting_language": last["waiting_language"],
         "employed_%": 100 * last["employment_rate"],
@@ -272,7 +279,8 @@ def _print_summary(result) -> None:
         "retention_%": 100 * last["retention"],
     })
     week = int(muni["week"].max())
-    print(f"Week {week} ({last['date'].iloc[0]}), people (scaled):")
+    print(f"Week {week} ({last['date'].iloc[0]}), people (scaled); shelter = beds used plus "
+          "overflow places:")
     formats = {c: (lambda v: f"{v:.3f}") if c == "index" else (lambda v: f"{v:,.0f}")
                for c in table.columns}
     print(table.to_string(formatters=formats))

@@ -38,7 +38,12 @@ def _number(column: str) -> property:
 
 
 class Migrant(mesa.Agent):
-    """One person (or ``scale`` people) in the migrant arrays; ``row`` is the stable id."""
+    """One person (or ``scale`` people) in the migrant arrays; ``row`` is the stable id.
+
+    A view is not registered with the model: looking at a migrant does not change
+    ``model.agents`` (the municipalities and agencies) nor use up a Mesa ``unique_id``.
+    Its ``unique_id`` is None; ``row`` identifies it, and two views of a row agree.
+    """
 
     status = _coded("status", STATUSES)
     housing = _coded("housing", HOUSING)
@@ -51,7 +56,10 @@ class Migrant(mesa.Agent):
     def __init__(self, model: mesa.Model, row: int) -> None:
         if not 0 <= row < model.migrants.n:
             raise IndexError(f"no migrant row {row} (there are {model.migrants.n})")
-        super().__init__(model)
+        # not mesa.Agent.__init__, which would register the view as a model agent
+        self.model = model
+        self.unique_id = None
+        self.pos = None
         self.row = row
 
     def _col(self, name: str) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -38,6 +38,7 @@ from sim.kernels import (
     PROC_RECEPTION,
     PROC_STATUS,
 )
+from sim.mesa_api import WeekCollector, with_params
 from sim.migrant import Migrant
 from sim.municipality import Municipality
 from sim.outputs import Tally, municipal_rows, totals
@@ -50,24 +51,25 @@ NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full netw
 NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
 
 
-def _total(model: ReceptionModel, name: str) -> float:
-    """DataCollector reporter: one value of this week's totals (picklable, no lambda)."""
-    return model.week_totals[name]
-
-
 class ReceptionModel(mesa.Model):
     """Migrant reception in a system of municipalities, one step per week.
 
     Args:
-        scenario: a validated ``Scenario``, or the path of a TOML scenario file.
+        scenario: a validated ``Scenario``, or a scenario file's path or bundled name
+            (``"classroom"``, ``"canada_baseline.toml"``; ``sim.paths.scenario_file``).
         seed: overrides ``run.seed``; the same scenario and seed give identical output.
+        **params: parameter paths and values, ``**{"municipalities.Toronto.shelter_beds":
+            2000}``, set before the run (``mesa.batch_run`` grids over them; see
+            ``sim.mesa_api``).
+
+    ``running`` turns False at the scenario's horizon, so ``run_model()`` and
+    ``mesa.batch_run`` stop there. Migrant views (``migrant(row)``) are not registered:
+    ``model.agents`` holds the municipalities and agencies only.
     """
 
-    def __init__(self, *, scenario: Scenario | str | Path, seed: int | None = None) -> None:
-        if not isinstance(scenario, Scenario):
-            from sim.scenario import load_scenario
-
-            scenario = load_scenario(Path(scenario))
+    def __init__(self, *, scenario: Scenario | str | Path = "canada_baseline",
+                 seed: int | None = None, **params: Any) -> None:
+        scenario = with_params(scenario, params)
         scenario = scenario.model_copy(deep=True)  # timelines change it as the run goes
         if seed is not None:
             scenario.run.seed = seed
@@ -106,7 +108,8 @@ class ReceptionModel(mesa.Model):
         self.week_totals: dict[str, float] = {}
         self.tally = Tally.of(self)
         self.week_stats: dict[str, np.ndarray] = {}
-        self.datacollector: mesa.DataCollector | None = None
+        self.datacollector = WeekCollector()
+        self.running = scenario.run.weeks > 0
 
     # ------------------------------------------------------------------ set-up
     def _weeks_to_fiscal_year_start(self) -> int:
@@ -206,6 +209,7 @@ class ReceptionModel(mesa.Model):
         self.fund_and_decide()
         self.collect()
         self.week += 1
+        self.running = self.week < self.scenario.run.weeks
 
     def apply_timeline(self) -> None:
         """Scenario timeline: parameter changes and one-time transfers due this week."""
@@ -570,9 +574,6 @@ class ReceptionModel(mesa.Model):
         rows = municipal_rows(self, self.tally, self.week_stats)
         self.municipal_history.append(rows)
         self.week_totals = totals(self, self.tally, rows)
-        if self.datacollector is None:
-            self.datacollector = mesa.DataCollector(model_reporters={
-                name: functools.partial(_total, name=name) for name in self.week_totals})
         self.datacollector.collect(self)
 
     def take_tally(self) -> Tally:
@@ -581,10 +582,10 @@ class ReceptionModel(mesa.Model):
 
     # ------------------------------------------------------------------ running
     def run(self, weeks: int | None = None, progress: bool = False) -> None:
-        """Step ``weeks`` weeks (default: the scenario horizon)."""
+        """Step ``weeks`` weeks (default: on to the scenario horizon)."""
         from tqdm import tqdm
 
-        n = self.scenario.run.weeks if weeks is None else weeks
+        n = max(0, self.scenario.run.weeks - self.week) if weeks is None else weeks
         for _ in tqdm(range(n), desc=self.scenario.scenario.name, unit="week",
                       disable=not progress, mininterval=1.0, delay=3.0):
             self.step()

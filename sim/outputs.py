@@ -99,6 +99,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
 
 
+def idle_hours(week_stats: dict, hours_per_week: np.ndarray) -> np.ndarray:
+    """Hours left unused this week per (city, service, funder), in agent-hours.
+
+    Left-overs of less than one client's weekly hours are carried to next week (7.5) and
+    are not idle. Hours a funder still holds after the waiting list was served stayed
+    idle because no one waiting was someone that funder may serve: so idle hours while
+    people wait mean eligibility binds, not hours.
+    """
+    left = week_stats["hours_offered"] - week_stats["hours_used"]
+    return np.where(left >= hours_per_week[None, :, None], left, 0.0)
+
+
 def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
     """This week's columns, one entry per municipality."""
     k = model.scale
@@ -148,6 +160,9 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         rows[f"started_{name}"] = week_stats["started"][:, s] * k
         rows[f"hours_available_{name}"] = week_stats["hours_offered"][:, s, :].sum(axis=1) * k
         rows[f"hours_used_{name}"] = week_stats["hours_used"][:, s, :].sum(axis=1) * k
+        idle = idle_hours(week_stats, model.hours_per_week)[:, s, :].sum(axis=1) * k
+        rows[f"hours_idle_{name}"] = idle
+        rows[f"hours_idle_while_waiting_{name}"] = np.where(t.services[:, s, 0] > 0, idle, 0.0)
     rows["employment_rate"] = _ratio(t.misc[:, 0], present)
     rows["integration_index"] = _ratio(t.dims[:, N_DIM], present)
     for d, name in enumerate(DIMENSIONS):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 NAMED_LISTS = ("municipalities", "agencies")
+BUNDLED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 # Parameters that only set up week 0 or give identity: a timeline cannot change them.
 FIXED_DURING_RUN = ("run", "scenario", "timeline", "transfers")
@@ -113,3 +115,25 @@ def assign(model: BaseModel, path: str, value: Any) -> None:
         holder[key] = value
     else:
         setattr(holder, key, value)  # validate_assignment checks type and range
+
+
+def scenario_file(name: str | Path, near: Path | None = None) -> Path:
+    """The scenario file a name means, by one rule for every command and the Python API.
+
+    ``name`` as given (relative to ``near``, default the working folder), then with
+    ``.toml`` added; a bare file name (``classroom``, ``canada_baseline.toml``) not found
+    there is looked up in the bundled library. What matches nothing is returned as given,
+    so the loader's error names it.
+    """
+    name = Path(name)
+    folder = Path(".") if near is None else near
+    here = [name] if name.is_absolute() else [folder / name]
+    if name.suffix != ".toml" and here[0].name not in ("", ".", ".."):
+        here.append(here[0].with_name(here[0].name + ".toml"))
+    bundled = []
+    if not name.is_absolute() and len(name.parts) == 1 and name.name not in (".", ".."):
+        bundled = [BUNDLED_SCENARIOS / c.name for c in here]
+    for candidate in [*here, *bundled]:
+        if candidate.exists():
+            return candidate
+    return here[0]

@@ -93,6 +93,10 @@ def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:
         started = totals[f"started_{s}"]
         waited = (totals[f"mean_wait_{s}"].fillna(0.0) * started).sum()
         out[f"mean_wait_{s}"] = float(waited / started.sum()) if started.sum() else float("nan")
+        # Little's law: weeks the mean list holds at the mean pace of starts (what a new
+        # joiner can expect in a steady queue; people no funder may serve count too)
+        out[f"expected_wait_{s}"] = (float(totals[f"waiting_{s}"].mean() / started.mean())
+                                     if started.sum() else float("nan"))
         out[f"waiting_{s}_at_end"] = float(last[f"waiting_{s}"])
     for f in FUNDERS:
         out[f"spend_{f}"] = float(totals[f"spend_{f}"].sum())
@@ -115,7 +119,7 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
         "seed": scenario.run.seed,
         "started_at": started.isoformat(timespec="seconds"),
         "wall_time_s": round(wall, 3),
-        "agents": int(model.migrants.n),
+        "migrant_agents": int(model.migrants.n),  # rows ever created, each run.scale people
         "events": [[week, str(model.date_of(week)), what] for week, what in model.events],
         "versions": versions(),
         "summary": summary,

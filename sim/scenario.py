@@ -26,7 +26,7 @@ from sim.params import Scenario
 from sim.series import SeriesError, weekly_arrivals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = REPO_ROOT / "scenarios"
+SCENARIO_DIR = paths.BUNDLED_SCENARIOS
 DEFAULT_SCENARIO = SCENARIO_DIR / "canada_baseline.toml"
 MAX_EXTENDS_DEPTH = 10
 
@@ -53,7 +53,8 @@ class Resolved:
 
 def load_scenario(path: Path, sets: typing.Sequence[str] = ()) -> Scenario:
     """Read, resolve and validate a scenario file, or raise ``ScenarioError``."""
-    return validate_resolved(resolve(Path(path), sets), Path(path))
+    path = paths.scenario_file(path)
+    return validate_resolved(resolve(path, sets), path)
 
 
 def resolve(path: Path, sets: typing.Sequence[str] = (),
@@ -63,6 +64,7 @@ def resolve(path: Path, sets: typing.Sequence[str] = (),
     Named files must be inside the folder of ``path`` (or of the files in ``also``, such as
     the experiment naming it), the bundled library or an allowed folder (``sim.access``).
     """
+    path = paths.scenario_file(path)
     resolved = Resolved({}, roots=access.roots_for(path, *also))
     _resolve_file(path, resolved, chain=())
     for item in sets:
@@ -143,9 +145,7 @@ def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> No
     if base is not None:
         if not isinstance(base, str):
             raise ScenarioError(path, [f"extends: expected a file name, found {base!r}"])
-        base_path = (path.parent / base)
-        if not base_path.exists() and (SCENARIO_DIR / base).exists():
-            base_path = SCENARIO_DIR / base
+        base_path = paths.scenario_file(base, near=path.parent)
         if not base_path.exists():
             raise ScenarioError(path, [f"extends: {base!r} not found next to this file or in "
                                        f"{SCENARIO_DIR}"])

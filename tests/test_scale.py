@@ -15,7 +15,7 @@ CITY = {"run": {"weeks": 104, "seed": 2},
 def test_scaled_run_reproduces_people_counts():
     exact = simulate(scenario(CITY | {"run": CITY["run"] | {"scale": 1}}))
     scaled = simulate(scenario(CITY | {"run": CITY["run"] | {"scale": 20}}))
-    assert scaled.record["agents"] < exact.record["agents"] / 15
+    assert scaled.record["migrant_agents"] < exact.record["migrant_agents"] / 15
     e, s = exact.totals.iloc[-1], scaled.totals.iloc[-1]
     # 60,000 expected arrivals: Poisson noise at scale 20 is ~0.6%; rounding of capacities adds
     assert abs(exact.totals["arrivals"].sum() - 60_000) < 1_000

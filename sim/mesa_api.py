@@ -1,0 +1,134 @@
+"""What a Mesa user expects of ReceptionModel: keyword parameters, a collector, reporters.
+
+``mesa.batch_run`` and SolaraViz build a model as ``Model(**kwargs)``. Parameter paths
+(``municipalities.Toronto.shelter_beds``) are not Python identifiers, but they are valid
+keys of ``**kwargs``, so a batch_run parameters dict can grid over any scenario parameter::
+
+    mesa.batch_run(ReceptionModel, {"scenario": "classroom",
+                                    "municipalities.Riverton.shelter_beds": [100, 400]})
+
+The collector keys each week's records by the week they describe (``week`` 0 is the
+first step), for model and agent reporters alike, so batch_run's ``Step`` is the week.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mesa
+
+from sim import paths
+from sim.agency import Agency
+from sim.municipality import Municipality
+from sim.params import Scenario
+
+
+def with_params(scenario: Scenario | str | Path, params: Mapping[str, Any]) -> Scenario:
+    """The scenario (an object or a file name) with parameter paths set, validated again.
+
+    Raises ``ScenarioError`` naming the parameter path that is unknown or out of range.
+    """
+    from sim.scenario import Resolved, ScenarioError, load_scenario, resolve, validate_resolved
+
+    if not params:
+        return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    if isinstance(scenario, Scenario):
+        where = Path(scenario.scenario.name)
+        resolved = Resolved(copy.deepcopy(scenario.model_dump(mode="json")))
+    else:
+        where = paths.scenario_file(scenario)
+        resolved = resolve(where)
+    for key, value in params.items():
+        try:
+            paths.set_in_data(resolved.data, key, value)
+        except (paths.PathError, TypeError, AttributeError) as e:
+            raise ScenarioError(where, [f"{key}: {e}"]) from None
+        resolved.origins[tuple(paths.split(key))] = "keyword"
+    return validate_resolved(resolved, where)
+
+
+def _total(model: mesa.Model, name: str) -> Any:
+    """Model reporter: one value of this week's totals (picklable, no lambda)."""
+    return model.week_totals[name]
+
+
+# Agent state per week: what a municipality or an agency holds. A reporter returns None
+# for an agent of the other kind. Units: CAD, FTE, people-hours a week, people.
+MUNICIPALITY_STATE = {
+    "cash": lambda m: m.cash,
+    "newcomer_budget": lambda m: m.budget_per_year,
+    "sentiment": lambda m: m.sentiment,
+    "intake_cap": lambda m: m.policies["intake_cap"],
+    "shelter_occupancy": lambda m: _row(m, "shelter_occupancy"),
+    "unsheltered": lambda m: _row(m, "unsheltered"),
+}
+AGENCY_STATE = {
+    "cash": lambda a: a.cash,
+    "staff_fte": lambda a: a.staff,
+    "hours_available": lambda a: float(a.hours_available.sum()),
+    "hours_used": lambda a: float(a.hours_used.sum()),
+}
+STATE = {Municipality: MUNICIPALITY_STATE, Agency: AGENCY_STATE}
+KINDS = {Municipality: "municipality", Agency: "agency"}
+AGENT_COLUMNS = ("kind", "name", "municipality", *dict.fromkeys([*MUNICIPALITY_STATE,
+                                                                 *AGENCY_STATE]))
+
+
+def _row(m: mesa.Agent, column: str) -> float | None:
+    """This week's value of a per-municipality output column for municipality ``m``."""
+    history = m.model.municipal_history
+    return float(history[-1][column][m.index]) if history else None
+
+
+def _agent_value(agent: mesa.Agent, column: str) -> Any:
+    """Agent reporter: ``column`` of a municipality or an agency (None if it has none).
+
+    Agents of another type (added to the model later) report their kind and name only.
+    """
+    if column == "kind":
+        return KINDS.get(type(agent), type(agent).__name__.lower())
+    if column == "name":
+        return getattr(agent, "name", None)
+    if column == "municipality":
+        if isinstance(agent, Agency):
+            return agent.model.municipalities[agent.muni].name
+        return agent.name if isinstance(agent, Municipality) else None
+    state = STATE.get(type(agent), {})
+    value = state[column](agent) if column in state else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else value
+
+
+class WeekCollector(mesa.DataCollector):
+    """Mesa's DataCollector over the weekly totals and the municipality and agency agents.
+
+    It exists from the model's creation (with the ``week`` column); the other totals
+    columns join at the first collection, when the week's totals first exist. Records
+    are keyed by the week they describe rather than by ``model.steps`` (the week plus
+    one when collected inside ``step``), so that the model and agent rows of a week
+    line up in ``batch_run`` and in ``get_agent_vars_dataframe()``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            model_reporters={"week": functools.partial(_total, name="week")},
+            agent_reporters={c: functools.partial(_agent_value, column=c)
+                             for c in AGENT_COLUMNS})
+
+    def collect(self, model: mesa.Model) -> None:
+        for name in model.week_totals:
+            if name not in self.model_reporters:
+                self.model_reporters[name] = functools.partial(_total, name=name)
+                self.model_vars[name] = []
+        super().collect(model)
+        steps, week = model.steps, model.week
+        if steps in self._agent_records and steps != week:
+            records = self._agent_records.pop(steps)
+            self._agent_records[week] = [(week, *r[1:]) for r in records]
+        collected = getattr(self, "_collection_steps", None)  # newer Mesa versions
+        if collected and collected[-1] == steps:
+            collected[-1] = week

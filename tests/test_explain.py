@@ -1,0 +1,89 @@
+"""Outputs that say why a wait does not fall: eligibility or hours, and idle hours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import run, scenario
+
+from sim.explain import waiting_by_funder, waiting_by_status
+from sim.outputs import frames
+
+# Metro's agency has plenty of federal hours; nearly everyone arriving is an asylum claimant,
+# whom federal settlement money may not serve (services.eligibility, seed 004).
+CLAIMANTS = {"run": {"weeks": 20},
+             "streams": {"economic_pr": {"per_year": 100},
+                         "asylum_claimant": {"per_year": 3000}}}
+
+
+@pytest.fixture(scope="module")
+def claimants():
+    return run(scenario(CLAIMANTS))
+
+
+def _row(table, city: str, service: str):
+    return table[(table["municipality"] == city) & (table["service"] == service)].iloc[0]
+
+
+def test_idle_federal_hours_beside_a_list_of_claimants_show_that_eligibility_binds(claimants):
+    table = waiting_by_funder(claimants)
+    lang = _row(table, "Metro", "language")
+    assert lang["waiting"] > 100
+    # the economic PRs were served; claimants and refused claimants (non-status) wait
+    assert lang["waiting_asylum_claimant"] + lang["waiting_non_status"] == lang["waiting"]
+    assert lang["waiting_eligible_federal"] == 0
+    assert lang["waiting_no_funder_with_hours"] == lang["waiting"]
+    assert lang["hours_idle_federal"] > 0
+    assert lang["hours_used_federal"] < lang["hours_available_federal"]
+    assert lang["binds"] == "eligibility"
+    # the weekly rows carry the same fact without the pass over migrants
+    muni, _ = frames(claimants)
+    last = muni[(muni["municipality"] == "Metro") & (muni["week"] == claimants.week - 1)].iloc[0]
+    assert last["hours_idle_while_waiting_language"] == pytest.approx(lang["hours_idle_federal"])
+    assert last["hours_idle_language"] == pytest.approx(lang["hours_idle_federal"])
+    assert last["hours_available_language"] - last["hours_used_language"] >= \
+        last["hours_idle_language"]
+
+
+def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money_serves():
+    more = run(scenario({**CLAIMANTS, "funding": {"grant_factor": {"federal": 4.0}}}))
+    base = run(scenario(CLAIMANTS))
+    lang = {name: _row(waiting_by_funder(m), "Metro", "language")
+            for name, m in (("base", base), ("more", more))}
+    assert lang["more"]["waiting"] == lang["base"]["waiting"]  # 4x federal money: no change
+    assert lang["more"]["hours_idle_federal"] > 3 * lang["base"]["hours_idle_federal"]
+    city = scenario(CLAIMANTS).agencies[0].model_dump()
+    city["grants"].append({"funder": "municipal", "amount_per_year": 4e5, "kind": "core"})
+    funded = run(scenario({**CLAIMANTS, "agencies": [city, BASE_TOWN_AGENCY]}))
+    served = _row(waiting_by_funder(funded), "Metro", "language")
+    assert served["waiting"] < lang["base"]["waiting"]
+    assert served["waiting_eligible_municipal"] == served["waiting_asylum_claimant"]
+
+
+def test_a_list_of_eligible_people_with_too_few_hours_shows_that_hours_bind():
+    short = run(scenario({"run": {"weeks": 20},
+                          "streams": {"asylum_claimant": {"per_year": 0}},
+                          "agencies": [{"name": "Metro Settlement", "municipality": "Metro",
+                                        "staff_fte": 1, "grants": [
+                                            {"funder": "federal", "amount_per_year": 7.5e4,
+                                             "kind": "core"}]}, BASE_TOWN_AGENCY]}))
+    lang = _row(waiting_by_funder(short), "Metro", "language")
+    assert lang["waiting"] > 100
+    assert lang["waiting_no_funder_with_hours"] == 0
+    assert lang["hours_idle_federal"] == 0
+    assert lang["binds"] == "hours"
+
+
+def test_waiting_by_status_adds_up_to_the_weekly_waiting_lists(claimants):
+    muni, _ = frames(claimants)
+    last = muni[muni["week"] == claimants.week - 1].set_index("municipality")
+    counts = waiting_by_status(claimants).sum(axis=2) * claimants.scale
+    for m, city in enumerate(claimants.municipalities):
+        got = [last.loc[city.name, f"waiting_{s}"] for s in
+               ("orientation", "language", "employment", "housing_help")]
+        np.testing.assert_array_equal(counts[m], got)
+
+
+BASE_TOWN_AGENCY = {"name": "Town Services", "municipality": "Town", "staff_fte": 1,
+                    "grants": [{"funder": "provincial", "amount_per_year": 7.5e4,
+                                "kind": "core"}]}
