@@ -97,8 +97,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def handle_report(args: argparse.Namespace) -> int:
     from analysis.load import ResultsError
-    from analysis.plan import PlanError
     from analysis.report import write_report
+    from analysis.targets import PlanError
 
     fmt = args.format or ("md" if args.out is not None and args.out.suffix.lower() in
                           (".md", ".markdown") else "html")
@@ -112,7 +112,7 @@ def handle_report(args: argparse.Namespace) -> int:
         from analysis.load import open_results
 
         if args.target:
-            from analysis.plan import parse_target
+            from analysis.targets import parse_target
 
             parse_target(args.target)
         res = open_results(args.results)
@@ -132,7 +132,8 @@ def handle_report(args: argparse.Namespace) -> int:
 
 
 def handle_plan(args: argparse.Namespace) -> int:
-    from analysis.plan import PlanError, figure, parse_range, plan, report
+    from analysis.plan import figure, plan, report
+    from analysis.targets import PlanError, parse_range
 
     sets = list(args.sets)
     if args.weeks is not None:
