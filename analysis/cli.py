@@ -1,6 +1,6 @@
-"""The ``report`` and ``plan`` subcommands.
+"""The ``report``, ``plan`` and ``discover`` subcommands.
 
-``add_parser(subparsers)`` adds both to an argparse parser (``sim.cli`` calls it); each handler
+``add_parser(subparsers)`` adds them to an argparse parser (``sim.cli`` calls it); each handler
 returns the exit status: 0 done, 2 a user error (one line on stderr, no traceback); ``plan``
 returns 1 when no level in the range meets the target.
 """
@@ -93,6 +93,44 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     help="write every run used (level, replicate, seed, outcomes) as CSV")
     pp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     pp.set_defaults(handler=handle_plan)
+    _add_discover(subparsers)
+
+
+def _add_discover(subparsers: argparse._SubParsersAction) -> None:
+    dp = subparsers.add_parser(
+        "discover", help="scenario discovery: the ranges of a sweep's inputs in which an "
+                         "outcome crosses a threshold (PRIM and CART; docs/planning.md)",
+        description="Reads a sweep over uncertain inputs (Latin hypercube or Sobol) and finds "
+                    "boxes of input ranges where the outcome expression holds in many runs: "
+                    "PRIM (with its peeling trajectory) and CART, via ema_workbench. Writes the "
+                    "boxes, the trajectory, a coverage-density figure, and per box a scenario "
+                    "at its centre and an experiment file sampling inside it.")
+    dp.add_argument("results", type=Path, help="sweep output folder")
+    dp.add_argument("--outcome", required=True, metavar="EXPR",
+                    help='the runs of interest, OUTCOME OP VALUE, e.g. '
+                         '"unsheltered_person_weeks>20000"')
+    dp.add_argument("--inputs", default=None, metavar="A,B,...",
+                    help="inputs to search over (default: every factor of the sweep)")
+    dp.add_argument("--threshold", type=float, default=None, metavar="D",
+                    help="report boxes of at least this density (default: twice the base "
+                         "rate, or halfway to 1 when that is out of reach)")
+    dp.add_argument("--min-coverage", type=float, default=0.5, metavar="C",
+                    help="PRIM: choose the densest box on the trajectory that covers at least "
+                         "this share of the cases (default 0.5)")
+    dp.add_argument("--boxes", type=int, default=3, help="PRIM: at most this many boxes "
+                                                         "(default 3)")
+    dp.add_argument("--peel-alpha", type=float, default=0.05,
+                    help="PRIM: share peeled off at each step (default 0.05)")
+    dp.add_argument("--mass-min", type=float, default=0.05,
+                    help="PRIM and CART: smallest share of runs in a box (default 0.05)")
+    dp.add_argument("--max-qp", type=float, default=0.05,
+                    help="PRIM: drop restrictions whose quasi-p-value is at least this "
+                         "(default 0.05; 1 keeps every restriction)")
+    dp.add_argument("--out", type=Path, default=None, metavar="DIR",
+                    help="write discover.txt, boxes.csv, trajectory.csv, tradeoff.png/.svg "
+                         "and the box files here (default: RESULTS/discover)")
+    dp.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    dp.set_defaults(handler=handle_discover)
 
 
 def handle_report(args: argparse.Namespace) -> int:
@@ -160,6 +198,65 @@ def handle_plan(args: argparse.Namespace) -> int:
         res.runs.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     return EXIT_OK if res.answer is not None else EXIT_NOT_MET
+
+
+def _share(name: str, value: float, low_open: bool = False) -> str | None:
+    ok = (0 < value <= 1) if low_open else (0 <= value <= 1)
+    return None if ok else f"{name} {value:g}: expected a share in {'(0' if low_open else '[0'}, 1]"
+
+
+def handle_discover(args: argparse.Namespace) -> int:
+    from analysis.boxfiles import write_box_files
+    from analysis.discover import boxes_table, cases, discover, report, tradeoff_figure
+    from analysis.load import ResultsError, open_results
+    from analysis.plots import save
+    from analysis.targets import PlanError, parse_target
+
+    out = args.out or args.results / "discover"
+    if out.exists() and not args.overwrite:
+        return _error(f"{out} exists; choose another --out or pass --overwrite")
+    for problem in (_share("--min-coverage", args.min_coverage, True),
+                    _share("--peel-alpha", args.peel_alpha, True),
+                    _share("--mass-min", args.mass_min, True),
+                    _share("--max-qp", args.max_qp, True),
+                    None if args.threshold is None else _share("--threshold", args.threshold),
+                    None if args.boxes >= 1 else f"--boxes {args.boxes}: expected at least 1"):
+        if problem:
+            return _error(problem)
+    try:
+        target = parse_target(args.outcome, option="--outcome")
+        res = open_results(args.results)
+        runs = res.runs
+        inputs = res.factors
+        if args.inputs:
+            inputs = [f.strip() for f in args.inputs.split(",") if f.strip()]
+            missing = [f for f in inputs if f not in res.factors]
+            if missing:
+                return _error(f"--inputs: not factors of the sweep: {', '.join(missing)} "
+                              f"(factors: {', '.join(res.factors)})")
+        if not inputs:
+            return _error(f"{args.results}: the sweep has no factors to search over (a "
+                          "comparison of scenarios?); scenario discovery needs a sweep over "
+                          "inputs (latin_hypercube or sobol)")
+        found = discover(runs[inputs], cases(runs, target), target, threshold=args.threshold,
+                         min_coverage=args.min_coverage, mass_min=args.mass_min,
+                         peel_alpha=args.peel_alpha, max_boxes=args.boxes,
+                         max_qp=args.max_qp)
+        text = report(found, where=f" in {args.results}")
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_box_files(found, args.results, res.manifest, out)
+    except (ResultsError, PlanError) as e:
+        return _error(str(e))
+    print(text)
+    (out / "discover.txt").write_text(text + "\n")
+    boxes_table(found).to_csv(out / "boxes.csv", index=False)
+    if found.first_trajectory is not None:
+        found.first_trajectory.to_csv(out / "trajectory.csv", index_label="step")
+    figs = save(tradeoff_figure(found), out / "tradeoff")
+    names = ["discover.txt", "boxes.csv", "trajectory.csv", *(p.name for p in figs),
+             *(p.name for p in written)]
+    print(f"wrote {out}/: {', '.join(names)}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

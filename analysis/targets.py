@@ -66,30 +66,30 @@ def _custom_text(expr: str) -> str:
             "sum": f"{col} summed over weeks"}[agg]
 
 
-def parse_target(text: str, city: str | None = None) -> Target:
+def parse_target(text: str, city: str | None = None, option: str = "--target") -> Target:
     """``mean_wait_language<8`` -> Target; ``PlanError`` with a one-line reason otherwise."""
     m = _TARGET_RE.match(text or "")
     if not m:
-        raise PlanError(f"--target {text!r}: expected OUTCOME OP VALUE with OP one of <, <=, "
+        raise PlanError(f"{option} {text!r}: expected OUTCOME OP VALUE with OP one of <, <=, "
                         ">, >=, e.g. \"mean_wait_language<8\"")
     lhs, op, rhs = m.group("lhs").replace(" ", ""), m.group("op"), m.group("rhs")
     try:
         threshold = float(rhs.replace("_", ""))
     except ValueError:
-        raise PlanError(f"--target {text!r}: {rhs!r} is not a number") from None
+        raise PlanError(f"{option} {text!r}: {rhs!r} is not a number") from None
     if not math.isfinite(threshold):
-        raise PlanError(f"--target {text!r}: the value must be a finite number")
+        raise PlanError(f"{option} {text!r}: the value must be a finite number")
     known = [*HEADLINE, *EXTRA]
     if not is_custom(lhs) and lhs not in known:
         import difflib
 
         close = difflib.get_close_matches(lhs, known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise PlanError(f"--target {text!r}: unknown outcome {lhs!r}{hint} (outcomes: "
+        raise PlanError(f"{option} {text!r}: unknown outcome {lhs!r}{hint} (outcomes: "
                         "docs/analysis.md; or agg(column) with agg one of mean, max, min, sum, "
                         "end, weekN and a weekly column)")
     if city and lhs in SYSTEM_ONLY:
-        raise PlanError(f"--target {text!r}: {lhs} exists for system totals only; drop --city")
+        raise PlanError(f"{option} {text!r}: {lhs} exists for system totals only; drop --city")
     return Target(lhs, op, threshold, text.strip())
 
 
