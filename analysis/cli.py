@@ -50,22 +50,36 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     rp.set_defaults(handler=handle_report)
 
     pp = subparsers.add_parser(
-        "plan", help="find the smallest lever level that meets a target with a given "
-                     "probability, running the model as needed (docs/analysis.md)",
-        description="Runs the scenario at levels of one parameter (the lever), each with the "
-                    "same replicate seeds, and finds the smallest level at which the share of "
-                    "replicates meeting the target reaches --probability: a coarse grid, then "
-                    "bisection. Exit status: 0 answered, 1 no level in the range meets the "
-                    "target, 2 a bad question.")
+        "plan", help="find the cheapest levers that meet targets with a given probability, "
+                     "running the model as needed (docs/analysis.md, docs/planning.md)",
+        description="One lever (--lever PATH --range LOW:HIGH, one --target): the smallest "
+                    "level at which the share of replicates meeting the target reaches "
+                    "--probability, by a coarse grid then bisection. Several levers "
+                    "(--lever PATH=LOW:HIGH[:STEP] or a switch PATH, repeated), several "
+                    "--target and a --cost: the cheapest lever mix meeting every target, by "
+                    "optuna then a local search, confirmed on fresh seeds, with the Pareto "
+                    "front. Every candidate runs with the same replicate seeds. Exit status: "
+                    "0 answered, 1 nothing in the ranges meets the targets, 2 a bad question.")
     pp.add_argument("--scenario", type=Path, required=True, help="scenario TOML file")
-    pp.add_argument("--target", required=True, metavar="EXPR",
+    pp.add_argument("--target", required=True, action="append", metavar="EXPR",
                     help='OUTCOME OP VALUE, e.g. "mean_wait_language<8" or '
-                         '"max(unsheltered)<=100" (outcomes: docs/analysis.md)')
-    pp.add_argument("--lever", required=True, metavar="PATH",
-                    help="numeric parameter path, e.g. funding.grant_factor.federal")
-    pp.add_argument("--range", dest="range_", required=True, metavar="LOW:HIGH",
-                    help="levels of the lever to search, e.g. 0.5:4 (a negative LOW: "
+                         '"max(unsheltered)<=100" (outcomes: docs/analysis.md); repeat for '
+                         "several targets")
+    pp.add_argument("--lever", required=True, action="append", metavar="PATH[=LOW:HIGH[:STEP]]",
+                    help="a parameter path, e.g. funding.grant_factor.federal (with --range), "
+                         "or PATH=LOW:HIGH[:STEP] / a true-false switch PATH, repeated, for "
+                         "the many-lever planner")
+    pp.add_argument("--range", dest="range_", default=None, metavar="LOW:HIGH",
+                    help="one lever: levels to search, e.g. 0.5:4 (a negative LOW: "
                          "--range=-1:4)")
+    pp.add_argument("--cost", default=None, metavar="A+B",
+                    help="many levers: the cost to minimise, a run-level outcome or a sum "
+                         "(default spend_total; by payer: spend_federal, spend_municipal, ...)")
+    pp.add_argument("--trials", type=int, default=40,
+                    help="many levers: candidates optuna proposes (default 40; the local "
+                         "search adds a few)")
+    pp.add_argument("--confirm", type=int, default=50, metavar="N",
+                    help="many levers: fresh seeds the plan is re-run on (default 50)")
     pp.add_argument("--city", default=None,
                     help="the target applies to this municipality's outcomes (default: the "
                          "system totals)")
@@ -88,9 +102,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     pp.add_argument("--jobs", type=int, default=None,
                     help="worker processes (default: one per replicate, at most the CPUs)")
     pp.add_argument("--plot", type=Path, default=None, metavar="FILE",
-                    help="write the dose-response figure (FILE.png and FILE.svg)")
+                    help="write the figure (FILE.png and FILE.svg): the dose-response curve "
+                         "(one lever) or cost against each target with the Pareto front")
     pp.add_argument("--csv", type=Path, default=None, metavar="FILE",
-                    help="write every run used (level, replicate, seed, outcomes) as CSV")
+                    help="write every run (one lever) or every candidate (many levers) as CSV")
     pp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     pp.set_defaults(handler=handle_plan)
     _add_discover(subparsers)
@@ -169,17 +184,60 @@ def handle_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _many(args: argparse.Namespace) -> bool:
+    """The many-lever form: several levers or targets, a PATH=RANGE lever or a --cost."""
+    return (len(args.lever) > 1 or len(args.target) > 1 or args.cost is not None
+            or any("=" in lv for lv in args.lever) or args.range_ is None)
+
+
+def _save_figure(fig, stem: Path) -> None:  # noqa: ANN001 - a matplotlib Figure
+    from analysis.plots import save
+
+    paths = save(fig, stem.with_suffix("") if stem.suffix in (".png", ".svg") else stem)
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
 def handle_plan(args: argparse.Namespace) -> int:
-    from analysis.plan import figure, plan, report
-    from analysis.targets import PlanError, parse_range
+    from analysis.targets import PlanError
 
     sets = list(args.sets)
     if args.weeks is not None:
         sets.append(f"run.weeks={args.weeks}")
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if not _many(args):
+        return _plan_one(args, sets, log)
+    from analysis.plan_many import figure, plan_many, report
+
+    if args.range_ is not None:
+        return _error("--range belongs to the one-lever form; with several levers give each "
+                      "its range as --lever PATH=LOW:HIGH[:STEP]")
+    if args.conservative or args.grid != 5 or args.tol is not None:
+        return _error("--grid, --tol and --conservative belong to the one-lever form "
+                      "(--lever PATH --range LOW:HIGH)")
+    try:
+        res = plan_many(args.scenario, args.lever, args.target, cost=args.cost or "spend_total",
+                        probability=args.probability, replicates=args.replicates,
+                        city=args.city, sets=sets, seed=args.seed, trials=args.trials,
+                        confirm_seeds=args.confirm, jobs=args.jobs, log=log)
+    except PlanError as e:
+        return _error(str(e))
+    print(report(res))
+    if args.plot is not None:
+        _save_figure(figure(res), args.plot)
+    if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        res.search.table().to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return EXIT_OK if res.plan is not None else EXIT_NOT_MET
+
+
+def _plan_one(args: argparse.Namespace, sets: list[str], log) -> int:  # noqa: ANN001
+    from analysis.plan import figure, plan, report
+    from analysis.targets import PlanError, parse_range
+
     try:
         lo, hi = parse_range(args.range_)
-        res = plan(args.scenario, args.lever, args.target, lo, hi,
+        res = plan(args.scenario, args.lever[0], args.target[0], lo, hi,
                    probability=args.probability, replicates=args.replicates, city=args.city,
                    sets=sets, seed=args.seed, grid=args.grid, tol=args.tol, jobs=args.jobs,
                    conservative=args.conservative, log=log)
@@ -187,12 +245,7 @@ def handle_plan(args: argparse.Namespace) -> int:
         return _error(str(e))
     print(report(res))
     if args.plot is not None:
-        from analysis.plots import save
-
-        fig = figure(res)
-        paths = save(fig, args.plot.with_suffix("") if args.plot.suffix in (".png", ".svg")
-                     else args.plot)
-        print(f"wrote {', '.join(str(p) for p in paths)}")
+        _save_figure(figure(res), args.plot)
     if args.csv is not None:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         res.runs.to_csv(args.csv, index=False)
