@@ -109,6 +109,55 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     pp.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     pp.set_defaults(handler=handle_plan)
     _add_discover(subparsers)
+    _add_robust(subparsers)
+
+
+def _add_robust(subparsers: argparse._SubParsersAction) -> None:
+    rb = subparsers.add_parser(
+        "robust", help="how plans fare across the futures of an uncertainty sweep: "
+                       "satisficing share, regret, paired comparison (docs/planning.md)",
+        description="Runs the status quo and every --plan in every future of an uncertainty "
+                    "sweep (each run's inputs and seed), and reports the share of futures in "
+                    "which each meets every target (95%% Wilson interval), regret against the "
+                    "best plan in each future, and paired differences between plans.")
+    rb.add_argument("results", type=Path, help="the uncertainty sweep's output folder")
+    rb.add_argument("--plan", action="append", required=True, metavar="[NAME:] PATH=V,...",
+                    help='lever values, e.g. "more money: funding.grant_factor.federal=2, '
+                         'municipalities.Millbrook.shelter_beds=200" (repeatable)')
+    rb.add_argument("--target", action="append", required=True, metavar="EXPR",
+                    help='OUTCOME OP VALUE, e.g. "unsheltered_person_weeks<3000" (repeatable)')
+    rb.add_argument("--cost", default="spend_total", metavar="A+B",
+                    help="cost outcome or sum (default spend_total)")
+    rb.add_argument("--futures", type=int, default=None, metavar="N",
+                    help="use the first N runs of the sweep (default: all)")
+    rb.add_argument("--jobs", type=int, default=None, help="worker processes (default: CPUs)")
+    rb.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                    help="write every plan's outcomes per future as CSV")
+    rb.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    rb.set_defaults(handler=handle_robust)
+
+
+def handle_robust(args: argparse.Namespace) -> int:
+    from analysis.load import ResultsError
+    from analysis.robust import report, robustness
+    from analysis.targets import PlanError
+
+    log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    try:
+        res = robustness(args.results, args.plan, args.target, cost=args.cost,
+                         futures=args.futures, jobs=args.jobs, log=log)
+    except (PlanError, ResultsError) as e:
+        return _error(str(e))
+    print(report(res))
+    if args.csv is not None:
+        import pandas as pd
+
+        frame = pd.concat([res.futures.join(o).assign(plan=name)
+                           for name, o in res.outcomes.items()], ignore_index=True)
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    return EXIT_OK
 
 
 def _add_discover(subparsers: argparse._SubParsersAction) -> None:

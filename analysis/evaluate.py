@@ -128,14 +128,23 @@ class Evaluator:
     def run(self, candidates: Sequence[Values], seeds: Sequence[int],
             on_done: Callable[[int], None] | None = None) -> list[list[dict[str, float]]]:
         """Outcomes of every candidate at every seed: ``out[candidate][seed index]``."""
+        flat = self.run_pairs([(values, s) for values in candidates for s in seeds], on_done)
+        r = len(seeds)
+        return [flat[i * r:(i + 1) * r] for i in range(len(candidates))]
+
+    def run_pairs(self, pairs: Sequence[tuple[Values, int]],
+                  on_done: Callable[[int], None] | None = None) -> list[dict[str, float]]:
+        """Outcomes of each (values, seed) pair, in order."""
         tasks = []
-        for values in candidates:
-            sc = self.scenario_at(values)
-            for s in seeds:
-                run_sc = sc.model_copy(deep=True)
-                run_sc.run.seed = int(s)
-                run_sc.run.progress = False
-                tasks.append(run_sc)
+        built: dict[str, Any] = {}
+        for values, s in pairs:
+            key = repr(sorted(values.items()))
+            if key not in built:
+                built[key] = self.scenario_at(values)
+            run_sc = built[key].model_copy(deep=True)
+            run_sc.run.seed = int(s)
+            run_sc.run.progress = False
+            tasks.append(run_sc)
         if self.pool is None:
             flat = [_one_run(sc, self.city, self.custom) for sc in tasks]
         else:
@@ -149,5 +158,4 @@ class Evaluator:
                                 f"{custom_column(missing[0])!r}")
         if on_done is not None:
             on_done(len(flat))
-        r = len(seeds)
-        return [flat[i * r:(i + 1) * r] for i in range(len(candidates))]
+        return flat
