@@ -1,10 +1,8 @@
 """The planner's question: the smallest level of a lever that meets a target with a stated
 probability (``reception plan``).
 
-A target is ``OUTCOME OP VALUE`` (``mean_wait_language<8``): OUTCOME is a run-level outcome
-(``analysis.outcomes.HEADLINE``, computed from the weekly rows of ``--city`` or of the system
-totals) or ``agg(column)`` of any weekly column, agg one of mean, max, min, sum, end (the last
-week) or weekN (the end of the run's N-th week); OP one of <, <=, >, >=.
+Targets (``mean_wait_language<8``) are parsed by ``analysis.targets``; the many-lever form
+(several levers, several targets, a cost) is ``analysis.optimise``.
 
 Method (docs/analysis.md): every level is run with the same R replicate seeds
 (``seed, seed+1, ..., seed+R-1``: common random numbers, so two levels differ by the lever and
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,135 +31,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.compare import t_interval, wilson_interval
-from analysis.outcomes import (
-    EXTRA,
-    HEADLINE,
-    SYSTEM_ONLY,
-    custom_column,
-    custom_outcome,
-    is_custom,
-    weekly_outcomes,
-)
+from analysis.evaluate import Evaluator
+from analysis.targets import PlanError, Target, parse_target
 
-OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
-    "<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater}
-_TARGET_RE = re.compile(r"^\s*(?P<lhs>.+?)\s*(?P<op><=|>=|<|>)\s*(?P<rhs>[^<>=]+?)\s*$")
 BOOTSTRAP = 2000
-
-
-class PlanError(Exception):
-    """A bad planner question (one line for the user, exit status 2)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    outcome: str
-    op: str
-    threshold: float
-    text: str
-
-    def meets(self, values: np.ndarray | Sequence[float]) -> np.ndarray:
-        """Which values meet the target (NaN never does)."""
-        v = np.asarray(values, dtype=float)
-        with np.errstate(invalid="ignore"):
-            return np.isfinite(v) & OPS[self.op](v, self.threshold)
-
-    def describe(self, city: str | None = None) -> str:
-        where = f"in {city}" if city else "system-wide"
-        what = HEADLINE.get(self.outcome, (None,))[0] or _custom_text(self.outcome)
-        return f"{self.outcome} {self.op} {self.threshold:g} {where} ({what[0].lower()}{what[1:]})"
-
-
-def _custom_text(expr: str) -> str:
-    m = re.match(r"(\w+)\((\w+)\)", expr.replace(" ", ""))
-    if not m:
-        return expr
-    agg, col = m.groups()
-    if agg.startswith("week"):
-        return f"{col} at the end of the run's week {agg[4:]}"
-    return {"end": f"{col} in the last week", "mean": f"mean weekly {col}",
-            "max": f"largest weekly {col}", "min": f"smallest weekly {col}",
-            "sum": f"{col} summed over weeks"}[agg]
-
-
-def parse_target(text: str, city: str | None = None) -> Target:
-    """``mean_wait_language<8`` -> Target; ``PlanError`` with a one-line reason otherwise."""
-    m = _TARGET_RE.match(text or "")
-    if not m:
-        raise PlanError(f"--target {text!r}: expected OUTCOME OP VALUE with OP one of <, <=, "
-                        ">, >=, e.g. \"mean_wait_language<8\"")
-    lhs, op, rhs = m.group("lhs").replace(" ", ""), m.group("op"), m.group("rhs")
-    try:
-        threshold = float(rhs.replace("_", ""))
-    except ValueError:
-        raise PlanError(f"--target {text!r}: {rhs!r} is not a number") from None
-    if not math.isfinite(threshold):
-        raise PlanError(f"--target {text!r}: the value must be a finite number")
-    known = [*HEADLINE, *EXTRA]
-    if not is_custom(lhs) and lhs not in known:
-        import difflib
-
-        close = difflib.get_close_matches(lhs, known, n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise PlanError(f"--target {text!r}: unknown outcome {lhs!r}{hint} (outcomes: "
-                        "docs/analysis.md; or agg(column) with agg one of mean, max, min, sum, "
-                        "end, weekN and a weekly column)")
-    if city and lhs in SYSTEM_ONLY:
-        raise PlanError(f"--target {text!r}: {lhs} exists for system totals only; drop --city")
-    return Target(lhs, op, threshold, text.strip())
-
-
-def parse_range(text: str) -> tuple[float, float]:
-    parts = (text or "").split(":")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise PlanError(f"--range {text!r}: expected LOW:HIGH, e.g. 0.5:4") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
-        raise PlanError(f"--range {text!r}: LOW must be below HIGH, both finite numbers")
-    return lo, hi
-
-
-def split_path(path: str) -> list[str]:
-    """``a.b[c].d`` -> ``['a', 'b', 'c', 'd']`` (the syntax of ``--set``)."""
-    path = re.sub(r"\[([^\]]+)\]", r".\1", path.strip())
-    parts = [p.strip().strip('"').strip("'") for p in re.findall(r'"[^"]*"|[^.]+', path)]
-    if not parts or any(p == "" for p in parts) or path.startswith(".") or path.endswith("."):
-        raise PlanError(f"--lever {path!r}: not a parameter path (e.g. "
-                        "funding.grant_factor.federal)")
-    return parts
-
-
-def lever_value(data: dict, lever: str) -> Any:
-    """The current value of the parameter ``lever`` in dumped scenario data, or PlanError."""
-    import difflib
-
-    node: Any = data
-    parts = split_path(lever)
-    for i, part in enumerate(parts):
-        where = ".".join(parts[:i]) or "the scenario"
-        if isinstance(node, list):
-            names = [str(item.get("name")) for item in node if isinstance(item, dict)]
-            if part not in names:
-                close = difflib.get_close_matches(part, names, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise PlanError(f"--lever {lever}: {where} has no item named {part!r}{hint}")
-            node = node[names.index(part)]
-        elif isinstance(node, dict):
-            if part not in node:
-                close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise PlanError(f"--lever {lever}: {part!r} is not a parameter of {where}{hint}")
-            node = node[part]
-        else:
-            raise PlanError(f"--lever {lever}: {where} is a value, not a table")
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        kind = "a table" if isinstance(node, dict | list) else type(node).__name__
-        raise PlanError(f"--lever {lever}: not a numeric parameter (it is {kind}); a lever "
-                        "must be a number")
-    return node
 
 
 # ---------------------------------------------------------------------------- the search
@@ -309,27 +181,6 @@ def _bootstrap(levels: dict[float, Level], target: Target, probability: float,
 
 
 # ---------------------------------------------------------------------------- the model
-def _one_run(scenario: Any, city: str | None, outcome: str) -> dict[str, float]:
-    """Run one scenario; its run-level outcomes (of ``city`` or the system)."""
-    from sim.runner import simulate
-
-    t0 = time.perf_counter()
-    result = simulate(scenario)
-    if city is None:
-        frame = result.totals
-    else:
-        frame = result.municipalities[result.municipalities["municipality"] == city]
-    out = weekly_outcomes(frame)
-    if is_custom(outcome):
-        try:
-            out[outcome] = custom_outcome(frame, outcome)
-        except KeyError:
-            out[outcome] = math.nan
-            out["__missing_column"] = 1.0
-    out["wall_s"] = time.perf_counter() - t0
-    return out
-
-
 @dataclass
 class PlanResult:
     scenario: str
@@ -358,8 +209,6 @@ def plan(scenario: Path | str, lever: str, target: str, lo: float, hi: float,
          tol: float | None = None, jobs: int | None = None, conservative: bool = False,
          log: Callable[[str], None] | None = None) -> PlanResult:
     """Answer the planner's question by running the model (see the module docstring)."""
-    from sim.scenario import ScenarioError, load_scenario
-
     say = log or (lambda msg: None)
     if not 0 < probability <= 1:
         raise PlanError(f"--probability {probability:g}: expected a share in (0, 1]")
@@ -370,85 +219,61 @@ def plan(scenario: Path | str, lever: str, target: str, lo: float, hi: float,
     if tol is not None and not tol > 0:
         raise PlanError(f"--tol {tol:g}: expected a positive number")
     tgt = parse_target(target, city)
-    path = Path(scenario)
-    try:
-        base = load_scenario(path, list(sets))
-    except ScenarioError as e:
-        raise PlanError(f"{e.path}: {e.problems[0]}" + (
-            f" (and {len(e.problems) - 1} more problems)" if len(e.problems) > 1 else "")
-        ) from None
-    data = base.model_dump(mode="python")
-    current = lever_value(data, lever)
+    ev = Evaluator(scenario, sets, city, [tgt])
+    current = ev.current(lever)
     integer = isinstance(current, int)
     if integer and not (float(lo).is_integer() and float(hi).is_integer()):
         raise PlanError(f"--range {lo:g}:{hi:g}: {lever} is a whole number; give whole-number "
                         "ends")
-    if city is not None:
-        names = [m["name"] for m in data.get("municipalities", [])]
-        if city not in names:
-            import difflib
-
-            close = difflib.get_close_matches(city, names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise PlanError(f"--city {city!r}: not a municipality of {path.name}{hint} "
-                            f"(known: {', '.join(names)})")
-    first = base.run.seed if seed is None else seed
+    first = ev.seed if seed is None else seed
     seeds = [int(first) + r for r in range(replicates)]
     jobs = min(replicates, os.cpu_count() or 1) if jobs is None else max(1, jobs)
 
-    def scenario_at(level: float) -> Any:
-        text = str(int(level)) if integer else repr(float(level))
+    def at(level: float) -> dict[str, Any]:
+        return {lever: int(level) if integer else float(level)}
+
+    for end in (lo, hi):  # both ends must be valid values of the lever
         try:
-            return load_scenario(path, [*sets, f"{lever}={text}"])
-        except ScenarioError as e:
-            raise PlanError(f"--range: {lever} = {level:g} is not allowed: "
-                            f"{e.problems[0]}") from None
-
-    for end in (lo, hi):
-        scenario_at(end)  # both ends must be valid values of the lever
-
-    from sim.runner import process_pool
+            ev.scenario_at(at(end))
+        except PlanError as e:
+            raise PlanError(f"--range: {e}") from None
 
     rows: list[dict] = []
     t0 = time.perf_counter()
-    with process_pool(jobs) as pool:
+    with ev.executing(jobs):
         def evaluate(levels: list[float]) -> list[np.ndarray]:
-            tasks = []
-            for level in levels:
-                sc = scenario_at(level)
-                for r, s in enumerate(seeds):
-                    run_sc = sc.model_copy(deep=True)
-                    run_sc.run.seed = s
-                    run_sc.run.progress = False
-                    tasks.append((level, r, s, run_sc))
-            if pool is None:
-                results = [_one_run(sc, city, tgt.outcome) for *_, sc in tasks]
-            else:
-                futs = [pool.submit(_one_run, sc, city, tgt.outcome) for *_, sc in tasks]
-                results = [f.result() for f in futs]
-            if any(res.get("__missing_column") for res in results):
-                raise PlanError(f"--target {tgt.text!r}: the weekly output has no column "
-                                f"{custom_column(tgt.outcome)!r}")
-            out: dict[float, list[float]] = {lv: [] for lv in levels}
-            for (level, r, s, _), res in zip(tasks, results, strict=True):
-                value = res[tgt.outcome]
-                out[level].append(value)
-                rows.append({"level": level, "replicate": r, "seed": s, "value": value,
-                             "meets": bool(tgt.meets([value])[0]),
-                             **{k: v for k, v in res.items() if not k.startswith("__")}})
-            return [np.asarray(out[lv]) for lv in levels]
+            results = ev.run([at(level) for level in levels], seeds)
+            out = []
+            for level, per_seed in zip(levels, results, strict=True):
+                values = [res[tgt.outcome] for res in per_seed]
+                out.append(np.asarray(values, dtype=float))
+                for r, (s, res) in enumerate(zip(seeds, per_seed, strict=True)):
+                    rows.append({"level": level, "replicate": r, "seed": s,
+                                 "value": res[tgt.outcome],
+                                 "meets": bool(tgt.meets([res[tgt.outcome]])[0]), **res})
+            return out
 
         say(f"planning: {tgt.describe(city)}; {replicates} replicates per level, {jobs} "
             f"process{'es' if jobs > 1 else ''}")
         search = find_level(evaluate, tgt, lo, hi, probability, grid=grid, tol=tol,
                             integer=integer, conservative=conservative, seed=first, log=say)
-    return PlanResult(str(path), lever, city, tgt, lo, hi, probability, conservative, seeds,
+    return PlanResult(str(ev.path), lever, city, tgt, lo, hi, probability, conservative, seeds,
                       search, pd.DataFrame(rows), time.perf_counter() - t0, jobs, current)
 
 
 # ---------------------------------------------------------------------------- output
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
+
+
+def best_level(table: pd.DataFrame, target: Target) -> pd.Series:
+    """The level tried closest to meeting the target: the largest share of replicates meeting
+    it, then the mean outcome nearest the target's side of the threshold (when no level meets
+    it, the shares are often all 0 and only the outcome tells the levels apart)."""
+    gap = table["mean"].map(target.shortfall)
+    order = table.assign(_gap=gap).sort_values(["share", "_gap", "level"],
+                                               ascending=[False, True, True], kind="stable")
+    return order.iloc[0]
 
 
 def report(res: PlanResult) -> str:
@@ -467,11 +292,13 @@ def report(res: PlanResult) -> str:
     ]
     table = s.table()
     if s.answer is None:
-        best = table.sort_values(["share", "level"], ascending=[False, True]).iloc[0]
-        lines.append(f"Answer:  no level in [{res.lo:g}, {res.hi:g}] meets the target; the best "
-                     f"level tried, {best['level']:.6g}, meets it in {int(best['meeting'])} of "
-                     f"{int(best['runs'])} replicates ({_pct(best['share'])}, 95% Wilson "
-                     f"{_pct(best['share_low'])}-{_pct(best['share_high'])})")
+        best = best_level(table, tgt)
+        lines.append(f"Answer:  no level in [{res.lo:g}, {res.hi:g}] meets the target; the "
+                     f"closest level tried, {best['level']:.6g}, meets it in "
+                     f"{int(best['meeting'])} of {int(best['runs'])} replicates "
+                     f"({_pct(best['share'])}, 95% Wilson {_pct(best['share_low'])}-"
+                     f"{_pct(best['share_high'])}) with {tgt.outcome} = {best['mean']:.4g} on "
+                     f"average (target {tgt.op} {tgt.threshold:g})")
     else:
         lv = s.at(s.answer)
         assert lv is not None

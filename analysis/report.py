@@ -363,7 +363,7 @@ def _dose_response(rep: Report, res: Results, runs: pd.DataFrame, target: str | 
         return
     tgt = None
     if target:
-        from analysis.plan import parse_target
+        from analysis.targets import parse_target
 
         tgt = parse_target(target)
     outs = [tgt.outcome] if tgt else [o for o in DOSE_OUTCOMES if o in runs.columns

@@ -65,6 +65,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "until N workers are connected (default 1)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="output folder (default: results/sweep-<experiment name>)")
+    p.add_argument("--cluster", type=Path, default=None, metavar="FILE",
+                   help="an HPC cluster through dask-jobqueue, described in a TOML file "
+                        "(kind = slurm|pbs|..., jobs, [options]; docs/sweeps.md); with "
+                        "--dry-run, print the job script it would submit")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--allow-path", dest="allow_paths", action="append", default=[], type=Path,
                    metavar="DIR", help="let the experiment and its scenarios read files in DIR "
@@ -83,9 +87,14 @@ def handle(args: argparse.Namespace) -> int:
 
     access.allow(getattr(args, "allow_paths", None) or [])
     try:
+        if args.cluster is not None and args.dry_run:
+            from experiments.jobqueue import job_script
+
+            print(f"job script from {args.cluster} (one job; nothing submitted):")
+            print(job_script(args.cluster))
         result = sweep(args.experiment, scheduler=args.scheduler, workers=args.workers,
                        out=args.out, progress=not args.no_progress and sys.stderr.isatty(),
-                       dry_run=args.dry_run)
+                       dry_run=args.dry_run, cluster=args.cluster)
     except ScenarioError as e:  # ExperimentError is one
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)

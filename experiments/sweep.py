@@ -21,22 +21,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import os
-import signal
 import sys
-import threading
 import time
-import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from experiments.design import Plan, Run, describe_points, load_plan
+from experiments.executors import DaskExecutor, Outcome, make_executor
 from experiments.schema import ExperimentError
 
 MANIFEST = "manifest.json"
@@ -54,14 +52,6 @@ HEADLINE = ("peak_shelter_occupancy", "unsheltered_person_weeks", "mean_wait_lan
             "employment_rate_at_end", "integration_index_at_end", "retention", "spend_total")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-@dataclass
-class Outcome:
-    run: Run
-    result: dict[str, Any] | None = None
-    error: str | None = None
-    traceback: str | None = None
 
 
 @dataclass
@@ -350,7 +340,6 @@ class Store:
 
 def sobol_indices(plan: Plan, frame: Any) -> tuple[Any, Any]:
     """Sobol indices of every summary outcome (replicates averaged per point), via SALib."""
-    import warnings
 
     import numpy as np
     import pandas as pd
@@ -395,187 +384,6 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
-# ---------------------------------------------------------------------------- executors
-class SyncExecutor:
-    """Runs in this process, one run after another (debugging, tiny sweeps, tests)."""
-
-    label = "sync (in this process)"
-
-    def __enter__(self) -> SyncExecutor:
-        from experiments.run import warm_up
-
-        self.warmups = {"driver": warm_up()}
-        self.nworkers = 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def run(self, plan: Plan, runs: list[Run]) -> Iterator[Outcome]:
-        from experiments.run import run_one
-
-        for run in runs:
-            try:
-                result = run_one(plan.spec(run))
-            except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
-                yield Outcome(run, error=_one_line(e), traceback=traceback.format_exc())
-            else:
-                yield Outcome(run, result=result)
-
-    def worker_of(self, outcome: Outcome) -> str:
-        return "driver"
-
-
-class DaskExecutor:
-    """A dask cluster: a LocalCluster of worker processes, or one at an address."""
-
-    def __init__(self, scheduler: str, workers: int | None) -> None:
-        self.scheduler = scheduler
-        self.nworkers_wanted = workers
-        self.connect_timeout = CONNECT_TIMEOUT_S
-        self.workers_timeout = WORKERS_TIMEOUT_S
-        self.cluster: Any = None
-        self.client: Any = None
-        self.warmups: dict[str, dict] = {}
-        self.worker_versions: dict[str, dict] = {}
-
-    @property
-    def label(self) -> str:
-        if self.scheduler == "local":
-            return (f"LocalCluster: {self.nworkers} worker processes, 1 thread each, "
-                    "on this machine")
-        return f"dask scheduler at {self.scheduler} ({self.nworkers} workers)"
-
-    def __enter__(self) -> DaskExecutor:
-        from distributed import Client, LocalCluster
-
-        from experiments.run import WarmUp, probe, warmup_record
-
-        try:
-            if self.scheduler == "local":
-                n = self.nworkers_wanted or os.cpu_count() or 1
-                try:
-                    with warnings.catch_warnings(), _workers_ignore_ctrl_c():
-                        # "port 8787 in use": no dashboard is wanted
-                        warnings.filterwarnings("ignore", message=".*already in use")
-                        self.cluster = LocalCluster(n_workers=n, threads_per_worker=1,
-                                                    processes=True, dashboard_address=None,
-                                                    silence_logs=logging.ERROR)
-                except Exception as e:  # noqa: BLE001 - say what failed, no traceback
-                    raise ExperimentError("--scheduler local", [
-                        f"could not start {n} local worker processes ({_one_line(e)}); "
-                        "try fewer --workers, or --scheduler sync"]) from None
-                self.client = Client(self.cluster)
-            else:
-                try:
-                    self.client = Client(self.scheduler, timeout=f"{self.connect_timeout}s")
-                except (OSError, TimeoutError, ValueError) as e:  # ValueError: bad address
-                    raise ExperimentError(self.scheduler, [
-                        f"cannot connect to a dask scheduler there ({_one_line(e)}); start "
-                        "one with `dask scheduler` or check the address"]) from None
-                need = self.nworkers_wanted or 1
-                try:
-                    self.client.wait_for_workers(need, timeout=self.workers_timeout)
-                except TimeoutError:
-                    raise ExperimentError(self.scheduler, [
-                        f"fewer than {need} dask worker(s) connected within "
-                        f"{self.workers_timeout:.0f} s; start workers with `dask worker "
-                        f"{self.scheduler} --nthreads 1`"]) from None
-            try:
-                self.worker_versions = self.client.run(probe)
-            except Exception as e:  # noqa: BLE001 - report, do not crash
-                raise ExperimentError(self.scheduler, [
-                    f"the workers cannot import the project ({_one_line(e)}); install it on "
-                    "every worker (pip install -e . in a checkout, or the same version)"]) \
-                    from None
-            self.client.register_plugin(WarmUp(), name=WarmUp.name)
-            self.warmups = {k: v for k, v in self.client.run(warmup_record).items() if v}
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    @property
-    def nworkers(self) -> int:
-        if self.client is None:
-            return 0
-        try:
-            info = self.client.scheduler_info(n_workers=-1)  # newer: only 5 listed by default
-        except TypeError:
-            info = self.client.scheduler_info()
-        return len(info.get("workers", {}))
-
-    def refresh_warmups(self) -> None:
-        from experiments.run import warmup_record
-
-        with contextlib.suppress(Exception):
-            for k, v in self.client.run(warmup_record).items():
-                if v:
-                    self.warmups[k] = v
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            if self.client is not None:
-                self.client.close()
-        with contextlib.suppress(Exception):
-            if self.cluster is not None:
-                self.cluster.close()
-        self.client = self.cluster = None
-
-    def run(self, plan: Plan, runs: list[Run]) -> Iterator[Outcome]:
-        from distributed import as_completed
-
-        from experiments.run import run_one
-
-        token = uuid.uuid4().hex[:8]
-        by_key: dict[str, Run] = {}
-        futures = []
-        for run in runs:
-            key = f"reception-run-{run.run_id}-{token}"
-            fut = self.client.submit(run_one, plan.spec(run), key=key, pure=False)
-            by_key[fut.key] = run
-            futures.append(fut)
-        self._where: dict[str, str] = {}
-        try:
-            for fut in as_completed(futures):
-                run = by_key[fut.key]
-                try:
-                    result = fut.result()
-                except Exception as e:  # noqa: BLE001 - recorded, the sweep goes on
-                    tb = fut.traceback()
-                    text = "".join(traceback.format_tb(tb)) if tb is not None else ""
-                    yield Outcome(run, error=_one_line(e), traceback=text + _one_line(e))
-                else:
-                    yield Outcome(run, result=result)
-                finally:
-                    fut.release()
-        finally:
-            for fut in futures:
-                if fut.status == "pending":
-                    fut.cancel()
-
-    def worker_of(self, outcome: Outcome) -> str:
-        res = outcome.result or {}
-        return f"{res.get('host')}:{res.get('pid')}"
-
-
-@contextlib.contextmanager
-def _workers_ignore_ctrl_c() -> Iterator[None]:
-    """Start worker processes with SIGINT ignored (inherited): Ctrl-C reaches the driver only.
-
-    The driver then records what is done and closes the cluster, instead of every worker
-    printing its own KeyboardInterrupt traceback. (Only possible in the main thread.)
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _print(msg: str) -> None:
     """Print; output piped into ``head`` and closed must not stop the sweep."""
     try:
@@ -585,26 +393,18 @@ def _print(msg: str) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def _one_line(e: BaseException) -> str:
-    text = f"{type(e).__name__}: {e}".strip()
-    return " ".join(text.split())
-
-
-def make_executor(scheduler: str, workers: int | None) -> SyncExecutor | DaskExecutor:
-    if scheduler == "sync":
-        return SyncExecutor()
-    return DaskExecutor(scheduler, workers)
-
-
 # ---------------------------------------------------------------------------- the sweep
 def sweep(experiment: Path, scheduler: str = "local", workers: int | None = None,
           out: Path | None = None, progress: bool = True, dry_run: bool = False,
           log: Callable[[str], None] | None = None,
-          order: Callable[[list[Run]], list[Run]] | None = None) -> SweepResult:
+          order: Callable[[list[Run]], list[Run]] | None = None,
+          executor: Executor | None = None, cluster: Path | None = None) -> SweepResult:
     """Run (or resume) the sweep of ``experiment``; raise ``ExperimentError`` on user errors.
 
     ``order`` rearranges the runs to submit (tests use it to show that seeds and outputs do
-    not depend on execution order).
+    not depend on execution order). ``executor``: any ``concurrent.futures.Executor`` (the
+    caller owns it); ``cluster``: a dask-jobqueue cluster file (``experiments.jobqueue``);
+    otherwise ``scheduler`` says where the runs go.
     """
     log = log or _print
     started = time.perf_counter()
@@ -627,13 +427,15 @@ def sweep(experiment: Path, scheduler: str = "local", workers: int | None = None
     store = Store(out, plan)
     store.scan(store.check())
     try:
-        return _execute(plan, store, runs, scheduler, workers, progress, log, order, started,
-                        shape, timings)
+        executor_ = make_executor(scheduler, workers, CONNECT_TIMEOUT_S, WORKERS_TIMEOUT_S,
+                                  executor, cluster)
+        return _execute(plan, store, runs, executor_, scheduler, progress, log, order,
+                        started, shape, timings)
     finally:
         store.close()
 
 
-def _execute(plan: Plan, store: Store, runs: list[Run], scheduler: str, workers: int | None,
+def _execute(plan: Plan, store: Store, runs: list[Run], executor: Any, scheduler: str,
              progress: bool, log: Callable[[str], None],
              order: Callable[[list[Run]], list[Run]] | None, started: float,
              shape: str, timings: dict[str, float]) -> SweepResult:
@@ -646,7 +448,8 @@ def _execute(plan: Plan, store: Store, runs: list[Run], scheduler: str, workers:
     retry = f" ({counts['failed']} failed before: run again)" if counts["failed"] else ""
     log(f"{plan.name}: {shape}; {counts['done']} done, {len(todo)} to run{retry}; "
         f"keep {plan.keep}; out {store.out}/")
-    session = {"started_at": _now(), "scheduler": scheduler, "ran": 0, "failed": 0,
+    session = {"started_at": _now(), "scheduler": executor_name(executor, scheduler),
+               "ran": 0, "failed": 0,
                "workers": {}, "ended_at": None, "interrupted": False}
     ran = failed = 0
     failures: list[dict] = []
@@ -656,7 +459,6 @@ def _execute(plan: Plan, store: Store, runs: list[Run], scheduler: str, workers:
         store.begin()
         store.sessions.append(session)
     else:
-        executor = make_executor(scheduler, workers)
         t_start = time.perf_counter()
         try:
             with executor:  # a scheduler that cannot be reached is reported before any write
@@ -733,6 +535,17 @@ def _execute(plan: Plan, store: Store, runs: list[Run], scheduler: str, workers:
     _print_headline(plan, store, log)
     return SweepResult(store.out, counts["total"], counts["done"], counts["failed"], ran + failed,
                        wall, code, failures, warmups, timings)
+
+
+def executor_name(executor: Any, scheduler: str) -> str:
+    """What the manifest records as the session's scheduler."""
+    from experiments.executors import FuturesExecutor
+
+    if isinstance(executor, FuturesExecutor):
+        return f"executor:{type(executor.executor).__name__}"
+    if isinstance(executor, DaskExecutor) and executor.cluster_file is not None:
+        return f"cluster:{executor.cluster_file}"
+    return scheduler
 
 
 def _short(names: list[str]) -> dict[str, str]:

@@ -101,3 +101,17 @@ def test_plan_bad_scenario_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "cannot read the file" in err
+
+
+def test_when_no_level_meets_the_target_the_closest_is_named_not_the_smallest():
+    """Issue 17: every level fails a `<` target (share 0 everywhere); the level named must be
+    the one whose mean outcome is nearest the threshold (the largest here), not the first."""
+    from analysis.plan import best_level
+    from analysis.targets import parse_target
+
+    table = pd.DataFrame({"level": [0.5, 1.375, 2.25, 4.0], "share": [0.0] * 4,
+                          "mean": [71.9, 40.0, 30.5, 22.2]})
+    assert best_level(table, parse_target("mean_wait_language<8"))["level"] == 4.0
+    assert best_level(table, parse_target("mean_wait_language>80"))["level"] == 0.5
+    table.loc[1, "share"] = 0.1  # a level that meets it sometimes comes first
+    assert best_level(table, parse_target("mean_wait_language<8"))["level"] == 1.375

@@ -22,7 +22,7 @@ from analysis.compare import (
     wilson_interval,
 )
 from analysis.outcomes import HEADLINE, outcomes_table, totals_from_cities, weekly_outcomes
-from analysis.plan import PlanError, Target, find_level, lever_value, parse_range, parse_target
+from analysis.plan import find_level
 from analysis.sensitivity import (
     infer_second_order,
     oat_effects,
@@ -30,6 +30,7 @@ from analysis.sensitivity import (
     sobol_indices,
     sobol_problem,
 )
+from analysis.targets import PlanError, Target, lever_value, parse_range, parse_target
 
 
 # ---------------------------------------------------------------------------- intervals

@@ -1,0 +1,158 @@
+"""The many-lever planner: known answers (a monotone one-lever case against the bisection, a
+two-lever case against brute force on the grid), its confidence statement on fresh seeds,
+and the command line on the classroom scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.cli import main as cli_main
+from analysis.compare import wilson_interval
+from analysis.optimise import Lever, confirm, parse_cost, parse_lever, search
+from analysis.plan import find_level
+from analysis.targets import PlanError, parse_target
+
+CLASSROOM = Path(__file__).resolve().parents[1] / "scenarios" / "classroom.toml"
+SEEDS = list(range(10))
+
+
+def _noise(seed: int, k: int = 0) -> float:
+    return float(np.random.default_rng([seed, k]).normal())
+
+
+def fake_model(seeds):
+    """A model with two levers: outcome a rises with x + 2y, b falls with y and rises with x;
+    cost 3x + y (replicate r's noise is the same for every candidate: common random numbers)."""
+    def evaluate(cands):
+        out = []
+        for v in cands:
+            x, y = v.get("x", 0.0), v.get("y", 0.0)
+            out.append([{"a": x + 2 * y + 0.5 * _noise(s, 0),
+                         "b": x - 0.5 * y + 0.3 * _noise(s, 1),
+                         "spend_total": 3 * x + y} for s in seeds])
+        return out
+    return evaluate
+
+
+def test_one_lever_agrees_with_the_bisection():
+    target = parse_target("retention>4")  # any known outcome name; the fake model supplies it
+    evaluate = fake_model(SEEDS)
+
+    def rename(cands):
+        return [[{**o, "retention": o["a"]} for o in outs] for outs in evaluate(cands)]
+
+    lever = Lever("x", "float", 0.0, 8.0, 0.1)
+    found = search(rename, [lever], [target], ["spend_total"], 0.8, trials=12, seed=1)
+    bis = find_level(lambda xs: [np.array([o["retention"] for o in outs])
+                                 for outs in rename([{"x": x} for x in xs])],
+                     target, 0.0, 8.0, 0.8, grid=5, tol=0.1)
+    assert bis.answer is not None
+    assert abs(found.best().values["x"] - bis.answer) <= 0.1 + 1e-9
+
+
+def test_two_levers_agree_with_brute_force_on_the_grid():
+    targets = [parse_target("retention>6"), parse_target("arrivals>0.5")]
+    evaluate = fake_model(SEEDS)
+
+    def rename(cands):
+        return [[{**o, "retention": o["a"], "arrivals": o["b"]} for o in outs]
+                for outs in evaluate(cands)]
+
+    levers = [Lever("x", "float", 0.0, 5.0, 0.5), Lever("y", "float", 0.0, 5.0, 0.5)]
+    found = search(rename, levers, targets, ["spend_total"], 0.8, trials=30, seed=3)
+    grid = [{"x": levers[0].value(i), "y": levers[1].value(j)}
+            for i in range(levers[0].size) for j in range(levers[1].size)]
+    best_cost, best = np.inf, None
+    for values, outs in zip(grid, rename(grid), strict=True):
+        shares = [t.meets([o[t.outcome] for o in outs]).mean() for t in targets]
+        cost = np.mean([o["spend_total"] for o in outs])
+        if min(shares) >= 0.8 and cost < best_cost:
+            best_cost, best = cost, values
+    plan = found.best()
+    assert best is not None
+    assert plan.cost_mean == pytest.approx(best_cost)
+    assert abs(plan.values["x"] - best["x"]) <= 0.5
+    assert abs(plan.values["y"] - best["y"]) <= 0.5
+    assert len(found.candidates) < len(grid)  # fewer runs than brute force
+    front = found.pareto()
+    assert plan in front or any(c.cost_mean <= plan.cost_mean for c in front)
+
+
+def test_confirmation_on_fresh_seeds_covers_the_true_probability():
+    """outcome = x + N(0, 1): P(outcome > 1) at x is Phi(x - 1), known exactly."""
+    target = parse_target("retention>1")
+
+    def model(seeds):
+        return lambda values: [{"retention": values["x"] + _noise(s), "spend_total": values["x"]}
+                               for s in seeds]
+
+    lever = Lever("x", "float", 0.0, 4.0, 0.25)
+    found = search(lambda cands: [model(SEEDS)(v) for v in cands], [lever], [target],
+                   ["spend_total"], 0.8, trials=10, seed=2)
+    plan = found.best()
+    fresh = list(range(100, 150))
+    checked = confirm(model(fresh), plan, [target], ["spend_total"], fresh)
+    k, n, lo, hi = checked.target_interval(0)
+    truth = stats.norm.cdf(plan.values["x"] - 1)
+    assert n == 50
+    assert (k, n) == (int(checked.candidate.meets[0].sum()), 50)
+    assert (lo, hi) == wilson_interval(k, n)
+    assert lo <= truth <= hi
+    m, clo, chi = checked.cost_interval()
+    assert m == pytest.approx(plan.values["x"])
+
+
+def test_levers_and_costs_are_parsed_with_clear_errors():
+    assert parse_lever("funding.grant_factor.federal=0.5:3:0.25", 1.0).size == 11
+    assert parse_lever("municipalities.M.shelter_beds=100:600", 100).step == 25
+    assert parse_lever("municipalities.M.policies.intake_cap", True).kind == "bool"
+    assert parse_cost("spend_federal+spend_municipal") == ["spend_federal", "spend_municipal"]
+    with pytest.raises(PlanError, match="whole number"):
+        parse_lever("municipalities.M.shelter_beds=100.5:600", 100)
+    with pytest.raises(PlanError, match="switch"):
+        parse_lever("municipalities.M.policies.intake_cap=0:1", True)
+    with pytest.raises(PlanError, match="did you mean spend_total"):
+        parse_cost("spend_totl")
+
+
+def test_many_lever_command_line_on_the_classroom(tmp_path, capsys):
+    csv, fig = tmp_path / "candidates.csv", tmp_path / "front"
+    rc = cli_main(["plan", "--scenario", str(CLASSROOM), "--weeks", "16",
+                   "--lever", "funding.grant_factor.federal=0.5:2:0.5",
+                   "--lever", "municipalities.Millbrook.policies.intake_cap",
+                   "--target", "mean_wait_language<40", "--target", "retention>0.5",
+                   "--cost", "spend_federal+spend_municipal", "--replicates", "2",
+                   "--trials", "4", "--confirm", "4", "--jobs", "1", "--quiet",
+                   "--csv", str(csv), "--plot", str(fig)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Plan:    funding.grant_factor.federal = " in out
+    assert "Confirmed on 4 fresh seeds (3..6, never used in the search)" in out
+    assert "P(every target) = " in out
+    table = pd.read_csv(csv)
+    assert set(table["municipalities.Millbrook.policies.intake_cap"]) <= {True, False}
+    assert table["plan"].sum() == 1
+    plan = table[table["plan"]].iloc[0]
+    assert plan["feasible"]
+    assert plan["cost"] == table[table["feasible"]]["cost"].min()  # the cheapest feasible
+    assert fig.with_suffix(".png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lever", "funding.grant_factor.federal=2:1"], "LOW must be below HIGH"),
+    (["--lever", "funding.grant_factor.fedral=1:2"], "did you mean federal"),
+    (["--lever", "funding.grant_factor.federal=0.5:2", "--cost", "money"], "--cost 'money'"),
+    (["--lever", "funding.grant_factor.federal=0.5:2", "--range", "1:2"], "--range belongs"),
+])
+def test_many_lever_errors_are_one_line(args, message, capsys):
+    rc = cli_main(["plan", "--scenario", str(CLASSROOM), "--target", "retention>0.5",
+                   "--target", "mean_wait_language<40", *args])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err
+    assert err.count("\n") == 1
