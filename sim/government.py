@@ -89,9 +89,9 @@ class Government(mesa.Agent):
         for i, amount in zip(due, paid, strict=True):
             if amount > 0:
                 self._pay(i, float(amount))
-                self.model.events.append((self.model.week, (
+                self.model.log("topup", (
                     f"{self.name} ad hoc top-up to {self.model.municipalities[i].name}: "
-                    f"${amount:,.0f} after {self.crisis_weeks} weeks of crisis")))
+                    f"${amount:,.0f} after {self.crisis_weeks} weeks of crisis"))
 
     def _open_sites(self, due: list[int], strain: np.ndarray) -> None:
         """Sites of the government's own kinds where the city's places fall short."""
@@ -112,9 +112,9 @@ class Government(mesa.Agent):
                 if places[kd]:
                     lead = round(r.kinds[names[kd]].lead_weeks * r.speed)
                     e.add(self.model.week + lead, kd, int(places[kd]), self.funder)
-                    self.model.events.append((self.model.week, (
+                    self.model.log("site_opened", (
                         f"{self.name} opens {places[kd] * k:,.0f} {names[kd]} places in "
-                        f"{m.name} (in {lead} weeks)")))
+                        f"{m.name} (in {lead} weeks)"))
 
     def _advance(self) -> None:
         """Formula: a quarter's share of the claimant shelter cost, paid before it falls due."""
@@ -131,6 +131,6 @@ class Government(mesa.Agent):
             if amount > 0:
                 self._pay(i, float(amount))
         if paid.sum() > 0:
-            self.model.events.append((self.model.week, (
+            self.model.log("formula_advance", (
                 f"{self.name} formula advance: ${paid.sum():,.0f} to "
-                f"{int((paid > 0).sum())} cities")))
+                f"{int((paid > 0).sum())} cities"))

@@ -47,6 +47,9 @@ from sim.series import weekly_arrivals
 from sim.state import MigrantArrays
 
 WEEKS_PER_YEAR = 52
+# What ``log`` counts: the run summary reports each as ``events_<kind>``.
+EVENT_KINDS = ("timeline", "transfer", "emergency_order", "emergency_closure", "cap_imposed",
+               "cap_lifted", "budget_raised", "topup", "site_opened", "formula_advance")
 NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full network effect
 NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
 
@@ -100,7 +103,8 @@ class ReceptionModel(mesa.Model):
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
-        self.events: list[tuple[int, str]] = []  # (week, what the timeline changed)
+        self.events: list[tuple[int, str]] = []  # (week, what happened), in order
+        self.event_counts: dict[str, int] = dict.fromkeys(EVENT_KINDS, 0)
         self._transfers = np.zeros((len(self.municipalities), N_FUNDER))
         # cost-sharing claims: (week due, municipality, funder index, CAD)
         self.claims_queue: list[tuple[int, int, int, float]] = []
@@ -191,6 +195,11 @@ class ReceptionModel(mesa.Model):
             self._views[row] = Migrant(self, row)
         return self._views[row]
 
+    def log(self, kind: str, text: str) -> None:
+        """Record an event of this week (run.json, the app's log) and count it by kind."""
+        self.events.append((self.week, text))
+        self.event_counts[kind] += 1
+
     def _key(self, process: int) -> np.uint64:
         return kernels.stream_key(self.seed, self.week, process)
 
@@ -218,14 +227,14 @@ class ReceptionModel(mesa.Model):
                 for key, value in change.set.items():
                     paths.assign(self.scenario, key, value)
                     self._refresh(paths.split(key))
-                self.events.append((self.week, change.note or ", ".join(change.set)))
+                self.log("timeline", change.note or ", ".join(change.set))
         self._transfers[:] = 0.0
         index = self.scenario.muni_index()
         for t in self.scenario.transfers:
             if t.week == self.week:
                 self._transfer(index[t.municipality], FUNDERS.index(t.funder), t.amount)
-                self.events.append((self.week, t.note or f"{t.funder} transfer to "
-                                    f"{t.municipality}: ${t.amount:,.0f}"))
+                self.log("transfer", t.note or f"{t.funder} transfer to "
+                         f"{t.municipality}: ${t.amount:,.0f}")
 
     def _transfer(self, i: int, funder: int, amount: float) -> None:
         """Money from another order of government into city ``i``'s newcomer cash.

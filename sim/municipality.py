@@ -130,12 +130,12 @@ class Municipality(mesa.Agent):
         self.policies["intake_cap"] = on
         if on:
             self.emergency.cap_since = week
-            self.model.events.append((week, f"{self.name} caps shelter intake: {why}"))
+            self.model.log("cap_imposed", f"{self.name} caps shelter intake: {why}")
         else:
             held = week - (self.emergency.cap_since or 0)
             self.emergency.cap_since = None
-            self.model.events.append((week, f"{self.name} lifts its intake cap after {held} "
-                                      f"weeks: {why}"))
+            self.model.log("cap_lifted", f"{self.name} lifts its intake cap after {held} weeks: "
+                           f"{why}")
 
     def new_fiscal_year(self, s: Sentiment, p: Politics, rng: np.random.Generator) -> None:
         """A year with pressure to act (its peak) raises the budget, else backlash may cut
@@ -143,8 +143,8 @@ class Municipality(mesa.Agent):
         peak, self.emergency.pressure_peak = self.emergency.pressure_peak, 0.0
         if peak >= p.act_pressure:
             self.budget_per_year *= 1.0 + p.budget_raise
-            self.model.events.append((self.model.week, f"{self.name} raises its newcomer budget "
-                                      f"{p.budget_raise:.0%} under pressure to act"))
+            self.model.log("budget_raised", f"{self.name} raises its newcomer budget "
+                           f"{p.budget_raise:.0%} under pressure to act")
         elif self.sentiment < s.backlash_threshold:
             self.budget_per_year *= 1.0 - s.backlash_cut
         pol = self.params.policies
@@ -208,9 +208,9 @@ class Municipality(mesa.Agent):
                 if places[kd]:
                     lead = round(r.kinds[kinds[kd]].lead_weeks * r.speed)
                     e.add(week + lead, kd, int(places[kd]), "municipal")
-                    self.model.events.append((week, (
+                    self.model.log("emergency_order", (
                         f"{self.name} orders {places[kd] * k:,.0f} {kinds[kd]} places "
-                        f"(open in {lead} weeks) after {e.strain_weeks} weeks of strain")))
+                        f"(open in {lead} weeks) after {e.strain_weeks} weeks of strain"))
         elif e.calm_weeks >= r.close_weeks or self.available() <= 0:
             keep = 0 if self.available() <= 0 else int(np.ceil(by_kind.sum() * r.margin))
             close = response.closable(e.open, by_kind, mine, keep)
@@ -219,5 +219,5 @@ class Municipality(mesa.Agent):
                 e.pipeline = [o for o in e.pipeline if o.opener != "municipal"]
                 why = "no money left" if self.available() <= 0 else (
                     f"{e.calm_weeks} weeks without strain")
-                self.model.events.append((week, f"{self.name} closes {close.sum() * k:,.0f} "
-                                          f"empty emergency places: {why}"))
+                self.model.log("emergency_closure", f"{self.name} closes {close.sum() * k:,.0f} "
+                               f"empty emergency places: {why}")

@@ -114,6 +114,7 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
     muni, totals = frames(model)
     wall = time.perf_counter() - t0
     summary = summarize(muni, totals)
+    summary.update({f"events_{k}": float(n) for k, n in model.event_counts.items()})
     record = {
         "scenario": scenario.model_dump(mode="json"),
         "seed": scenario.run.seed,
