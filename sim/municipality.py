@@ -176,7 +176,7 @@ class Municipality(mesa.Agent):
             e.strain_weeks, e.calm_weeks = 0, e.calm_weeks + 1
         if self.policies["intake_cap"] and e.cap_since is None:
             e.cap_since = week  # imposed by a timeline entry
-        if (self.policies["intake_cap"] and e.pressure >= pol.act_pressure
+        if (self.policies["intake_cap"] and e.cap_since < week and e.pressure >= pol.act_pressure
                 and self.available() > 0):
             self.set_cap(False, f"pressure to act on people sleeping outside ({e.pressure:.2f})")
         if self.policies["emergency_response"]:
