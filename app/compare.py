@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.charts import Chart, Series, esc
+from app.charts import Chart, Series, esc, thousands
 from app.model import ALL_CITIES, NO_CITY, AppModel, describe_levers
-from app.outcomes import HEADLINES, OUTCOMES, Outcome
+from app.outcomes import HEADLINES, OUTCOMES, Outcome, fmt_count
 from app.replicates import Replicates
 from app.views import with_marks
 
@@ -147,7 +147,8 @@ def compare_chart(a: AppModel, b: AppModel, outcome: Outcome,
     """One outcome over time for A (solid) and B (dashed); with replicates, the range of
     their runs as bands behind the lines, over the whole horizon."""
     chart = Chart(f"A vs B: {outcome.title}", y_label=outcome.label, y_min=None,
-                  name="compare", y_format=outcome.fmt)
+                  name="compare",
+                  y_format=thousands if outcome.fmt is fmt_count else outcome.fmt)
     for label, model, colour, dash in (("A", a, "#1f77b4", None), ("B", b, "#d62728", "7 4")):
         y = outcome.series(model)
         series = Series(label, np.arange(len(y)), y, colour, 2.5, dash)

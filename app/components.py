@@ -32,13 +32,15 @@ CSS = f"""
   {{ font-size: 1em !important; }}
 .app-topbar {{ position: sticky; top: 0; z-index: 20; display: flex; flex-wrap: wrap;
   gap: 6px 10px; align-items: center; background: #263238; color: white; padding: 6px 10px; }}
-.app-topbar .app-title {{ font-weight: bold; font-size: 1.1em; margin-right: 8px; }}
+.app-topbar .app-title, .app-topbar .app-week {{ font-weight: bold; color: white; }}
+.app-topbar > div, .app-topbar .v-sheet {{ background: transparent !important; }}
 .app-body {{ display: flex; align-items: flex-start; }}
 .app-side {{ flex: 0 0 320px; width: 320px; padding: 6px; position: sticky; top: 56px;
   max-height: calc(100vh - 60px); overflow-y: auto; }}
 .app-main {{ flex: 1 1 auto; min-width: 0; padding: 6px; }}
 @media (max-width: 1100px) {{
-  .app-body {{ flex-direction: column; }}
+  .app-topbar > div, .app-topbar .v-sheet {{ background: transparent !important; }}
+.app-body {{ flex-direction: column; }}
   .app-side {{ position: static; width: 100%; max-height: none; flex: none; }}
 }}
 .app-grid {{ display: grid; gap: 8px;
@@ -178,9 +180,11 @@ def CompareView(model, twin, week: int, outcomes: list[Outcome], large: bool,
             if start.pending:
                 solara.ProgressLinear(value=100 * progress.value)
                 solara.Text(f"{100 * progress.value:.0f}%", classes=["app-progress"])
-        with solara.Column(classes=["app-view", "app-compare-chart", "app-card"], gap="0px"):
-            ChartBox(svg=svg, name=f"compare-week{week}")
-        solara.HTML(tag="div", unsafe_innerHTML=table, classes=["app-compare-text"])
+        with solara.Div(classes=["app-grid"]):
+            with solara.Column(classes=["app-view", "app-compare-chart", "app-card"],
+                               gap="0px"):
+                ChartBox(svg=svg, name=f"compare-week{week}")
+            solara.HTML(tag="div", unsafe_innerHTML=table, classes=["app-compare-text"])
     return main
 
 
@@ -214,7 +218,7 @@ def PlannerView(model, week: int, city: str, cities: list[str], on_city, large: 
                 solara.Checkbox(label=f"{name.replace('_', ' ')}", value=value,
                                 on_value=lambda v, name=name: on_override(
                                     {f"municipalities.{city}.policies.{name}": bool(v)}))
-        with solara.Column(classes=["app-grid"], gap="8px"):
+        with solara.Div(classes=["app-grid"]):
             SvgView(model, week, lambda m: views.map_svg(m, city, large), "map", large,
                     on_select=on_city)
             for name, draw in (("city-shelter", views.city_shelter_chart),
@@ -254,7 +258,7 @@ def ExportView(model, twin, week: int):
 @solara.component
 def SystemView(model, week: int, large: bool, on_select):
     """The whole system: the map and the five charts."""
-    with solara.Column(classes=["app-grid"], gap="8px") as main:
+    with solara.Div(classes=["app-grid"]) as main:
         for name, draw in VIEWS:
             if name == "map":
                 SvgView(model, week, lambda m: views.map_svg(m, None, large), name, large,

@@ -118,6 +118,8 @@ MIDRUN = ("federal_funding", "municipal_budget", "shelter_beds", "arrivals",
           "access_without_fear", "lip", "intake_cap")
 TABS = ["Lesson", "All cities", "Planner", "Export"]
 FREE = "(free exploration)"
+TITLES = {les.key: les.title for les in LESSONS}
+KEYS = {les.title: les.key for les in LESSONS}
 LABEL_STYLE = {"margin-bottom": "-6px", "color": "#333"}
 
 
@@ -177,14 +179,17 @@ def RunControls(model, playing, on_reset, interval_ms: int, weeks_per_redraw: in
                 current.step()
         force_update()
 
-    solara.Button(label="Reset", color="primary", on_click=on_reset,
-                  classes=["app-reset"])
-    solara.Button(label="❚❚ Pause" if playing.value else "▶ Play", color="primary",
-                  on_click=lambda: playing.set(not playing.value),
-                  disabled=not current.running)
-    solara.Button(label="Step", color="primary", on_click=step,
-                  disabled=playing.value or not current.running)
-    solara.Text(f"Week {current.week} of {current.scenario.run.weeks}", classes=["app-week"])
+    with solara.Row(gap="6px", style={"align-items": "center"}) as main:
+        solara.Button(label="Reset", color="primary", on_click=on_reset,
+                      classes=["app-reset"])
+        solara.Button(label="❚❚ Pause" if playing.value else "▶ Play", color="primary",
+                      on_click=lambda: playing.set(not playing.value),
+                      disabled=not current.running)
+        solara.Button(label="Step", color="primary", on_click=step,
+                      disabled=playing.value or not current.running)
+        solara.Text(f"Week {current.week} of {current.scenario.run.weeks}",
+                    classes=["app-week"])
+    return main
 
 
 @solara.component
@@ -299,8 +304,8 @@ def Page():
     b_choice = dict(lesson.b) if lesson else flip.value
     root = ["app-root"] + (["app-large"] if large.value else [])
     solara.Style(CSS)
-    with solara.Column(classes=root, gap="0px"):
-        with solara.Row(classes=["app-topbar"], gap="8px"):
+    with solara.Div(classes=root):
+        with solara.Div(classes=["app-topbar"]):
             solara.Text(TITLE, classes=["app-title"])
             solara.Button("☰ Controls" if not side_open.value else "✕ Hide controls",
                           on_click=lambda: side_open.set(not side_open.value),
@@ -309,13 +314,13 @@ def Page():
                         interval_ms=PLAY_INTERVAL_MS, weeks_per_redraw=render_interval.value)
             solara.ToggleButtonsSingle(value=tab, values=TABS, classes=["app-tabs"])
             solara.Checkbox(label="Large text", value=large)
-        with solara.Row(classes=["app-body"], gap="0px"):
+        with solara.Div(classes=["app-body"]):
             if side_open.value:
-                with solara.Column(classes=["app-side"], gap="8px"):
+                with solara.Div(classes=["app-side"]):
                     with solara.Card("Lesson", margin=0):
-                        solara.Select("Lesson", value=lesson_key.value,
-                                      values=[FREE] + [les.key for les in LESSONS],
-                                      on_value=on_lesson)
+                        solara.Select("Lesson", value=TITLES.get(lesson_key.value, FREE),
+                                      values=[FREE] + [les.title for les in LESSONS],
+                                      on_value=lambda t: on_lesson(KEYS.get(t, FREE)))
                         if lesson is None:
                             solara.Select("B flips", value=flip.value,
                                           values=list(COMPARE_LEVERS), on_value=flip.set)
@@ -338,7 +343,7 @@ def Page():
                         solara.Text(f"1 agent = {sc.run.scale:g} people · "
                                     f"{len(model.value.municipalities)} cities",
                                     style={"color": "#555"})
-            with solara.Column(classes=["app-main"], gap="0px"):
+            with solara.Div(classes=["app-main"]):
                 Main(model.value, b_choice, lesson, tab.value, city.value, city.set,
                      large.value, lambda o: apply({}, o))
 
