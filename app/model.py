@@ -271,7 +271,8 @@ def diff_paths(old: Any, new: Any, where: tuple[str, ...] = ()) -> dict[str, Any
                     name = item.get("name") if isinstance(item, dict) else None
                     out.update(diff_paths(before.get(name, {}), item, (*here, str(name))))
             elif key not in old:
-                out[path_text(here)] = value
+                out.update(diff_paths({}, value, here) if isinstance(value, dict)
+                           else {path_text(here): value})
             else:
                 out.update(diff_paths(old[key], value, here))
         return out
@@ -356,8 +357,10 @@ def describe_levers(levers: dict[str, Any], overrides: dict[str, Any] | None = N
             out.append(f"{words} ×{value:g}")
         elif value == AS_IN_SCENARIO:
             out.append(f"{words} as in the scenario")
+        elif value == NO_CITY:
+            out.append(f"no {words.removeprefix('the ')} in any city")
         else:
-            out.append(f"{words} in {value}")
+            out.append(f"{words} in every city")
     for path, value in (overrides or {}).items():
         parts = paths.split(path)
         what = parts[-1].replace("_", " ").replace("per year", "a year")
@@ -451,11 +454,11 @@ class AppModel(ReceptionModel):
         for ag, g, end in ending:
             money = f"${g.amount_per_year / 1e3:,.0f}K a year"
             if g.end_week == end:
-                self.news.append((week, f"{ag.name}'s {FUNDERS[g.funder]} grant ({money}) "
-                                        "ended and was not renewed"))
+                self.news.append((week, f"{possessive(ag.name)} {FUNDERS[g.funder]} grant "
+                                        f"({money}) ended and was not renewed"))
             else:
-                self.news.append((week, f"{ag.name}'s {FUNDERS[g.funder]} grant ({money}) "
-                                        "was renewed for a year"))
+                self.news.append((week, f"{possessive(ag.name)} {FUNDERS[g.funder]} grant "
+                                        f"({money}) was renewed for a year"))
         self.running = self.week < self.scenario.run.weeks
 
     def twin(self, **changes: Any) -> AppModel:
@@ -465,6 +468,10 @@ class AppModel(ReceptionModel):
 
 LEVERS = tuple(k for k in DEFAULTS if k not in ("preset", "seed", "classroom_speed"))
 _JARGON = re.compile(r"\s*\((?:[^()]*;\s*)?seeds? \d{3}[^()]*\)|,? seeds? \d{3}")
+
+
+def possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def plain(text: str) -> str:
