@@ -57,6 +57,7 @@ CSS = f"""
   border-bottom: 1px solid #ddd; }}
 .app-compare-table .num {{ text-align: right; }}
 .app-lesson-card {{ background: #fff8e1; border-left: 6px solid #ffb300; padding: 8px 12px; }}
+.app-marks ol {{ padding-left: 1.8em; }}
 .app-question {{ font-weight: bold; font-size: 1.15em; }}
 """
 
@@ -120,7 +121,8 @@ def Monitors(model, week: int, city: str | None = None):
     cells = "".join(f"<div class='app-monitor'>{esc(label)}<b>{esc(value)}</b>"
                     f"</div>" for label, value in items)
     where = city or "All cities"
-    return solara.HTML(tag="div", classes=["app-monitors", f"app-monitors-{'city' if city else 'all'}"],
+    kind = "city" if city else "all"
+    return solara.HTML(tag="div", classes=["app-monitors", f"app-monitors-{kind}"],
                        unsafe_innerHTML=f"<div class='app-monitor'>{esc(where)}<b>"
                                         f"week {week}</b></div>{cells}")
 

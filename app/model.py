@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from sim import paths
-from sim.model import WEEKS_PER_YEAR, ReceptionModel
 from sim.codes import FUNDERS
+from sim.model import WEEKS_PER_YEAR, ReceptionModel
 from sim.params import Change, Scenario
 from sim.scenario import (
     SCENARIO_DIR,

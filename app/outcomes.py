@@ -130,5 +130,3 @@ OUTCOMES: dict[str, Outcome] = {o.label: o for o in [
 HEADLINES = ["people in shelter", "sleeping outside", "on waiting lists",
              "language class wait (weeks)", "employment rate", "integration index",
              "spending so far", "municipal spending so far"]
-# Rates and indices of the system that are per-person already, not sums over cities.
-SYSTEM_ONLY = ("integration index of non-status people",)

@@ -22,7 +22,6 @@ from solara.widgets import HTML
 from app import charts
 from app import compare as cmp
 from app import views as c
-from app.outcomes import OUTCOMES
 from app.cli import add_parser, resolve_scenario, server_command, server_env
 from app.model import (
     AGENT_BUDGET,
@@ -36,6 +35,7 @@ from app.model import (
     build_scenario,
     expected_agents,
 )
+from app.outcomes import OUTCOMES
 from sim.codes import FUNDERS, SERVICES
 from sim.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 

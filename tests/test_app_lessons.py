@@ -112,7 +112,8 @@ def test_exported_scenario_gives_the_apps_results(tmp_path):
     assert frame(again).equals(frame(model))
     # the command line sets the same parameters on the preset
     words = shlex.split(export.run_command(model))
-    assert words[:3] == ["reception", "run", words[2]] and words[2].endswith("classroom.toml")
+    assert words[:2] == ["reception", "run"]
+    assert words[2].endswith("classroom.toml")
     sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
     resolved = resolve(preset_path("classroom"), sets)
     assert resolved.data["run"]["seed"] == 3
