@@ -23,7 +23,7 @@ def _summary(name: str, seconds: list[float]) -> str:
 
 def model_steps(preset: str, weeks: int) -> list[float]:
     """Seconds per week of AppModel.step (main and compare twin, as the page runs them)."""
-    from app.components import DEFAULT_COMPARE, Twin
+    from app.compare import DEFAULT_COMPARE, Twin
     from app.model import AppModel
 
     model = AppModel(preset=preset)

@@ -37,13 +37,15 @@ import copy
 import functools
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from app.cli import SCENARIO_ENV
 from sim import paths
+from sim.codes import FUNDERS
 from sim.model import WEEKS_PER_YEAR, ReceptionModel
-from sim.params import Scenario
+from sim.params import Change, Scenario
 from sim.scenario import (
     SCENARIO_DIR,
     Resolved,
@@ -161,25 +163,26 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
                  intake_cap: str = AS_IN_SCENARIO, predictable_funding: bool = False) -> dict:
     """Resolved scenario data (plain dicts) with the levers applied; the input is unchanged."""
     data = copy.deepcopy(data)
-    funding = data.setdefault("funding", {})
-    factors = funding.setdefault("grant_factor", {})
-    factors["federal"] = float(factors.get("federal", 1.0)) * federal_funding
+    if federal_funding != 1.0:
+        factors = data.setdefault("funding", {}).setdefault("grant_factor", {})
+        factors["federal"] = float(factors.get("federal", 1.0)) * federal_funding
     for m in data.get("municipalities", []):
         if not isinstance(m, dict):
             continue
-        m["newcomer_budget_per_year"] = float(m.get("newcomer_budget_per_year", 0.0)) \
-            * municipal_budget
-        if "shelter_beds" in m:
+        if municipal_budget != 1.0:
+            m["newcomer_budget_per_year"] = float(m.get("newcomer_budget_per_year", 0.0)) \
+                * municipal_budget
+        if "shelter_beds" in m and shelter_beds != 1.0:
             m["shelter_beds"] = float(m["shelter_beds"]) * shelter_beds
-        policies = m.setdefault("policies", {})
         for name, choice in (("access_without_fear", access_without_fear), ("lip", lip),
                              ("intake_cap", intake_cap)):
             if choice != AS_IN_SCENARIO:
+                policies = m.setdefault("policies", {})
                 policies[name] = choice == ALL_CITIES
                 if name == "intake_cap":
                     policies["adaptive_cap"] = False
     for stream in (data.get("streams") or {}).values():
-        if not isinstance(stream, dict):
+        if not isinstance(stream, dict) or arrivals == 1.0:
             continue
         if isinstance(stream.get("series"), dict):
             stream["series"]["share"] = float(stream["series"].get("share", 1.0)) * arrivals
@@ -190,7 +193,7 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
             "stream": SURGE_STREAM, "start_week": SURGE_START_WEEK,
             "end_week": SURGE_START_WEEK + SURGE_WEEKS, "multiplier": float(surge)})
     if predictable_funding:
-        funding["ihap_predictable"] = True
+        data.setdefault("funding", {})["ihap_predictable"] = True
         for agency in data.get("agencies", []):
             if isinstance(agency, dict) and isinstance(agency.get("grants"), list):
                 agency["grants"] = _predictable_grants(agency["grants"])
@@ -238,28 +241,150 @@ def resolved_data(preset: str) -> dict:
     return copy.deepcopy(_resolved_data(path, mtime))
 
 
-def build_scenario(preset: str = DEFAULT_PRESET, *, classroom_speed: bool = True,
-                   **levers: Any) -> Scenario:
-    """The preset's scenario with the levers applied (raises ``ScenarioError`` if invalid)."""
+def scenario_data(preset: str, levers: dict[str, Any],
+                  overrides: tuple[tuple[str, Any], ...] = ()) -> dict:
+    """The preset's raw data with the levers, then each ``(path, value)`` override, applied.
+
+    Overrides are the planner's per-city levers and the lessons' settings
+    (e.g. ``("municipalities.Pinecrest.transport_access", 0.9)``), set like ``--set``.
+    """
+    data = apply_levers(resolved_data(preset), **levers)
+    for path, value in overrides:
+        try:
+            paths.set_in_data(data, path, value)
+        except (paths.PathError, TypeError, AttributeError) as e:
+            raise ScenarioError(preset_path(preset), [f"{path}: {e}"]) from None
+    return data
+
+
+def path_text(parts: tuple[str, ...] | list[str]) -> str:
+    """A parameter path from its parts, quoting names that hold a dot."""
+    return ".".join(f'"{p}"' if "." in p else p for p in parts)
+
+
+def diff_paths(old: Any, new: Any, where: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``{path: new value}`` for every parameter that differs between two raw scenarios.
+
+    Named lists (municipalities, agencies) are matched by name; other lists and values
+    are compared whole. Applying the result to ``old`` with ``--set`` gives ``new``.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: dict[str, Any] = {}
+        for key, value in new.items():
+            here = (*where, key)
+            if len(here) == 1 and key in paths.NAMED_LISTS and isinstance(value, list):
+                before = {it.get("name"): it for it in old.get(key, []) if isinstance(it, dict)}
+                for item in value:
+                    name = item.get("name") if isinstance(item, dict) else None
+                    out.update(diff_paths(before.get(name, {}), item, (*here, str(name))))
+            elif key not in old:
+                out.update(diff_paths({}, value, here) if isinstance(value, dict)
+                           else {path_text(here): value})
+            else:
+                out.update(diff_paths(old[key], value, here))
+        return out
+    return {} if old == new else {path_text(where): new}
+
+
+def _scale_for_speed(data: dict, path: Path) -> None:
+    """Classroom speed: raise ``run.scale`` so the run holds at most AGENT_BUDGET agents."""
+    agents = expected_agents(validate_resolved(Resolved(copy.deepcopy(data)), path))
+    if agents > AGENT_BUDGET:
+        # coarser, at most MAX_COARSENING times, rounded up to 5, 10, 15, ... people
+        factor = min(agents / AGENT_BUDGET, MAX_COARSENING)
+        scale = float(data.get("run", {}).get("scale", 1.0))
+        data.setdefault("run", {})["scale"] = float(math.ceil(scale * factor / 5) * 5)
+
+
+def build_data(preset: str = DEFAULT_PRESET, *, seed: int | None = None,
+               classroom_speed: bool = True, overrides: tuple = (), schedule: tuple = (),
+               **levers: Any) -> dict:
+    """Raw scenario data of the app's settings: what ``build_scenario`` validates.
+
+    ``schedule`` holds mid-run changes, ``(week, lever changes, override changes)``: each
+    becomes a timeline entry of that week setting what differs between the settings
+    before and after it (``diff_paths``). ``seed`` sets ``run.seed``.
+    """
     path = preset_path(preset)
-    resolved = Resolved(apply_levers(resolved_data(preset), **levers))
-    scenario = validate_resolved(resolved, path)
+    data = scenario_data(preset, levers, overrides)
     if classroom_speed:
-        agents = expected_agents(scenario)
-        if agents > AGENT_BUDGET:
-            # coarser, at most MAX_COARSENING times, rounded up to 5, 10, 15, ... people
-            factor = min(agents / AGENT_BUDGET, MAX_COARSENING)
-            scale = math.ceil(scenario.run.scale * factor / 5) * 5
-            resolved.data.setdefault("run", {})["scale"] = float(scale)
-            scenario = validate_resolved(resolved, path)
+        _scale_for_speed(data, path)
+    if seed is not None:
+        data.setdefault("run", {})["seed"] = int(seed)
+    now_levers, now_overrides = dict(levers), dict(overrides)
+    before = scenario_data(preset, now_levers, tuple(now_overrides.items()))
+    for week, lever_changes, override_changes in schedule:
+        now_levers.update(dict(lever_changes))
+        now_overrides.update(dict(override_changes))
+        after = scenario_data(preset, now_levers, tuple(now_overrides.items()))
+        changed = diff_paths(before, after)
+        if changed:
+            data.setdefault("timeline", []).append(
+                {"week": int(week), "set": changed,
+                 "note": describe_levers(dict(lever_changes), dict(override_changes))})
+        before = after
+    return data
+
+
+def build_scenario(preset: str = DEFAULT_PRESET, **settings: Any) -> Scenario:
+    """The preset's scenario with the app's settings (raises ``ScenarioError`` if invalid)."""
+    scenario = validate_resolved(Resolved(build_data(preset, **settings)), preset_path(preset))
     scenario.run.progress = False
     return scenario
+
+
+def midrun_path(path: str) -> bool:
+    """Whether a timeline entry can change ``path`` during a run (the levers that can)."""
+    parts = paths.split(path)
+    if parts[0] == "municipalities" and len(parts) >= 3:
+        return parts[-1] in CITY_MIDRUN or (len(parts) == 4 and parts[2] == "policies")
+    if parts[0] == "streams":
+        return parts[-1] == "per_year"
+    return parts == ["funding", "grant_factor", "federal"]
+
+
+CITY_MIDRUN = ("shelter_beds", "newcomer_budget_per_year")
+LEVER_WORDS = {"federal_funding": "federal settlement funding", "municipal_budget":
+               "municipal newcomer budgets", "shelter_beds": "shelter beds",
+               "arrivals": "arrivals", "surge": "the asylum surge",
+               "access_without_fear": "access without fear", "lip": "LIP coordination",
+               "intake_cap": "the shelter intake cap",
+               "predictable_funding": "predictable funding"}
+
+
+def describe_levers(levers: dict[str, Any], overrides: dict[str, Any] | None = None) -> str:
+    """Plain words for lever settings: 'shelter beds ×1.5; the shelter intake cap in all
+    cities; Millbrook: shelter beds 150'."""
+    out = []
+    for name, value in levers.items():
+        words = LEVER_WORDS.get(name, name.replace("_", " "))
+        if isinstance(value, bool):
+            out.append(f"{words} {'on' if value else 'off'}")
+        elif isinstance(value, int | float):
+            out.append(f"{words} ×{value:g}")
+        elif value == AS_IN_SCENARIO:
+            out.append(f"{words} as in the scenario")
+        elif value == NO_CITY:
+            out.append(f"no {words.removeprefix('the ')} in any city")
+        else:
+            out.append(f"{words} in every city")
+    for path, value in (overrides or {}).items():
+        parts = paths.split(path)
+        what = parts[-1].replace("_", " ").replace("per year", "a year")
+        shown = ("on" if value else "off") if isinstance(value, bool) else (
+            f"{value:,g}" if isinstance(value, int | float) else str(value))
+        out.append(f"{parts[1]}: {what} {shown}" if parts[0] in paths.NAMED_LISTS
+                   else f"{path_text(parts)} {shown}")
+    return "; ".join(out)
 
 
 class AppModel(ReceptionModel):
     """A ``ReceptionModel`` of a bundled preset with the app's levers (keyword-only).
 
-    ``app_params`` keeps the arguments, so a twin can be built with one lever flipped.
+    ``app_params`` keeps the arguments, so a twin or a replicate can be built with some
+    changed, and ``AppModel(**model.app_params)`` replays the run, mid-run changes
+    included (``change_levers`` adds them to ``schedule``). ``news`` lists what happened
+    in plain words, ``(week, text)``: timeline events and grants that ended or were renewed.
     """
 
     def __init__(self, *, preset: str = DEFAULTS["preset"], seed: int = DEFAULTS["seed"],
@@ -270,25 +395,90 @@ class AppModel(ReceptionModel):
                  access_without_fear: str = DEFAULTS["access_without_fear"],
                  lip: str = DEFAULTS["lip"], intake_cap: str = DEFAULTS["intake_cap"],
                  predictable_funding: bool = DEFAULTS["predictable_funding"],
-                 classroom_speed: bool = DEFAULTS["classroom_speed"]) -> None:
+                 classroom_speed: bool = DEFAULTS["classroom_speed"],
+                 overrides: tuple = (), schedule: tuple = ()) -> None:
         self.app_params: dict[str, Any] = {
             "preset": preset, "seed": int(seed), "federal_funding": float(federal_funding),
             "municipal_budget": float(municipal_budget), "shelter_beds": float(shelter_beds),
             "arrivals": float(arrivals), "surge": float(surge),
             "access_without_fear": access_without_fear, "lip": lip, "intake_cap": intake_cap,
             "predictable_funding": bool(predictable_funding),
-            "classroom_speed": bool(classroom_speed)}
-        levers = {k: v for k, v in self.app_params.items() if k not in ("preset", "seed")}
-        scenario = build_scenario(**{"preset": preset, **levers})
+            "classroom_speed": bool(classroom_speed),
+            "overrides": tuple((str(k), v) for k, v in overrides),
+            "schedule": tuple(schedule)}
+        self.app_data = build_data(**self.app_params)
+        scenario = validate_resolved(Resolved(copy.deepcopy(self.app_data)),
+                                     preset_path(preset))
+        scenario.run.progress = False
         super().__init__(scenario=scenario, seed=int(seed))
+        self.news: list[tuple[int, str]] = []
+
+    def levers_now(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The levers and overrides in force now: the start's, updated by the schedule."""
+        levers = {k: self.app_params[k] for k in LEVERS}
+        overrides = dict(self.app_params["overrides"])
+        for _, lever_changes, override_changes in self.app_params["schedule"]:
+            levers.update(dict(lever_changes))
+            overrides.update(dict(override_changes))
+        return levers, overrides
+
+    def change_levers(self, levers: dict[str, Any] | None = None,
+                      overrides: dict[str, Any] | None = None) -> list[str]:
+        """Apply changed levers from this week on, through the model's timeline.
+
+        Returns the parameter paths that a timeline cannot change (nothing is applied
+        then: those levers need a restart at week 0).
+        """
+        levers, overrides = dict(levers or {}), dict(overrides or {})
+        now_levers, now_overrides = self.levers_now()
+        preset = self.app_params["preset"]
+        before = scenario_data(preset, now_levers, tuple(now_overrides.items()))
+        after = scenario_data(preset, {**now_levers, **levers},
+                              tuple({**now_overrides, **overrides}.items()))
+        changed = diff_paths(before, after)
+        fixed = [p for p in changed if not midrun_path(p)]
+        if fixed or not changed:
+            return fixed
+        entry = (self.week, tuple(sorted(levers.items())), tuple(sorted(overrides.items())))
+        self.app_params["schedule"] = (*self.app_params["schedule"], entry)
+        self.app_data.setdefault("timeline", []).append(
+            {"week": self.week, "set": changed, "note": describe_levers(levers, overrides)})
+        self.scenario.timeline.append(Change(week=self.week, set=changed,
+                                             note=describe_levers(levers, overrides)))
+        return []
 
     def step(self) -> None:
         """One week; a step past the preset's horizon does nothing (series end there)."""
         if self.week >= self.scenario.run.weeks:
             self.running = False
             return
+        week, seen = self.week, len(self.events)
+        ending = [(ag, g, g.end_week) for ag in self.agencies for g in ag.grants
+                  if g.kind == "program" and g.end_week == week]
         super().step()
+        self.news += [(w, plain(text)) for w, text in self.events[seen:]]
+        for ag, g, end in ending:
+            money = f"${g.amount_per_year / 1e3:,.0f}K a year"
+            if g.end_week == end:
+                self.news.append((week, f"{possessive(ag.name)} {FUNDERS[g.funder]} grant "
+                                        f"({money}) ended and was not renewed"))
+            else:
+                self.news.append((week, f"{possessive(ag.name)} {FUNDERS[g.funder]} grant "
+                                        f"({money}) was renewed for a year"))
 
     def twin(self, **changes: Any) -> AppModel:
         """A new model at week 0 with the same arguments except ``changes``."""
         return AppModel(**{**self.app_params, **changes})
+
+
+LEVERS = tuple(k for k in DEFAULTS if k not in ("preset", "seed", "classroom_speed"))
+_JARGON = re.compile(r"\s*\((?:[^()]*;\s*)?seeds? \d{3}[^()]*\)|,? seeds? \d{3}")
+
+
+def possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def plain(text: str) -> str:
+    """Text for students: without the sources' "(seed 004)" references."""
+    return _JARGON.sub("", text).strip()

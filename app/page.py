@@ -5,12 +5,16 @@ views redraw when it is bumped), with the app's own controls and views. It does 
 call ``SolaraViz`` itself because a changed setting must rebuild the model at once (a
 new preset is a different set of cities), whereas SolaraViz applies changed parameters
 only on Reset, and Mesa's ``ModelController`` keeps its play state to itself, so a
-rebuilt model would go on playing with no way to pause it. Here every change of a
-control stops play and rebuilds the model at week 0, and Reset rebuilds it with the
-same settings. The controls are declared in Mesa's ``model_params`` format
-(``MODEL_PARAMS``), so ``SolaraViz(AppModel(), model_params=MODEL_PARAMS,
-components=[make_view(shelter_chart, "shelter"), ...])`` works too. Each browser session
-has its own model.
+rebuilt model would go on playing with no way to pause it. Here a changed control
+either applies from the current week through the model's timeline ("apply from this
+week", the levers a timeline can change) or stops play and rebuilds the model at week 0;
+Reset rebuilds it with the controls' settings from week 0. The controls are declared in
+Mesa's ``model_params`` format (``MODEL_PARAMS``), so ``SolaraViz(AppModel(),
+model_params=MODEL_PARAMS, components=[make_view(shelter_chart, "shelter"), ...])``
+works too. Each browser session has its own model.
+
+The layout (top bar with the run buttons, a controls panel that can be hidden and that
+stacks above the charts below 1100 CSS px) is written for projectors: see docs/app.md.
 """
 
 from __future__ import annotations
@@ -33,8 +37,26 @@ import solara  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402
 from mesa.visualization.utils import force_update, update_counter  # noqa: E402
 
+warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
+                        category=UserWarning)  # once per page load, about iframes over http
+
+import solara.server.settings  # noqa: E402
+
 from app.cli import SCENARIO_ENV  # noqa: E402
-from app.components import Dashboard  # noqa: E402
+from app.compare import COMPARE_LEVERS, Twin  # noqa: E402
+from app.components import (  # noqa: E402
+    CSS,
+    CaptionView,
+    CompareView,
+    ExportView,
+    LessonCard,
+    MarksList,
+    Monitors,
+    PlannerView,
+    SystemView,
+    outcome_choices,
+)
+from app.lessons import BY_KEY, LESSONS  # noqa: E402
 from app.model import (  # noqa: E402
     DEFAULTS,
     POLICY_CHOICES,
@@ -45,7 +67,9 @@ from app.model import (  # noqa: E402
 )
 from sim.scenario import ScenarioError  # noqa: E402
 
-TITLE = "Migrant reception: classroom and planner"
+solara.server.settings.theme.show_banner = False  # its badge covered the charts' axes
+
+TITLE = "Migrant reception"
 PLAY_INTERVAL_MS = 100  # Mesa's default play interval
 
 # The preset to start with: `reception app SCENARIO` passes it in the environment.
@@ -87,18 +111,16 @@ def initial_params() -> dict:
     return {name: _value(spec) for name, spec in MODEL_PARAMS.items()}
 
 
-@solara.component
-def ModelInfo(model):
-    """Week, horizon, scale and the preset's question."""
-    update_counter.get()
-    sc = model.scenario
-    solara.Text(f"Week {model.week} of {sc.run.weeks} · 1 agent = {sc.run.scale:g} people · "
-                f"{len(model.municipalities)} cities", classes=["app-week"])
-    if sc.scenario.question:
-        solara.Text(sc.scenario.question, style={"font-style": "italic", "font-size": "0.85rem"})
 
 
-LABEL_STYLE = {"font-size": "0.9rem", "margin-bottom": "-6px", "color": "#333"}
+# Levers a timeline can change during a run (the others need a restart at week 0).
+MIDRUN = ("federal_funding", "municipal_budget", "shelter_beds", "arrivals",
+          "access_without_fear", "lip", "intake_cap")
+TABS = ["Lesson", "All cities", "Planner", "Export"]
+FREE = "(free exploration)"
+TITLES = {les.key: les.title for les in LESSONS}
+KEYS = {les.title: les.key for les in LESSONS}
+LABEL_STYLE = {"margin-bottom": "-6px", "color": "#333"}
 
 
 @solara.component
@@ -157,13 +179,52 @@ def RunControls(model, playing, on_reset, interval_ms: int, weeks_per_redraw: in
                 current.step()
         force_update()
 
-    with solara.Row(justify="space-between"):
-        solara.Button(label="Reset", color="primary", on_click=on_reset)
+    with solara.Row(gap="6px", style={"align-items": "center"}) as main:
+        solara.Button(label="Reset", color="primary", on_click=on_reset,
+                      classes=["app-reset"])
         solara.Button(label="❚❚ Pause" if playing.value else "▶ Play", color="primary",
                       on_click=lambda: playing.set(not playing.value),
                       disabled=not current.running)
         solara.Button(label="Step", color="primary", on_click=step,
                       disabled=playing.value or not current.running)
+        solara.Text(f"Week {current.week} of {current.scenario.run.weeks}",
+                    classes=["app-week"])
+    return main
+
+
+@solara.component
+def Main(model, b_choice, lesson, tab: str, city: str, on_city, large: bool, on_override):
+    """The selected tab, redrawn after each step; B is kept in step with A here."""
+    update_counter.get()
+    week = model.week
+    changes = b_choice if isinstance(b_choice, dict) else None
+    key = str(sorted(changes.items())) if changes else b_choice
+    twin = solara.use_memo(lambda: Twin(model, changes if changes else b_choice),
+                           [model, key])
+    twin.sync(model)
+    cities = [m.name for m in model.municipalities]
+    city = city if city in cities else cities[0]
+    with solara.Column(gap="8px") as main:
+        Monitors(model, week)
+        with solara.Column(classes=["app-card"], gap="0px"):
+            CaptionView(model, week)
+        if tab == "Lesson":
+            if lesson is not None:
+                LessonCard(lesson)
+            with solara.Column(classes=["app-card"], gap="4px"):
+                solara.Text("Compare A with B" + ("" if lesson else " (one lever flipped)"),
+                            style={"font-weight": "bold"})
+                CompareView(model, twin, week, outcome_choices(lesson), large,
+                            (lesson.a_name, lesson.b_name) if lesson else None)
+            MarksList(model, week)
+        elif tab == "All cities":
+            SystemView(model, week, large, on_city)
+            MarksList(model, week)
+        elif tab == "Planner":
+            PlannerView(model, week, city, cities, on_city, large, on_override)
+        else:
+            ExportView(model, twin, week)
+    return main
 
 
 @solara.component
@@ -171,44 +232,120 @@ def Page():
     initial = solara.use_memo(lambda: AppModel(**initial_params()), [])
     model = solara.use_reactive(initial)
     params = solara.use_reactive(initial_params())
+    overrides = solara.use_reactive({})
     error = solara.use_reactive(None)
+    notice = solara.use_reactive(None)
     playing = solara.use_reactive(False)
     render_interval = solara.use_reactive(1)
+    lesson_key = solara.use_reactive(FREE)
+    flip = solara.use_reactive("shelter beds")
+    tab = solara.use_reactive("Lesson")
+    city = solara.use_reactive("")
+    large = solara.use_reactive(False)
+    side_open = solara.use_reactive(True)
+    midrun = solara.use_reactive(True)
 
-    def rebuild(new: dict) -> None:
+    def rebuild(new: dict, new_overrides: dict | None = None) -> None:
         playing.value = False
-        params.value = new
+        new_overrides = overrides.value if new_overrides is None else new_overrides
         try:
-            model.value = AppModel(**new)
+            model.value = AppModel(**new, overrides=tuple(new_overrides.items()))
+            params.value = new
+            overrides.value = new_overrides
             error.value = None
         except ScenarioError as e:
             error.value = "; ".join(e.problems)
 
+    def apply(levers: dict, new_overrides: dict) -> None:
+        """From this week through the timeline when possible, else restart at week 0."""
+        m = model.value
+        if midrun.value and m.week > 0 and m.running:
+            fixed = m.change_levers(levers, new_overrides)
+            if not fixed:
+                params.value = {**params.value, **levers}
+                overrides.value = {**overrides.value, **new_overrides}
+                notice.value = f"Applied from week {m.week + 1} (marked on the charts)."
+                force_update()
+                return
+            notice.value = ("Restarted at week 0: this change cannot be made during a run "
+                            f"({', '.join(fixed[:2])}).")
+        else:
+            notice.value = None
+        rebuild({**params.value, **levers}, {**overrides.value, **new_overrides})
+
     def on_change(name, value):
-        if params.value.get(name) != value:
+        if params.value.get(name) == value:
+            return
+        if name == "preset":  # a different set of cities: the preset's own settings
+            lesson_key.value = FREE
+            notice.value = None
+            rebuild({**initial_params(), "preset": value}, {})
+        elif name in MIDRUN:
+            apply({name: value}, {})
+        else:
+            notice.value = None
             rebuild({**params.value, name: value})
 
-    def defaults():
-        rebuild({**initial_params(), "preset": params.value["preset"]})
+    def on_lesson(key):
+        lesson_key.value = key
+        if key != FREE:
+            lesson = BY_KEY[key]
+            tab.value = "Lesson"
+            notice.value = None
+            rebuild({**initial_params(), "preset": lesson.preset,
+                     **{k: v for k, v in lesson.a.items() if k != "overrides"}},
+                    dict(lesson.a.get("overrides", ())))
 
-    with solara.AppBar():
-        solara.AppBarTitle(TITLE)
-    with solara.Sidebar(), solara.Column():
-        with solara.Card("Run"):
+    def defaults():
+        notice.value = None
+        rebuild({**initial_params(), "preset": params.value["preset"]}, {})
+
+    lesson = BY_KEY.get(lesson_key.value)
+    b_choice = dict(lesson.b) if lesson else flip.value
+    root = ["app-root"] + (["app-large"] if large.value else [])
+    solara.Style(CSS)
+    with solara.Div(classes=root):
+        with solara.Div(classes=["app-topbar"]):
+            solara.Text(TITLE, classes=["app-title"])
+            solara.Button("☰ Controls" if not side_open.value else "✕ Hide controls",
+                          on_click=lambda: side_open.set(not side_open.value),
+                          classes=["app-toggle-controls"])
             RunControls(model, playing, on_reset=lambda: rebuild(dict(params.value)),
                         interval_ms=PLAY_INTERVAL_MS, weeks_per_redraw=render_interval.value)
-            solara.Text(f"Weeks per redraw: {render_interval.value}", style=LABEL_STYLE)
-            solara.SliderInt("", value=render_interval, min=1, max=13)
-            ModelInfo(model.value)
-        with solara.Card("Scenario and levers"):
-            solara.Text("Changing a control restarts the run at week 0.",
-                        style={"font-size": "0.85rem", "color": "#555"})
-            Controls(params.value, on_change)
-            solara.Button("Levers back to the preset's own", on_click=defaults, text=True,
-                          color="primary")
-            if error.value:
-                solara.Error(error.value)
-    Dashboard(model.value)
+            solara.ToggleButtonsSingle(value=tab, values=TABS, classes=["app-tabs"])
+            solara.Checkbox(label="Large text", value=large)
+        with solara.Div(classes=["app-body"]):
+            if side_open.value:
+                with solara.Div(classes=["app-side"]):
+                    with solara.Card("Lesson", margin=0):
+                        solara.Select("Lesson", value=TITLES.get(lesson_key.value, FREE),
+                                      values=[FREE] + [les.title for les in LESSONS],
+                                      on_value=lambda t: on_lesson(KEYS.get(t, FREE)))
+                        if lesson is None:
+                            solara.Select("B flips", value=flip.value,
+                                          values=list(COMPARE_LEVERS), on_value=flip.set)
+                    with solara.Card("Scenario and levers", margin=0):
+                        solara.Checkbox(label="Changes apply from this week (no restart)",
+                                        value=midrun)
+                        solara.Text("Reset restarts at week 0 with the settings below.",
+                                    style={"color": "#555"})
+                        if notice.value:
+                            solara.Info(notice.value, classes=["app-notice"])
+                        Controls(params.value, on_change)
+                        solara.Button("Levers back to the preset's own", on_click=defaults,
+                                      text=True, color="primary")
+                        if error.value:
+                            solara.Error(error.value)
+                        solara.Text(f"Weeks per redraw: {render_interval.value}",
+                                    style=LABEL_STYLE)
+                        solara.SliderInt("", value=render_interval, min=1, max=13)
+                        sc = model.value.scenario
+                        solara.Text(f"1 agent = {sc.run.scale:g} people · "
+                                    f"{len(model.value.municipalities)} cities",
+                                    style={"color": "#555"})
+            with solara.Div(classes=["app-main"]):
+                Main(model.value, b_choice, lesson, tab.value, city.value, city.set,
+                     large.value, lambda o: apply({}, o))
 
 
 page = Page()

@@ -1,4 +1,5 @@
-"""The classroom app without a browser: levers, views, caption, compare mode, page, CLI.
+"""The classroom app without a browser: levers, views, caption, compare mode, lessons,
+mid-run changes, export, the page and the CLI.
 
 Views are checked against the model's own outputs (the DataCollector's model-level
 columns and ``municipal_history``): what a chart draws is what the model says.
@@ -12,13 +13,15 @@ from datetime import date
 from types import SimpleNamespace
 
 import ipyvuetify
+import ipywidgets
 import numpy as np
 import pytest
 import solara
 from solara.widgets import HTML
 
 from app import charts
-from app import components as c
+from app import compare as cmp
+from app import views as c
 from app.cli import add_parser, resolve_scenario, server_command, server_env
 from app.model import (
     AGENT_BUDGET,
@@ -32,10 +35,12 @@ from app.model import (
     build_scenario,
     expected_agents,
 )
+from app.outcomes import OUTCOMES
 from sim.codes import FUNDERS, SERVICES
 from sim.scenario import SCENARIO_DIR, ScenarioError, load_scenario
 
 WEEKS = 12
+MODEL_PARAMS_LABEL = "Predictable funding (core grants, IHAP pays every claim)"
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +76,8 @@ def test_app_model_takes_keyword_arguments_only_each_with_a_default():
     levers = [p for name, p in params.items() if name != "self"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in levers)
     assert all(p.default is not inspect.Parameter.empty for p in levers)
-    assert set(MODEL_PARAMS) == {p.name for p in levers} == set(DEFAULTS)
+    assert set(MODEL_PARAMS) == set(DEFAULTS)
+    assert {p.name for p in levers} == set(DEFAULTS) | {"overrides", "schedule"}
     _check_model_params(AppModel.__init__, MODEL_PARAMS)  # what SolaraViz checks
 
 
@@ -279,35 +285,40 @@ def test_caption_of_the_real_model_matches_its_numbers(stepped):
 
 
 # ------------------------------------------------------------------------------ compare
+HEAD = [OUTCOMES[h] for h in ("people in shelter", "sleeping outside")]
+
+
 def test_twin_with_no_change_is_identical_so_only_the_lever_differs():
     main = AppModel(preset="classroom")
-    twin = main.twin()
+    twin = cmp.Twin(main, {})
     for _ in range(8):
         main.step()
-        twin.step()
-    assert c.compare_table(main, twin)["B - A"].abs().max() == 0
+    twin.sync(main)
+    rows = cmp.compare_rows(main, twin.model, cmp.table_outcomes(HEAD))
+    assert all(diff == "0" or diff.endswith("0.0%") or set(diff) <= set("0.$K%")
+               for _, _, _, diff, _ in rows), rows
 
 
 def test_twin_flips_one_lever_and_keeps_step_with_the_model(stepped):
-    twin = c.Twin(stepped, "shelter beds")
+    twin = cmp.Twin(stepped, "shelter beds")
     assert twin.changes == {"shelter_beds": 2.0}
     assert twin.model.app_params == {**stepped.app_params, "shelter_beds": 2.0}
     twin.sync(stepped)
     assert twin.model.week == stepped.week
-    table = c.compare_table(stepped, twin.model).set_index("outcome")
-    assert table.loc["people in shelter", "A"] == totals(stepped)["shelter_occupancy"][-1]
-    assert table.loc["people in shelter", "B"] == totals(twin.model)["shelter_occupancy"][-1]
-    html = c.compare_html(stepped, twin.model, twin.changes)
+    (label, a, b, _, _), = cmp.compare_rows(stepped, twin.model, HEAD[:1])
+    assert a == f"{round(totals(stepped)['shelter_occupancy'][-1]):,}"
+    assert b == f"{round(totals(twin.model)['shelter_occupancy'][-1]):,}"
+    html = cmp.compare_html(stepped, twin.model, twin.changes, HEAD)
     assert "shelter beds ×1 → ×2" in html
     assert f"week {WEEKS}" in html
-    chart = c.compare_chart(stepped, twin.model, "sleeping outside")
+    chart = cmp.compare_chart(stepped, twin.model, OUTCOMES["sleeping outside"])
     np.testing.assert_array_equal(series(chart, "B").y, totals(twin.model)["unsheltered"])
 
 
-@pytest.mark.parametrize("lever", list(c.COMPARE_LEVERS))
+@pytest.mark.parametrize("lever", list(cmp.COMPARE_LEVERS))
 def test_every_compare_lever_changes_exactly_one_setting(lever):
     params = dict(DEFAULTS)
-    changes = c.COMPARE_LEVERS[lever](params)
+    changes = cmp.COMPARE_LEVERS[lever](params)
     assert len(changes) == 1
     (name, value), = changes.items()
     assert value != params[name]
@@ -329,8 +340,22 @@ def caption_text(rc) -> str:
 
 
 def view_svg(rc, name: str) -> str:
-    return next(w.unsafe_innerHTML for w in rc.find(HTML).widgets
-                if f"data-chart='{name}'" in (w.unsafe_innerHTML or ""))
+    """The SVG text of a chart on the page (ChartBox widgets carry it in ``svg``)."""
+    def walk(w):
+        yield w
+        for child in getattr(w, "children", None) or []:
+            if isinstance(child, ipywidgets.Widget):
+                yield from walk(child)
+
+    return next(w.svg for w in walk(rc.container) if isinstance(getattr(w, "svg", None), str)
+                and f"data-chart='{name}'" in w.svg)
+
+
+def click_tab(rc, name: str) -> None:
+    from app.page import TABS
+
+    assert name in TABS
+    rc.find(ipyvuetify.BtnToggle).widget.v_model = name
 
 
 def test_page_steps_and_every_view_follows(page):
@@ -339,34 +364,54 @@ def test_page_steps_and_every_view_follows(page):
     for _ in range(3):
         step.click()
     assert caption_text(page).startswith("Week 3 ")
-    for name in ("shelter", "waiting", "integration", "employment", "spending", "compare"):
+    assert "Press Step" not in view_svg(page, "compare")
+    click_tab(page, "All cities")
+    for name in ("shelter", "waiting", "integration", "employment", "spending"):
         svg = view_svg(page, name)
         assert "Press Step" not in svg, name
         first = re.search(r"<polyline data-label='[^']*' points='([^']*)'", svg).group(1)
         assert len(first.split()) == 3, name
     assert "Week 3 of 104" in page.find(ipyvuetify.Html, class_="app-week").widget.children[0]
+    click_tab(page, "Planner")
+    for name in ("city-shelter", "city-waits", "city-spending"):
+        assert "Harbourview" in view_svg(page, name)
 
 
-def test_changing_a_lever_restarts_the_run_with_it(page):
+def test_a_lever_changed_mid_run_applies_from_this_week_and_is_marked(page):
     step = page.find(ipyvuetify.Btn, children=["Step"]).widget
     step.click()
     step.click()
     select = page.find(ipyvuetify.Select, label="Shelter intake cap").widget
-    select.v_model = ALL_CITIES
-    assert caption_text(page).startswith("Week 0 ")
+    select.v_model = NO_CITY
+    assert caption_text(page).startswith("Week 2 ")  # no restart
     step.click()
-    assert caption_text(page).startswith("Week 1 ")
+    assert caption_text(page).startswith("Week 3 ")
+    assert "data-mark='week 3: no shelter intake cap in any city'" in view_svg(page, "compare")
     compare = page.find(ipyvuetify.Select, label="B flips").widget
     compare.v_model = "shelter intake cap"
-    assert "intake cap: all cities → no city" in " ".join(
+    assert "intake cap: as in scenario → all cities" in " ".join(
         w.unsafe_innerHTML for w in page.find(HTML).widgets
         if "app-compare-table" in (w.unsafe_innerHTML or ""))
+
+
+def test_a_lever_a_timeline_cannot_change_restarts_at_week_0(page):
+    page.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    page.find(ipyvuetify.Checkbox, label=MODEL_PARAMS_LABEL).widget.v_model = True
+    assert caption_text(page).startswith("Week 0 ")
+
+
+def test_switching_preset_resets_the_levers(page):
+    page.find(ipyvuetify.Checkbox, label=MODEL_PARAMS_LABEL).widget.v_model = True
+    select = page.find(ipyvuetify.Select, label="Scenario (bundled preset)").widget
+    select.v_model = "funding_adhoc"
+    assert page.find(ipyvuetify.Checkbox, label=MODEL_PARAMS_LABEL).widget.v_model is False
 
 
 def test_switching_preset_rebuilds_the_model_with_its_cities(page):
     select = page.find(ipyvuetify.Select, label="Scenario (bundled preset)").widget
     select.v_model = "americas_city_network"
     page.find(ipyvuetify.Btn, children=["Step"]).widget.click()
+    click_tab(page, "All cities")
     svg = view_svg(page, "map")
     for name in load_scenario(SCENARIO_DIR / "americas_city_network.toml").municipalities:
         assert f"data-city='{name.name}'" in svg
