@@ -197,8 +197,9 @@ def load_plan(path: Path, check_all: bool = False) -> Plan:
                 problems.append(f"{_at(line)}design.{table}.{key_path([f])}: {problem}")
             else:
                 kinds[f] = kind
-        problems += _check_size(design, exp.experiment.replicates, text)
-        if not problems:  # each level costs a validation: not for a design too big to run
+        too_big = _check_size(design, exp.experiment.replicates, text)
+        problems += too_big
+        if not too_big:  # each level costs a validation: not for a design too big to run
             problems += _check_levels(design, kinds, bases["base"], text)
         if problems:
             raise ExperimentError(path, _cap(problems))
@@ -356,7 +357,8 @@ def _check_factor(model: Scenario, path: str) -> tuple[str, str | None]:
         holder, key = paths.resolve(model, path)
     except paths.PathError as e:
         msg = str(e).removeprefix(f"{path}: ")
-        return "other", f"{msg}{_did_you_mean(model, parts)}"
+        hint = "" if "did you mean" in msg else _did_you_mean(model, parts)
+        return "other", f"{msg}{hint}"
     if isinstance(holder, BaseModel):
         annotation = type(holder).model_fields[key].annotation
         value = getattr(holder, key)
