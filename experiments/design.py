@@ -35,13 +35,13 @@ from experiments.schema import (
     Factorial,
     LatinHypercube,
     Sobol,
-    find_line,
     key_path,
     read,
 )
 from sim import access, paths
 from sim.params import Scenario
 from sim.scenario import SCENARIO_DIR, Resolved, ScenarioError, resolve, validate_resolved
+from sim.toml_lines import find_line
 
 # Factor paths a design may not vary: the seed comes from the seed policy; these sections are
 # lists addressed by position, which parameter paths cannot name.

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sim import access, paths
 from sim.params import Scenario
 from sim.series import SeriesError, weekly_arrivals
+from sim.toml_lines import find_line
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = paths.BUNDLED_SCENARIOS
@@ -134,26 +135,30 @@ def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[d
 
 
 def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> None:
+    if chain:  # the extends line of the file that named this one
+        line = find_line(resolved.texts.get(chain[-1], ""), ["extends"]) or 1
+        at = f"{chain[-1].name}:{line}: extends"
     if path.resolve() in (p.resolve() for p in chain):
-        raise ScenarioError(chain[-1], [f"extends: {path.name} extends itself (a cycle)"])
+        raise ScenarioError(chain[-1], [f"{at}: {path.name} extends itself (a cycle)"])
     if len(chain) > MAX_EXTENDS_DEPTH:
-        raise ScenarioError(path, ["extends: chain of more than 10 files"])
+        raise ScenarioError(chain[-1], [f"{at}: chain of more than {MAX_EXTENDS_DEPTH} files"])
     data, text = read_toml(path)
     resolved.texts[path] = text
     _anchor_series_files(data, path)
     base = data.pop("extends", None)
     if base is not None:
+        at = f"{path.name}:{find_line(text, ['extends']) or 1}: extends"
         if not isinstance(base, str):
-            raise ScenarioError(path, [f"extends: expected a file name, found {base!r}"])
+            raise ScenarioError(path, [f"{at}: expected a file name, found {base!r}"])
         base_path = paths.scenario_file(base, near=path.parent)
         if not base_path.exists():
-            raise ScenarioError(path, [f"extends: {base!r} not found next to this file or in "
+            raise ScenarioError(path, [f"{at}: {base!r} not found next to this file or in "
                                        f"{SCENARIO_DIR}"])
         if not base_path.is_file():
-            raise ScenarioError(path, [f"extends: {base!r} is a folder, not a scenario file"])
+            raise ScenarioError(path, [f"{at}: {base!r} is a folder, not a scenario file"])
         refused = access.refusal(base_path, ".toml", resolved.roots or ())
         if refused:
-            raise ScenarioError(path, [f"extends: {refused}"])
+            raise ScenarioError(path, [f"{at}: {refused}"])
         _resolve_file(base_path, resolved, (*chain, path))
     _merge(resolved.data, data, (), path, resolved)
 
@@ -256,8 +261,35 @@ def validate_resolved(resolved: Resolved, path: Path) -> Scenario:
         raise ScenarioError(path, [_describe(err, data, resolved) for err in errors]) from None
     problems = _check_timeline(scenario) + _check_series(scenario, resolved)
     if problems:
-        raise ScenarioError(path, problems)
+        raise ScenarioError(path, [_with_item_origin(p, resolved) for p in problems])
     return scenario
+
+
+_ITEM = re.compile(r"^(\w+)\[(\d+)\]((?:\.[\w]+)*)")
+
+
+def _item_origin(msg: str, resolved: Resolved) -> str:
+    """``file:line`` of the list item a message starts with (``shocks[0].end_date: ...``).
+
+    Checks across a whole scenario (windows, dates, references, timeline changes) name the
+    item in their message; its line is found in the file that wrote the list.
+    """
+    m = _ITEM.match(msg)
+    if not m:
+        return ""
+    name, index = m.group(1), int(m.group(2))
+    origin = resolved.origins.get((name,))
+    if not isinstance(origin, Origin):
+        return str(origin or "")
+    fields = [p for p in m.group(3).split(".") if p][:1]  # set.<path> keys hold dots
+    line = find_line(origin.text, [name, index, *fields]) or find_line(origin.text,
+                                                                        [name, index])
+    return f"{origin.source.name}:{line}" if line else origin.source.name
+
+
+def _with_item_origin(problem: str, resolved: Resolved) -> str:
+    where = _item_origin(problem, resolved)
+    return f"{where}: {problem}" if where else problem
 
 
 def _check_timeline(scenario: Scenario) -> list[str]:
@@ -348,7 +380,8 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
     if kind == "missing":
         return f"{prefix}{key}: required key is missing{_new_item_hint(loc, data)}"
     if not loc:
-        return msg
+        where = _item_origin(msg, resolved)
+        return f"{where}: {msg}" if where else msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
     return f"{prefix}{key}: {msg}{shown}"

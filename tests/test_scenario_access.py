@@ -48,7 +48,7 @@ def test_extends_outside_the_folder_tree_is_refused(layout, target):
     child.write_text(f'extends = "{target.replace("ABS", str(layout.parent))}"\n')
     problems = _problems(child)
     assert len(problems) == 1
-    assert problems[0].startswith("extends: '")
+    assert problems[0].startswith("child.toml:1: extends: '")
     assert problems[0].endswith(
         f"creds.toml' is outside the scenario's folder ({layout}) and the bundled library; "
         "pass --allow-path DIR (or set RECEPTION_ALLOW_PATHS) to allow reading from another "
@@ -59,7 +59,7 @@ def test_extends_of_a_file_that_is_not_toml_is_refused_unread(layout):
     child = layout / "child.toml"
     child.write_text('extends = "notes.txt"\n')
     (layout / "notes.txt").write_text("SECRET-txt = 1\n")
-    assert _problems(child) == ["extends: expected a .toml file, found 'notes.txt'"]
+    assert _problems(child) == ["child.toml:1: extends: expected a .toml file, found 'notes.txt'"]
 
 
 def test_a_link_inside_the_tree_cannot_lead_outside(layout):

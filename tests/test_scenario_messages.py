@@ -56,3 +56,40 @@ def test_a_misspelt_item_name_gets_a_did_you_mean(base, tmp_path):
     assert _problems(base, ["municipalities.metro.shelter_beds=5"]) == [
         "--set municipalities.metro.shelter_beds: municipalities: no item named 'metro' "
         "(known: Metro, Town); did you mean Metro?"]
+
+
+def test_whole_scenario_checks_name_the_line_of_the_list_item(tmp_path):
+    """Windows, references, timeline changes and extends: the line the user wrote."""
+    text = """extends = "classroom.toml"
+
+[[shocks]]
+stream = "asylum_claimant"
+start_week = 10
+end_week = 5
+
+[[transfers]]
+week = 2
+municipality = "Nowhere"
+amount = 5
+"""
+    cases = {
+        "window": (text, "s.toml:3: shocks[0]: the shock must end after it starts"),
+        "reference": (text.replace("end_week = 5", "end_week = 15"),
+                      "s.toml:10: transfers[0].municipality: 'Nowhere' is not a municipality"),
+        "timeline": ('extends = "classroom.toml"\n\n[[timeline]]\nweek = 3\n'
+                     'set = { "municipalities.Millbrook.shelter_beds" = -5 }\n',
+                     "s.toml:5: timeline[0].set.municipalities.Millbrook.shelter_beds: "),
+        "date": ('extends = "classroom.toml"\n\n[[timeline]]\ndate = 2020-01-01\n'
+                 'set = { "run.seed" = 3 }\n',
+                 "s.toml:4: timeline[0].date: 2020-01-01 is before scenario.start_date"),
+        "missing base": ('\n\nextends = "nothere.toml"\n',
+                         "s.toml:3: extends: 'nothere.toml' not found"),
+        "cycle": ('extends = "s.toml"\n', "s.toml:1: extends: s.toml extends itself"),
+    }
+    for name, (body, expected) in cases.items():
+        path = tmp_path / "s.toml"
+        path.write_text(body)
+        with pytest.raises(ScenarioError) as e:
+            load_scenario(path)
+        assert len(e.value.problems) == 1, name
+        assert e.value.problems[0].startswith(expected), (name, e.value.problems)
