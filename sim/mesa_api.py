@@ -23,6 +23,7 @@ import mesa
 
 from sim import paths
 from sim.agency import Agency
+from sim.government import Government
 from sim.municipality import Municipality
 from sim.params import Scenario
 
@@ -56,8 +57,9 @@ def _total(model: mesa.Model, name: str) -> Any:
     return model.week_totals[name]
 
 
-# Agent state per week: what a municipality or an agency holds. A reporter returns None
-# for an agent of the other kind. Units: CAD, FTE, people-hours a week, people.
+# Agent state per week: what a municipality, an agency or a government holds. A reporter
+# returns None for an agent of another kind. Units: CAD, FTE, people-hours a week, people,
+# weeks.
 MUNICIPALITY_STATE = {
     "cash": lambda m: m.cash,
     "newcomer_budget": lambda m: m.budget_per_year,
@@ -72,10 +74,16 @@ AGENCY_STATE = {
     "hours_available": lambda a: float(a.hours_available.sum()),
     "hours_used": lambda a: float(a.hours_used.sum()),
 }
-STATE = {Municipality: MUNICIPALITY_STATE, Agency: AGENCY_STATE}
-KINDS = {Municipality: "municipality", Agency: "agency"}
+GOVERNMENT_STATE = {
+    "crisis_weeks": lambda g: g.crisis_weeks,
+    "spent_this_year": lambda g: g.spent_this_year,
+    "paid_total": lambda g: g.paid_total,
+}
+STATE = {Municipality: MUNICIPALITY_STATE, Agency: AGENCY_STATE, Government: GOVERNMENT_STATE}
+KINDS = {Municipality: "municipality", Agency: "agency", Government: "government"}
 AGENT_COLUMNS = ("kind", "name", "municipality", *dict.fromkeys([*MUNICIPALITY_STATE,
-                                                                 *AGENCY_STATE]))
+                                                                 *AGENCY_STATE,
+                                                                 *GOVERNMENT_STATE]))
 
 
 def _row(m: mesa.Agent, column: str) -> float | None:

@@ -83,6 +83,9 @@ def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:
         "peak_emergency_places": float(totals["emergency_places"].max()),
         "emergency_cost": float(totals["spend_line_emergency_places"].sum()),
         "intake_cap_weeks": float(muni["intake_cap"].sum()),
+        # budgets after backlash cuts or raises under pressure (all cities, CAD/year)
+        "newcomer_budget_at_end": float(muni.loc[muni["week"] == muni["week"].max(),
+                                                 "newcomer_budget"].sum()),
         "employment_rate_at_end": float(last["employment_rate"]),
         "integration_index_at_end": float(last["integration_index"]),
         "reached_stable_share": float(last["reached_stable_share"]),

@@ -3,8 +3,8 @@
 A factor whose levels give identical rows tells a reader that the lever does not matter,
 when it is the experiment that offers a lever the model does not connect (Millbrook's
 budget under a fixed intake cap did this). Each factor is run one at a time at each of its
-levels (ranges: low and high), the other factors at the base scenario's values, over a
-shorter horizon, with the seed of the experiment's first run; comparisons run each scenario.
+levels (ranges: low and high), the other factors at the base scenario's values, over at
+most two years, with the seed of the experiment's first run; comparisons run each scenario.
 """
 
 from __future__ import annotations
@@ -22,14 +22,16 @@ from sim.runner import simulate
 from sim.scenario import validate
 
 EXPERIMENTS = sorted((Path(__file__).parent.parent / "experiments").glob("*.toml"))
-WEEKS = 52  # a year: enough for every shipped lever to act (the classroom surge is in spring)
+# The experiment's own horizon, at most two years: some levers act only at the second fiscal
+# year (a backlash threshold cuts a budget once sentiment has fallen below it).
+MAX_WEEKS = 104
 
 
 def _summary(plan: Plan, base: str, sets: dict) -> dict[str, float]:
     data = copy.deepcopy(plan.bases[base])
     for key, value in sets.items():
         paths.set_in_data(data, key, value)
-    data["run"]["weeks"] = WEEKS
+    data["run"]["weeks"] = min(int(data["run"].get("weeks", MAX_WEEKS)), MAX_WEEKS)
     data["run"]["seed"] = plan.runs()[0].seed
     return simulate(validate(data, plan.path)).summary
 

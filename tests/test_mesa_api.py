@@ -10,6 +10,7 @@ import pytest
 from conftest import BASE, scenario
 
 from sim.agency import Agency
+from sim.government import Government
 from sim.model import ReceptionModel
 from sim.municipality import Municipality
 from sim.scenario import SCENARIO_DIR, ScenarioError
@@ -31,8 +32,8 @@ def test_batch_run_grids_over_a_parameter_path_and_stops_at_the_horizon(scenario
     rows = mesa.batch_run(ReceptionModel, {"scenario": scenario_file, BEDS: [10, 400]},
                           number_processes=1, display_progress=False)
     # default max_steps is 1000: the 8-week horizon stops each run; one row per agent
-    # (2 municipalities, 2 agencies) at the last week
-    assert len(rows) == 2 * 4
+    # (2 municipalities, 2 agencies, the federal government) at the last week
+    assert len(rows) == 2 * 5
     assert {r["Step"] for r in rows} == {7}
     assert {r["week"] for r in rows} == {7.0}
     metro = {r[BEDS]: r for r in rows if r["AgentID"] == 1}
@@ -54,7 +55,8 @@ def test_batch_run_rows_of_a_week_describe_that_week(scenario_file):
     agents = model.datacollector.get_agent_vars_dataframe()
     for r in rows:
         assert r["week"] == r["Step"]
-        assert r["cash"] == agents.loc[(r["Step"], r["AgentID"]), "cash"]
+        if r["kind"] != "government":  # governments hold no cash of their own
+            assert r["cash"] == agents.loc[(r["Step"], r["AgentID"]), "cash"]
     assert {r["Step"] for r in rows} == set(range(8))
 
 
@@ -83,7 +85,7 @@ def test_agent_reporters_collect_municipality_and_agency_state_each_week():
     model = ReceptionModel(scenario=scenario({"run": {"weeks": 6}}))
     model.run()
     agents = model.datacollector.get_agent_vars_dataframe()
-    assert len(agents) == 6 * 4
+    assert len(agents) == 6 * 5
     last = agents.xs(5, level="Step").set_index("name")
     town = next(m for m in model.municipalities if m.name == "Town")
     agency = next(a for a in model.agencies if a.name == "Metro Settlement")
@@ -97,6 +99,8 @@ def test_agent_reporters_collect_municipality_and_agency_state_each_week():
         agency.hours_available.sum())
     assert last.loc["Metro Settlement", "hours_available"] > 0
     assert pd.isna(last.loc["Metro", "staff_fte"])  # a municipality has no staff column
+    assert last.loc["federal", "kind"] == "government"
+    assert last.loc["federal", "paid_total"] == model.governments[0].paid_total
 
 
 def test_looking_at_a_migrant_leaves_the_agents_unchanged():
@@ -108,11 +112,11 @@ def test_looking_at_a_migrant_leaves_the_agents_unchanged():
     assert view.model is model
     assert view.row == 0
     assert list(model.agents) == before
-    assert len(before) == 4
-    assert {type(a) for a in model.agents} == {Municipality, Agency}
+    assert len(before) == 5
+    assert {type(a) for a in model.agents} == {Municipality, Agency, Government}
     assert model.migrant(0) is view
     model.run()  # collection over agents is unaffected by the view
-    assert len(model.datacollector.get_agent_vars_dataframe().xs(3, level="Step")) == 4
+    assert len(model.datacollector.get_agent_vars_dataframe().xs(3, level="Step")) == 5
 
 
 def test_keyword_parameter_paths_set_the_scenario():
