@@ -32,7 +32,7 @@ import pandas as pd
 
 from analysis.compare import t_interval, wilson_interval
 from analysis.evaluate import Evaluator
-from analysis.targets import PlanError, Target, parse_target
+from analysis.targets import PlanError, Target, check_confidence, parse_target
 
 BOOTSTRAP = 2000
 
@@ -210,10 +210,7 @@ def plan(scenario: Path | str, lever: str, target: str, lo: float, hi: float,
          log: Callable[[str], None] | None = None) -> PlanResult:
     """Answer the planner's question by running the model (see the module docstring)."""
     say = log or (lambda msg: None)
-    if not 0 < probability <= 1:
-        raise PlanError(f"--probability {probability:g}: expected a share in (0, 1]")
-    if replicates < 1:
-        raise PlanError(f"--replicates {replicates}: expected at least 1")
+    check_confidence(probability, replicates)
     if grid < 2:
         raise PlanError(f"--grid {grid}: expected at least 2 levels")
     if tol is not None and not tol > 0:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.evaluate import Evaluator
 from analysis.optimise import Confirmation, Lever, Search, confirm, parse_cost, parse_lever, search
-from analysis.targets import PlanError, Target, parse_target
+from analysis.targets import PlanError, Target, check_confidence, parse_target
 
 CONFIRM = 50  # fresh seeds for the accepted plan
 
@@ -51,10 +51,7 @@ def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str
               log: Callable[[str], None] | None = None) -> ManyPlan:
     """The cheapest lever mix meeting every target (see ``analysis.optimise``)."""
     say = log or (lambda msg: None)
-    if not 0 < probability <= 1:
-        raise PlanError(f"--probability {probability:g}: expected a share in (0, 1]")
-    if replicates < 1:
-        raise PlanError(f"--replicates {replicates}: expected at least 1")
+    check_confidence(probability, replicates)
     if trials < 1:
         raise PlanError(f"--trials {trials}: expected at least 1")
     if confirm_seeds < 0:

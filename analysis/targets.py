@@ -29,6 +29,14 @@ class PlanError(Exception):
     """A bad planner question (one line for the user, exit status 2)."""
 
 
+def check_confidence(probability: float, replicates: int) -> None:
+    """The arguments every planner shares: a probability in (0, 1], at least one seed."""
+    if not 0 < probability <= 1:
+        raise PlanError(f"--probability {probability:g}: expected a share in (0, 1]")
+    if replicates < 1:
+        raise PlanError(f"--replicates {replicates}: expected at least 1")
+
+
 @dataclass(frozen=True)
 class Target:
     outcome: str
