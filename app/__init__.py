@@ -14,3 +14,7 @@ import warnings
 # imported; the warning is about Mesa's code, not this app's.
 warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite",
                         category=UserWarning)
+
+# The scenario file ``reception app FILE.toml`` was started with, passed to the Solara server
+# process (app.cli sets it; app.model and app.page read it).
+SCENARIO_ENV = "RECEPTION_APP_SCENARIO"

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app import SCENARIO_ENV
+
 PAGE = Path(__file__).resolve().parent / "page.py"
-SCENARIO_ENV = "RECEPTION_APP_SCENARIO"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from app.cli import SCENARIO_ENV
+from app import SCENARIO_ENV
 from sim import paths
 from sim.codes import FUNDERS
 from sim.model import WEEKS_PER_YEAR, ReceptionModel

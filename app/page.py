@@ -42,7 +42,7 @@ warnings.filterwarnings("ignore", message="Cookies with samesite=none require ht
 
 import solara.server.settings  # noqa: E402
 
-from app.cli import SCENARIO_ENV  # noqa: E402
+from app import SCENARIO_ENV  # noqa: E402
 from app.compare import COMPARE_LEVERS, Twin  # noqa: E402
 from app.components import (  # noqa: E402
     CSS,

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from app.cli import SCENARIO_ENV, add_parser
+from app import SCENARIO_ENV
+from app.cli import add_parser
 from app.model import PRESETS, build_scenario, preset_path
 from sim.scenario import SCENARIO_DIR, ScenarioError
 
