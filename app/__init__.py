@@ -1,7 +1,8 @@
 """The classroom and planner app: an interactive Mesa/Solara front end to ``sim``.
 
-``app.model`` builds the model from a bundled preset, levers, city overrides and mid-run
-changes; ``app.lessons`` are the guided comparisons, ``app.outcomes`` what they measure;
+``app.model`` builds the model from a bundled preset, levers (``app.crisis``: the crisis
+response's), city overrides and mid-run changes, ``app.words`` says settings and events in
+plain words; ``app.lessons`` are the guided comparisons, ``app.outcomes`` what they measure;
 ``app.views`` and ``app.charts`` draw a model, ``app.compare`` and ``app.replicates``
 compare two, ``app.export`` writes runs and settings, ``app.components`` and ``app.page``
 are the page (``solara run app/page.py``), ``app.cli`` the ``reception app`` command and

@@ -32,6 +32,11 @@ COMPARE_LEVERS: dict[str, Callable[[dict], dict]] = {
     "access without fear": _flip_policy("access_without_fear"),
     "LIP coordination": _flip_policy("lip"),
     "shelter intake cap": _flip_policy("intake_cap"),
+    "cities open emergency places": _flip_policy("emergency_response"),
+    "response speed (fast / slow)": lambda p: {
+        "response_speed": "fast" if p["response_speed"] == "slow" else "slow"},
+    "federal shelter money (ad hoc / formula)": lambda p: {
+        "federal_shelter": "ad hoc" if p["federal_shelter"] == "formula" else "formula"},
     "predictable funding": lambda p: {"predictable_funding": not p["predictable_funding"]},
     "federal settlement funding": _double("federal_funding"),
     "municipal newcomer budget": _double("municipal_budget"),
@@ -160,4 +165,4 @@ def compare_chart(a: AppModel, b: AppModel, outcome: Outcome,
             series.label = f"{label}, band: range of {len(reps.seeds)} seeds"
         if len(series.x):
             chart.series.append(series)
-    return with_marks(chart, a, outcome.city)
+    return with_marks(chart, a, outcome.city, twin=b)

@@ -104,9 +104,11 @@ def CaptionView(model, week: int):
 
 
 @solara.component
-def MarksList(model, week: int, city: str | None = None):
-    """The numbered events of the charts, in plain words."""
-    items = views.marks(model, city)
+def MarksList(model, week: int, city: str | None = None, twin=None):
+    """The event log: the numbered events of the charts, in plain words (with ``twin``,
+    B's own events too, as on the compare chart)."""
+    items = views.marks(model, city) if twin is None else views.compare_marks(model, twin,
+                                                                              city)
     if not items:
         return solara.Text("")
     html = "".join(f"<li>{esc(text)}</li>" for _, text in items)
@@ -215,15 +217,18 @@ def PlannerView(model, week: int, city: str, cities: list[str], on_city, large: 
                                    on_value=lambda v: on_override(
                                        {f"municipalities.{city}.newcomer_budget_per_year":
                                         round(v * 1e6, -3)}))
-            for name in ("intake_cap", "access_without_fear", "lip", "welcoming_strategy"):
+            for name in ("intake_cap", "emergency_response", "access_without_fear", "lip",
+                         "welcoming_strategy"):
                 value = bool(getattr(p.policies, name))
-                solara.Checkbox(label=f"{name.replace('_', ' ')}", value=value,
+                solara.Checkbox(label=CITY_POLICY_WORDS.get(name, name.replace("_", " ")),
+                                value=value,
                                 on_value=lambda v, name=name: on_override(
                                     {f"municipalities.{city}.policies.{name}": bool(v)}))
         with solara.Div(classes=["app-grid"]):
             SvgView(model, week, lambda m: views.map_svg(m, city, large), "map", large,
                     on_select=on_city)
             for name, draw in (("city-shelter", views.city_shelter_chart),
+                               ("city-emergency", views.city_emergency_chart),
                                ("city-waits", views.city_waits_chart),
                                ("city-spending", views.city_spending_chart)):
                 SvgView(model, week, lambda m, draw=draw: draw(m, city), name, large)
@@ -282,5 +287,8 @@ VIEWS: list[tuple[str, Callable]] = [
     ("waiting", views.waiting_chart),
     ("integration", views.integration_chart),
     ("employment", views.employment_chart),
+    ("emergency", views.emergency_chart),
+    ("pressure", views.pressure_chart),
     ("spending", views.spending_chart),
 ]
+CITY_POLICY_WORDS = {"emergency_response": "opens emergency places"}

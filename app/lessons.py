@@ -5,10 +5,9 @@ lesson's change) side by side, plotting its first outcome; the card explains wha
 differs and asks the question. Each lesson's difference was measured over replicate
 seeds (docs/app.md, "Lessons"), so it shows on any seed, not only a lucky one.
 
-To add a lesson (e.g. **crisis response**, once the model has emergency capacity:
-A without it, B with it, watching "sleeping outside"), append a ``Lesson`` to
-``LESSONS``; the page lists it, the tests run every lesson's A and B and check that
-its outcome differs in the direction ``expect`` says.
+To add a lesson, append a ``Lesson`` to ``LESSONS``; the page lists it, the tests run
+every lesson's A and B and check that its outcome differs in the direction ``expect``
+says.
 """
 
 from __future__ import annotations
@@ -110,6 +109,43 @@ LESSONS: list[Lesson] = [
         question="The jobs are there in both runs. Why do people stay when the buses run, "
                  "and what else would keep them?",
         expect=1),
-    # crisis response: add here once the model has emergency capacity (see the docstring)
+    Lesson(
+        key="crisis_response", title="Crisis response", preset="classroom",
+        a={}, b={"emergency_response": ALL_CITIES, "act_pressure": "0.5"},
+        a_name="no city opens emergency places; councils never act",
+        b_name="cities open emergency places after 3 weeks of people outside, and "
+               "councils act under pressure",
+        watch=[("person-weeks sleeping outside", None), ("sleeping outside", "Millbrook"),
+               ("emergency places open", None), ("emergency places' cost so far", None),
+               ("spending so far", None)],
+        explanation="After the spring surge Millbrook's 100 beds are full and its council "
+                    "refuses new intake, so people sleep outside. In B a city that sees "
+                    "people outside for 3 weeks orders emergency places (community spaces, "
+                    "then hotel rooms, then respite sites) that open a few weeks later, "
+                    "as far as its money goes; and once pressure to act on people "
+                    "sleeping outside is high enough (0.5), the council lifts its cap.",
+        question="The places open within weeks, but people still sleep outside by the end. "
+                 "What stops Millbrook from opening more, and who could pay?",
+        expect=-1),
+    Lesson(
+        key="shelter_money", title="Predictable vs ad hoc shelter money",
+        preset="classroom",
+        a={"emergency_response": ALL_CITIES, "act_pressure": "0.5",
+           "federal_shelter": "ad hoc"},
+        b={"federal_shelter": "formula"},
+        a_name="federal shelter money ad hoc: a top-up after weeks of crisis",
+        b_name="the same yearly envelope ($4M) paid by formula, in advance each quarter",
+        watch=[("person-weeks sleeping outside", None),
+               ("federal money to cities so far", None),
+               ("emergency places' cost so far", None), ("spending so far", None)],
+        explanation="Cities open emergency places as in the crisis-response lesson, and "
+                    "the federal government has $4M a year for emergency shelter. Ad hoc, "
+                    "it pays a city a one-time top-up once the city has been in crisis "
+                    "(people outside, pressure to act) for 7 weeks. By formula, it pays "
+                    "every city half a quarter's shelter cost of its asylum claimants at "
+                    "the start of each quarter, before the crisis.",
+        question="The envelope is the same. Why does money paid in advance keep more "
+                 "people off the street, and why does it cost the federal government more?",
+        expect=-1),
 ]
 BY_KEY = {lesson.key: lesson for lesson in LESSONS}

@@ -16,8 +16,11 @@ lever                       what it changes in the preset
 ``surge``                   an extra shock on ``asylum_claimant`` arrivals, this multiplier for
                             weeks 13-25 (a quarter)
 ``access_without_fear``,    ``as in scenario`` keeps each city's setting; ``all cities`` /
-``lip``, ``intake_cap``     ``no city`` set the policy for every city (intake cap: and switch
-                            off ``adaptive_cap``, so the council cannot reopen or close it)
+``lip``, ``intake_cap``,    ``no city`` set the policy for every city (intake cap: and switch
+``emergency_response``      off ``adaptive_cap``, so the council cannot reopen or close it)
+``response_speed``,         the crisis response's speed, the pressure a council needs to act
+``act_pressure``,           and the federal shelter money, in words (``app.crisis``)
+``federal_shelter``
 ``predictable_funding``     every program grant becomes core money with no end week (a
                             re-award that continues a line is dropped: the line now pays
                             for good) and IHAP pays every claim (``ihap_predictable``)
@@ -37,11 +40,19 @@ import copy
 import functools
 import math
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-from app import SCENARIO_ENV
+from app import SCENARIO_ENV, crisis
+from app.words import (
+    ALL_CITIES,
+    AS_IN_SCENARIO,
+    NO_CITY,
+    describe_levers,
+    path_text,
+    plain,
+    possessive,
+)
 from sim import paths
 from sim.codes import FUNDERS
 from sim.model import WEEKS_PER_YEAR, ReceptionModel
@@ -61,9 +72,8 @@ DEFAULT_PRESET = ("classroom" if "classroom" in PRESETS
                   else "canada_baseline" if "canada_baseline" in PRESETS
                   else PRESETS[0] if PRESETS else "")
 
-AS_IN_SCENARIO, ALL_CITIES, NO_CITY = "as in scenario", "all cities", "no city"
 POLICY_CHOICES = [AS_IN_SCENARIO, ALL_CITIES, NO_CITY]
-POLICY_LEVERS = ("access_without_fear", "lip", "intake_cap")
+POLICY_LEVERS = ("access_without_fear", "lip", "intake_cap", "emergency_response")
 
 SURGE_STREAM = "asylum_claimant"
 SURGE_START_WEEK = 13  # a spring quarter when the run starts in January (assumption)
@@ -85,6 +95,8 @@ DEFAULTS: dict[str, Any] = {
     "access_without_fear": AS_IN_SCENARIO,
     "lip": AS_IN_SCENARIO,
     "intake_cap": AS_IN_SCENARIO,
+    "emergency_response": AS_IN_SCENARIO,
+    **crisis.CRISIS_DEFAULTS,
     "predictable_funding": False,
     "classroom_speed": True,
 }
@@ -111,11 +123,13 @@ def _key_parts(key: str) -> list[str]:
 
 
 def _scale_timeline(data: dict, factors: dict[tuple[str, ...], float],
-                    dropped: tuple[str, ...]) -> None:
-    """Scale timeline values of scaled parameters; drop changes of forced policies.
+                    dropped: tuple[str, ...], dropped_paths: tuple[tuple[str, ...], ...] = ()
+                    ) -> None:
+    """Scale timeline values of scaled parameters; drop changes of forced settings.
 
     ``factors`` maps a key-path suffix (e.g. ``("shelter_beds",)``) to its factor;
-    ``dropped`` lists policy names whose timeline changes are removed.
+    ``dropped`` lists policy names, ``dropped_paths`` whole key paths (e.g.
+    ``("politics", "act_pressure")``) whose timeline changes are removed.
     """
     kept = []
     for change in data.get("timeline", []) or []:
@@ -126,7 +140,8 @@ def _scale_timeline(data: dict, factors: dict[tuple[str, ...], float],
         new = {}
         for key, value in sets.items():
             parts = _key_parts(key)
-            if len(parts) >= 2 and parts[-2] == "policies" and parts[-1] in dropped:
+            if (len(parts) >= 2 and parts[-2] == "policies" and parts[-1] in dropped
+                    or tuple(parts) in dropped_paths):
                 continue
             for suffix, factor in factors.items():
                 if (factor != 1.0 and tuple(parts[-len(suffix):]) == suffix
@@ -160,9 +175,15 @@ def _predictable_grants(grants: list) -> list:
 def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: float = 1.0,
                  shelter_beds: float = 1.0, arrivals: float = 1.0, surge: float = 1.0,
                  access_without_fear: str = AS_IN_SCENARIO, lip: str = AS_IN_SCENARIO,
-                 intake_cap: str = AS_IN_SCENARIO, predictable_funding: bool = False) -> dict:
-    """Resolved scenario data (plain dicts) with the levers applied; the input is unchanged."""
+                 intake_cap: str = AS_IN_SCENARIO, emergency_response: str = AS_IN_SCENARIO,
+                 predictable_funding: bool = False, **crisis_levers: str) -> dict:
+    """Resolved scenario data (plain dicts) with the levers applied; the input is unchanged.
+
+    ``crisis_levers`` are ``app.crisis.CRISIS_LEVERS`` (response speed, pressure to act,
+    federal shelter money)."""
     data = copy.deepcopy(data)
+    policies_chosen = {"access_without_fear": access_without_fear, "lip": lip,
+                       "intake_cap": intake_cap, "emergency_response": emergency_response}
     if federal_funding != 1.0:
         factors = data.setdefault("funding", {}).setdefault("grant_factor", {})
         factors["federal"] = float(factors.get("federal", 1.0)) * federal_funding
@@ -174,8 +195,7 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
                 * municipal_budget
         if "shelter_beds" in m and shelter_beds != 1.0:
             m["shelter_beds"] = float(m["shelter_beds"]) * shelter_beds
-        for name, choice in (("access_without_fear", access_without_fear), ("lip", lip),
-                             ("intake_cap", intake_cap)):
+        for name, choice in policies_chosen.items():
             if choice != AS_IN_SCENARIO:
                 policies = m.setdefault("policies", {})
                 policies[name] = choice == ALL_CITIES
@@ -197,15 +217,15 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
         for agency in data.get("agencies", []):
             if isinstance(agency, dict) and isinstance(agency.get("grants"), list):
                 agency["grants"] = _predictable_grants(agency["grants"])
-    forced = tuple(name for name, choice in (("access_without_fear", access_without_fear),
-                                             ("lip", lip), ("intake_cap", intake_cap))
-                   if choice != AS_IN_SCENARIO)
+    crisis.apply_crisis_levers(data, **crisis_levers)
+    forced = tuple(name for name, choice in policies_chosen.items() if choice != AS_IN_SCENARIO)
     if "intake_cap" in forced:
         forced += ("adaptive_cap",)
     _scale_timeline(data, {("shelter_beds",): shelter_beds,
                            ("newcomer_budget_per_year",): municipal_budget,
                            ("per_year",): arrivals,
-                           ("grant_factor", "federal"): federal_funding}, forced)
+                           ("grant_factor", "federal"): federal_funding}, forced,
+                    crisis.forced_paths(**crisis_levers))
     return data
 
 
@@ -257,11 +277,6 @@ def scenario_data(preset: str, levers: dict[str, Any],
     return data
 
 
-def path_text(parts: tuple[str, ...] | list[str]) -> str:
-    """A parameter path from its parts, quoting names that hold a dot."""
-    return ".".join(f'"{p}"' if "." in p else p for p in parts)
-
-
 def diff_paths(old: Any, new: Any, where: tuple[str, ...] = ()) -> dict[str, Any]:
     """``{path: new value}`` for every parameter that differs between two raw scenarios.
 
@@ -284,6 +299,22 @@ def diff_paths(old: Any, new: Any, where: tuple[str, ...] = ()) -> dict[str, Any
                 out.update(diff_paths(old[key], value, here))
         return out
     return {} if old == new else {path_text(where): new}
+
+
+def timeline_changes(before: dict, after: dict) -> dict[str, Any]:
+    """What a timeline entry must set to turn raw scenario ``before`` into ``after``.
+
+    ``diff_paths`` of the raw data, plus what differs between the validated scenarios
+    only: a lever moved back to "as in scenario" removes its key from the raw data, and
+    the timeline must then set the preset's own value (or the schema's default) again.
+    """
+    changed = diff_paths(before, after)
+    try:
+        effective = diff_paths(Scenario.model_validate(copy.deepcopy(before)).model_dump(),
+                               Scenario.model_validate(copy.deepcopy(after)).model_dump())
+    except ValueError:  # an invalid setting: validate_resolved reports it on the rebuild
+        return changed
+    return changed | {k: v for k, v in effective.items() if k not in changed}
 
 
 def _scale_for_speed(data: dict, path: Path) -> None:
@@ -317,7 +348,7 @@ def build_data(preset: str = DEFAULT_PRESET, *, seed: int | None = None,
         now_levers.update(dict(lever_changes))
         now_overrides.update(dict(override_changes))
         after = scenario_data(preset, now_levers, tuple(now_overrides.items()))
-        changed = diff_paths(before, after)
+        changed = timeline_changes(before, after)
         if changed:
             data.setdefault("timeline", []).append(
                 {"week": int(week), "set": changed,
@@ -340,51 +371,24 @@ def midrun_path(path: str) -> bool:
         return parts[-1] in CITY_MIDRUN or (len(parts) == 4 and parts[2] == "policies")
     if parts[0] == "streams":
         return parts[-1] == "per_year"
-    return parts == ["funding", "grant_factor", "federal"]
+    return (parts == ["funding", "grant_factor", "federal"]
+            or tuple(parts) in CRISIS_MIDRUN)
 
 
 CITY_MIDRUN = ("shelter_beds", "newcomer_budget_per_year")
-LEVER_WORDS = {"federal_funding": "federal settlement funding", "municipal_budget":
-               "municipal newcomer budgets", "shelter_beds": "shelter beds",
-               "arrivals": "arrivals", "surge": "the asylum surge",
-               "access_without_fear": "access without fear", "lip": "LIP coordination",
-               "intake_cap": "the shelter intake cap",
-               "predictable_funding": "predictable funding"}
-
-
-def describe_levers(levers: dict[str, Any], overrides: dict[str, Any] | None = None) -> str:
-    """Plain words for lever settings: 'shelter beds ×1.5; the shelter intake cap in all
-    cities; Millbrook: shelter beds 150'."""
-    out = []
-    for name, value in levers.items():
-        words = LEVER_WORDS.get(name, name.replace("_", " "))
-        if isinstance(value, bool):
-            out.append(f"{words} {'on' if value else 'off'}")
-        elif isinstance(value, int | float):
-            out.append(f"{words} ×{value:g}")
-        elif value == AS_IN_SCENARIO:
-            out.append(f"{words} as in the scenario")
-        elif value == NO_CITY:
-            out.append(f"no {words.removeprefix('the ')} in any city")
-        else:
-            out.append(f"{words} in every city")
-    for path, value in (overrides or {}).items():
-        parts = paths.split(path)
-        what = parts[-1].replace("_", " ").replace("per year", "a year")
-        shown = ("on" if value else "off") if isinstance(value, bool) else (
-            f"{value:,g}" if isinstance(value, int | float) else str(value))
-        out.append(f"{parts[1]}: {what} {shown}" if parts[0] in paths.NAMED_LISTS
-                   else f"{path_text(parts)} {shown}")
-    return "; ".join(out)
-
-
+# The crisis response reads these from the model's scenario every week (docs/ODD.md 7.8.6).
+CRISIS_MIDRUN = (("response", "speed"), ("response", "trigger_weeks"),
+                 ("politics", "act_pressure"), ("governments", "federal", "shelter_funding"),
+                 ("governments", "federal", "envelope_per_year"))
 class AppModel(ReceptionModel):
     """A ``ReceptionModel`` of a bundled preset with the app's levers (keyword-only).
 
     ``app_params`` keeps the arguments, so a twin or a replicate can be built with some
     changed, and ``AppModel(**model.app_params)`` replays the run, mid-run changes
     included (``change_levers`` adds them to ``schedule``). ``news`` lists what happened
-    in plain words, ``(week, text)``: timeline events and grants that ended or were renewed.
+    in plain words, ``(week, text)``: the model's events (timeline changes, emergency places
+    ordered and closed, caps imposed and lifted, budget raises, federal top-ups and advances)
+    and grants that ended or were renewed.
     """
 
     def __init__(self, *, preset: str = DEFAULTS["preset"], seed: int = DEFAULTS["seed"],
@@ -394,6 +398,10 @@ class AppModel(ReceptionModel):
                  arrivals: float = DEFAULTS["arrivals"], surge: float = DEFAULTS["surge"],
                  access_without_fear: str = DEFAULTS["access_without_fear"],
                  lip: str = DEFAULTS["lip"], intake_cap: str = DEFAULTS["intake_cap"],
+                 emergency_response: str = DEFAULTS["emergency_response"],
+                 response_speed: str = DEFAULTS["response_speed"],
+                 act_pressure: str = DEFAULTS["act_pressure"],
+                 federal_shelter: str = DEFAULTS["federal_shelter"],
                  predictable_funding: bool = DEFAULTS["predictable_funding"],
                  classroom_speed: bool = DEFAULTS["classroom_speed"],
                  overrides: tuple = (), schedule: tuple = ()) -> None:
@@ -402,6 +410,8 @@ class AppModel(ReceptionModel):
             "municipal_budget": float(municipal_budget), "shelter_beds": float(shelter_beds),
             "arrivals": float(arrivals), "surge": float(surge),
             "access_without_fear": access_without_fear, "lip": lip, "intake_cap": intake_cap,
+            "emergency_response": emergency_response, "response_speed": response_speed,
+            "act_pressure": act_pressure, "federal_shelter": federal_shelter,
             "predictable_funding": bool(predictable_funding),
             "classroom_speed": bool(classroom_speed),
             "overrides": tuple((str(k), v) for k, v in overrides),
@@ -435,7 +445,7 @@ class AppModel(ReceptionModel):
         before = scenario_data(preset, now_levers, tuple(now_overrides.items()))
         after = scenario_data(preset, {**now_levers, **levers},
                               tuple({**now_overrides, **overrides}.items()))
-        changed = diff_paths(before, after)
+        changed = timeline_changes(before, after)
         fixed = [p for p in changed if not midrun_path(p)]
         if fixed or not changed:
             return fixed
@@ -456,7 +466,9 @@ class AppModel(ReceptionModel):
         ending = [(ag, g, g.end_week) for ag in self.agencies for g in ag.grants
                   if g.kind == "program" and g.end_week == week]
         super().step()
-        self.news += [(w, plain(text)) for w, text in self.events[seen:]]
+        kinds = list(self.scenario.response.kinds)
+        self.news += [(w, crisis.plain_event(plain(text), kinds))
+                      for w, text in self.events[seen:]]
         for ag, g, end in ending:
             money = f"${g.amount_per_year / 1e3:,.0f}K a year"
             if g.end_week == end:
@@ -472,13 +484,3 @@ class AppModel(ReceptionModel):
 
 
 LEVERS = tuple(k for k in DEFAULTS if k not in ("preset", "seed", "classroom_speed"))
-_JARGON = re.compile(r"\s*\((?:[^()]*;\s*)?seeds? \d{3}[^()]*\)|,? seeds? \d{3}")
-
-
-def possessive(name: str) -> str:
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
-
-
-def plain(text: str) -> str:
-    """Text for students: without the sources' "(seed 004)" references."""
-    return _JARGON.sub("", text).strip()

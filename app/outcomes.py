@@ -123,6 +123,13 @@ OUTCOMES: dict[str, Outcome] = {o.label: o for o in [
     Outcome("share of newcomers who stay", ("retention",), fmt_percent, 100.0,
             higher_is_better=True),
     Outcome("city money left", ("municipal_cash",), fmt_money, higher_is_better=True),
+    Outcome("person-weeks sleeping outside", ("unsheltered",), cumulative=True),
+    Outcome("emergency places open", ("emergency_places",)),
+    Outcome("people in emergency places", ("emergency_occupancy",)),
+    Outcome("emergency places' cost so far", ("spend_line_emergency_places",), fmt_money,
+            cumulative=True),
+    Outcome("federal money to cities so far", ("received_federal",), fmt_money,
+            cumulative=True),
     Outcome("spending so far", ("spend_total",), fmt_money, cumulative=True),
     Outcome("municipal spending so far", ("spend_municipal",), fmt_money, cumulative=True),
 ]}

@@ -56,6 +56,7 @@ from app.components import (  # noqa: E402
     SystemView,
     outcome_choices,
 )
+from app.crisis import ACT_PRESSURES, FEDERAL_SHELTER, RESPONSE_SPEEDS  # noqa: E402
 from app.lessons import BY_KEY, LESSONS  # noqa: E402
 from app.model import (  # noqa: E402
     DEFAULTS,
@@ -96,6 +97,15 @@ MODEL_PARAMS: dict = {
             "label": "LIP coordination"},
     "intake_cap": {"type": "Select", "value": DEFAULTS["intake_cap"], "values": POLICY_CHOICES,
                    "label": "Shelter intake cap"},
+    "emergency_response": {"type": "Select", "value": DEFAULTS["emergency_response"],
+                           "values": POLICY_CHOICES, "label": "Cities open emergency places"},
+    "response_speed": {"type": "Select", "value": DEFAULTS["response_speed"],
+                       "values": list(RESPONSE_SPEEDS), "label": "Response speed"},
+    "act_pressure": {"type": "Select", "value": DEFAULTS["act_pressure"],
+                     "values": list(ACT_PRESSURES),
+                     "label": "Pressure to act a council needs (0-1)"},
+    "federal_shelter": {"type": "Select", "value": DEFAULTS["federal_shelter"],
+                        "values": list(FEDERAL_SHELTER), "label": "Federal shelter money"},
     "predictable_funding": {"type": "Checkbox", "value": DEFAULTS["predictable_funding"],
                             "label": "Predictable funding (core grants, IHAP pays every claim)"},
     "classroom_speed": {"type": "Checkbox", "value": DEFAULTS["classroom_speed"],
@@ -115,7 +125,8 @@ def initial_params() -> dict:
 
 # Levers a timeline can change during a run (the others need a restart at week 0).
 MIDRUN = ("federal_funding", "municipal_budget", "shelter_beds", "arrivals",
-          "access_without_fear", "lip", "intake_cap")
+          "access_without_fear", "lip", "intake_cap", "emergency_response", "response_speed",
+          "act_pressure", "federal_shelter")
 TABS = ["Lesson", "All cities", "Planner", "Export"]
 FREE = "(free exploration)"
 TITLES = {les.key: les.title for les in LESSONS}
@@ -216,7 +227,7 @@ def Main(model, b_choice, lesson, tab: str, city: str, on_city, large: bool, on_
                             style={"font-weight": "bold"})
                 CompareView(model, twin, week, outcome_choices(lesson), large,
                             (lesson.a_name, lesson.b_name) if lesson else None)
-            MarksList(model, week)
+            MarksList(model, week, twin=twin.model)
         elif tab == "All cities":
             SystemView(model, week, large, on_city)
             MarksList(model, week)

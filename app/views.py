@@ -119,6 +119,51 @@ def spending_chart(model) -> Chart:
     return with_marks(chart, model)
 
 
+EMERGENCY_COLOURS = {"open": "#ff7f0e", "occupied": "#8c564b", "on order": "#ff7f0e",
+                     "outside": "#d62728"}
+CITY_COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                "#7f7f7f", "#ff7f0e", "#d62728")
+
+
+def _emergency_series(x: np.ndarray, get) -> list[Series]:
+    """Places open, people in them, places on order and people outside, from ``get(col)``."""
+    return [Series("emergency places open", x, get("emergency_places"),
+                   EMERGENCY_COLOURS["open"], 2.5),
+            Series("people in them", x, get("emergency_occupancy"),
+                   EMERGENCY_COLOURS["occupied"], 1.8),
+            Series("places on order", x, get("emergency_on_order"),
+                   EMERGENCY_COLOURS["on order"], 1.5, "5 4"),
+            Series("sleeping outside", x, get("unsheltered"), EMERGENCY_COLOURS["outside"])]
+
+
+def emergency_chart(model) -> Chart:
+    """Emergency places the governments opened (and ordered) against people outside."""
+    chart = Chart("Emergency places and sleeping outside", y_label="people or places",
+                  name="emergency")
+    frame = totals(model)
+    if not frame.empty:
+        chart.series = _emergency_series(_x(frame), lambda c: frame[c].to_numpy())
+    return with_marks(chart, model)
+
+
+def pressure_chart(model) -> Chart:
+    """Each city's pressure to act on people sleeping outside (0-1), and the level at
+    which its council acts (``politics.act_pressure``), for the cities that felt any."""
+    chart = Chart("Pressure to act, by city", y_label="pressure (0-1)", y_max=1.0,
+                  y_format=lambda v: f"{v:.1f}", name="pressure")
+    if model.municipal_history:
+        x = np.arange(len(model.municipal_history))
+        felt = [m.name for m in model.municipalities
+                if city_column(model, m.name, "pressure").max() > 0.01]
+        chart.series = [Series(city, x, city_column(model, city, "pressure"),
+                               CITY_COLOURS[k % len(CITY_COLOURS)])
+                        for k, city in enumerate(felt)]
+        level = model.scenario.politics.act_pressure
+        chart.series.append(Series(f"councils act (at {level:g})", x,
+                                   np.full(len(x), level), "#222222", 1.5, "6 4"))
+    return with_marks(chart, model)
+
+
 # Strain bands of the map: (upper bound of people needing a bed per bed, colour, label).
 STRAIN_BANDS = [(0.5, "#1a9850", "under 50%"), (0.9, "#91cf60", "50-90%"),
                 (1.1, "#fee08b", "90-110%"), (1.5, "#fc8d59", "110-150%"),
@@ -240,25 +285,55 @@ def _waiting_change(model) -> str:
 
 
 # ---------------------------------------------------------------------------- marks
-def marks(model, city: str | None = None) -> list[tuple[int, str]]:
-    """Events so far, one per week, in plain words: timeline changes (caps, top-ups,
-    mid-run levers) and grants that ended; renewals stay in the caption only. With
-    ``city``, the events that name the city or one of its agencies."""
+def _events(model) -> list[tuple[int, str]]:
+    return getattr(model, "news", model.events)
+
+
+def _by_week(model, events: list[tuple[int, str]], city: str | None,
+             prefix: str = "") -> dict[int, list[str]]:
+    """Events to mark, grouped by week: renewals stay in the caption only; with ``city``,
+    the events that name the city or one of its agencies."""
     names = None
     if city is not None:
         i = [m.name for m in model.municipalities].index(city)
         names = [city] + [a.name for a in model.agencies if a.muni == i]
     by_week: dict[int, list[str]] = {}
-    for week, text in getattr(model, "news", model.events):
+    for week, text in events:
         if "was renewed" in text or (names and not any(n in text for n in names)):
             continue
-        by_week.setdefault(week, []).append(text)
+        by_week.setdefault(week, []).append(prefix + text)
+    return by_week
+
+
+def _numbered(by_week: dict[int, list[str]]) -> list[tuple[int, str]]:
     return [(w, f"week {w + 1}: " + "; ".join(texts)) for w, texts in sorted(by_week.items())]
 
 
-def with_marks(chart: Chart, model, city: str | None = None) -> Chart:
-    """The chart with the events marked (x = the week the event took effect)."""
-    chart.marks = [(float(w), text) for w, text in marks(model, city)]
+def marks(model, city: str | None = None) -> list[tuple[int, str]]:
+    """Events so far, one per week, in plain words: timeline changes (caps, top-ups,
+    mid-run levers), the crisis response (emergency places ordered and closed, caps
+    lifted, budget raises, federal top-ups and advances) and grants that ended."""
+    return _numbered(_by_week(model, _events(model), city))
+
+
+def compare_marks(a, b, city: str | None = None) -> list[tuple[int, str]]:
+    """Events of A and B, one mark per week; those of only one run say which, e.g.
+    'week 18: B: Millbrook orders 45 community space places ...' (a lesson's B opens
+    emergency places that A never opens)."""
+    both = set(_events(a)) & set(_events(b))
+    by_week = _by_week(a, [e for e in _events(a) if e in both], city)
+    for who, model in (("A", a), ("B", b)):
+        own = [e for e in _events(model) if e not in both]
+        for week, texts in _by_week(model, own, city, f"{who}: ").items():
+            by_week.setdefault(week, []).extend(texts)
+    return _numbered(by_week)
+
+
+def with_marks(chart: Chart, model, city: str | None = None, twin=None) -> Chart:
+    """The chart with the events marked (x = the week the event took effect); with
+    ``twin``, B's own events too (``compare_marks``)."""
+    items = marks(model, city) if twin is None else compare_marks(model, twin, city)
+    chart.marks = [(float(w), text) for w, text in items]
     return chart
 
 
@@ -274,6 +349,16 @@ def city_shelter_chart(model, city: str) -> Chart:
                    1.5, "6 4"),
             Series("in shelter", x, city_column(model, city, "shelter_occupancy"), "#1f77b4"),
             Series("sleeping outside", x, city_column(model, city, "unsheltered"), "#d62728")]
+    return with_marks(chart, model, city)
+
+
+def city_emergency_chart(model, city: str) -> Chart:
+    """One city's emergency places (open, used, on order) against its people outside."""
+    chart = Chart(f"{city}: emergency places", y_label="people or places",
+                  name="city-emergency")
+    if model.municipal_history:
+        x = np.arange(len(model.municipal_history))
+        chart.series = _emergency_series(x, lambda c: city_column(model, city, c))
     return with_marks(chart, model, city)
 
 
@@ -302,12 +387,14 @@ def city_spending_chart(model, city: str) -> Chart:
 
 # ---------------------------------------------------------------------------- monitors
 def monitors(model, city: str | None = None) -> list[tuple[str, str]]:
-    """Live numbers, (label, value): people outside, shelter fill, the longest wait and
-    the city money left, for the whole system or one city."""
+    """Live numbers, (label, value): people outside, shelter fill, emergency places
+    (open / with people in them), the highest pressure to act, the longest wait and the
+    city money left, for the whole system or one city."""
     rows = latest_cities(model)
     if rows is None:
-        return [("people outside", "–"), ("shelter fill", "–"), ("longest wait", "–"),
-                ("city money left", "–")]
+        return [(label, "–") for label in ("people outside", "shelter fill",
+                                            "emergency places", "pressure to act",
+                                            "longest wait", "city money left")]
     pick = (np.array([n == city for n in rows["municipality"]]) if city
             else np.ones(len(rows["municipality"]), bool))
     outside = float(np.sum(rows["unsheltered"][pick]))
@@ -319,5 +406,10 @@ def monitors(model, city: str | None = None) -> list[tuple[str, str]]:
     wait, service, where = max(waits)
     longest = f"{wait:.0f} wk ({SERVICE_LABELS[service]}" + ("" if city else f", {where}") + ")"
     money = fmt_money(float(np.sum(rows["municipal_cash"][pick])))
+    places = (f"{fmt_count(float(np.sum(rows['emergency_places'][pick])))} open, "
+              f"{fmt_count(float(np.sum(rows['emergency_occupancy'][pick])))} used")
+    i = int(np.flatnonzero(pick)[np.argmax(rows["pressure"][pick])])
+    pressure = f"{rows['pressure'][i]:.2f}" + ("" if city else f" ({rows['municipality'][i]})")
     return [("people outside", fmt_count(outside)), ("shelter fill", fill),
+            ("emergency places", places), ("pressure to act", pressure),
             ("longest wait", longest), ("city money left", money)]

@@ -270,3 +270,42 @@ def test_app_at_150_percent_zoom_on_a_projector(app_url, tmp_path):
         finally:
             browser.close()
     assert console == [], "errors in the browser console:\n" + "\n".join(console)
+
+
+def test_crisis_response_lesson_marks_bs_emergency_places(app_url, tmp_path):
+    """1366x768: the crisis-response lesson, 30 weeks in: B's emergency places are marked
+    on the compare chart and listed in the event log; the monitors show them."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    console = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}")
+                    if m.type == "error" else None)
+            page.goto(app_url)
+            page.locator(".app-caption").wait_for(timeout=30_000)
+            choose(page, "Lesson", "Crisis response")
+            page.locator(".app-lesson-card", has_text="Crisis response").wait_for(
+                timeout=20_000)
+            page.locator(".lever-emergency_response", has_text="as in scenario").wait_for(
+                timeout=10_000)  # A is the preset: no city opens places
+            step = page.get_by_role("button", name="Step", exact=True)
+            for week in range(1, 31):
+                step.click()
+                wait_week(page, week)
+            page.locator(".app-compare-chart [data-mark*='B: Millbrook orders']").first.wait_for(
+                state="attached", timeout=10_000)
+            log = page.locator(".app-marks").inner_text()
+            assert "B: Millbrook orders" in log
+            assert "community space places" in log
+            assert "emergency places" in page.locator(".app-monitors-all").inner_text()
+            assert smallest_text(page) >= MIN_TEXT_PX
+            page.get_by_role("button", name="✕ Hide controls").click()
+            page.locator(".app-side").wait_for(state="detached", timeout=10_000)
+            page.screenshot(path=str(tmp_path / "crisis.png"))
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(tmp_path / "crisis.png", ARTIFACTS / "app-crisis.png")
+        finally:
+            browser.close()
+    assert console == [], "errors in the browser console:\n" + "\n".join(console)

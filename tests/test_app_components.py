@@ -29,6 +29,7 @@ from app.model import (
     AS_IN_SCENARIO,
     DEFAULTS,
     NO_CITY,
+    POLICY_LEVERS,
     PRESETS,
     SURGE_START_WEEK,
     AppModel,
@@ -322,8 +323,11 @@ def test_every_compare_lever_changes_exactly_one_setting(lever):
     assert len(changes) == 1
     (name, value), = changes.items()
     assert value != params[name]
-    if params[name] == AS_IN_SCENARIO:
+    if name in POLICY_LEVERS and params[name] == AS_IN_SCENARIO:
         assert value == ALL_CITIES
+    # the flip changes B's scenario, not only its arguments
+    assert (build_scenario(**{**params, **changes}).model_dump()
+            != build_scenario(**params).model_dump())
 
 
 # ------------------------------------------------------------------------------ the page
