@@ -6,6 +6,8 @@ snake_case so the tables open in pandas and R without help.
 
 from __future__ import annotations
 
+import functools
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -45,6 +47,8 @@ class Tally:
         self.hist = np.zeros((n_muni, 10), np.int64)
         self.misc = np.zeros((n_muni, 5), np.int64)
         self.homeless = np.zeros((n_muni, 2), np.int64)
+        self._present: np.ndarray | None = None
+        self._quantiles: np.ndarray | None = None
 
     @classmethod
     def of(cls, model: mesa.Model) -> Tally:
@@ -66,9 +70,21 @@ class Tally:
                                 self.hist, self.misc, self.homeless)
 
     def present(self) -> np.ndarray:
-        """People present per municipality (agents, not scaled)."""
-        c = self.counts.sum(axis=1)
-        return c.sum(axis=1) - c[:, DEPARTED]
+        """People present per municipality (agents, not scaled).
+
+        Computed once: a tally is read-only once filled, and the week asks often.
+        """
+        if self._present is None:
+            c = self.counts.sum(axis=1)
+            self._present = c.sum(axis=1) - c[:, DEPARTED]
+        return self._present
+
+    def index_quantiles(self) -> np.ndarray:
+        """``QUANTILES`` of the integration index per municipality, then of the system
+        (last column): float[len(QUANTILES), municipalities + 1], in one call."""
+        if self._quantiles is None:
+            self._quantiles = hist_quantiles(np.vstack([self.hist, self.hist.sum(axis=0)]))
+        return self._quantiles
 
 
 QUANTILES = (0.1, 0.5, 0.9)  # of the integration index, reported as index_p10/p50/p90
@@ -112,12 +128,17 @@ def idle_hours(week_stats: dict, hours_per_week: np.ndarray) -> np.ndarray:
 
 
 def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
-    """This week's columns, one entry per municipality."""
+    """This week's columns, one entry per municipality.
+
+    A family of columns (by status, by service, ...) is computed as one array and each
+    column is a view of it: a NumPy call per family, not per column, is what keeps the
+    fixed cost of a small run's week low.
+    """
     k = model.scale
     munis = model.municipalities
     present = t.present()
-    by_housing = t.counts.sum(axis=1)
-    by_status = t.counts[:, :, :DEPARTED].sum(axis=2)
+    by_housing = t.counts.sum(axis=1) * k
+    by_status = t.counts[:, :, :DEPARTED].sum(axis=2) * k
     occ = week_stats["occupancy"]
     beds = week_stats["beds"] * k  # as modelled: scenario beds rounded to whole agents
     rows: dict[str, np.ndarray] = {
@@ -127,19 +148,20 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "kind": np.array([m.params.kind for m in munis]),
         "arrivals": week_stats["arrivals"] * k,
         "newcomers": present * k,
-        "departed_total": by_housing[:, DEPARTED] * k,
+        "departed_total": by_housing[:, DEPARTED],
     }
     for s, name in enumerate(STATUSES):
-        rows[f"status_{name}"] = by_status[:, s] * k
+        rows[f"status_{name}"] = by_status[:, s]
     for h, name in enumerate(HOUSING[:DEPARTED]):
-        rows[f"housing_{name}"] = by_housing[:, h] * k
+        rows[f"housing_{name}"] = by_housing[:, h]
     rows.update({
         "shelter_beds": beds,
         "shelter_occupancy": occ[:, 0] * k,
         "shelter_overflow": week_stats["overflow_occupancy"] * k,
         "emergency_places": week_stats["emergency_open"].sum(axis=1) * k,
         "emergency_occupancy": week_stats["emergency_by_kind"].sum(axis=1) * k,
-        "emergency_on_order": np.array([m.emergency.on_order().sum() for m in munis]) * k,
+        "emergency_on_order": np.array([sum(o.places for o in m.emergency.pipeline)
+                                        for m in munis]) * k,
         "interim_occupancy": occ[:, 1] * k,
         "unsheltered": occ[:, 2] * k,
         "actively_homeless": t.homeless[:, 0] * k,
@@ -151,23 +173,28 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "jobs_found": week_stats["jobs"][:, 0] * k,
         "matched_jobs_found": week_stats["jobs"][:, 1] * k,
     })
+    waiting = t.services[:, :, 0]
+    idle = idle_hours(week_stats, model.hours_per_week).sum(axis=2) * k
+    services = {  # [municipality, service] each
+        "waiting": waiting * k,
+        "in_service": t.services[:, :, 2] * k,
+        "current_wait": _ratio(t.services[:, :, 1], waiting),
+        "mean_wait": _ratio(week_stats["wait_sum"], week_stats["started"]),
+        "started": week_stats["started"] * k,
+        "hours_available": week_stats["hours_offered"].sum(axis=2) * k,
+        "hours_used": week_stats["hours_used"].sum(axis=2) * k,
+        "hours_idle": idle,
+        "hours_idle_while_waiting": np.where(waiting > 0, idle, 0.0),
+    }
     for s, name in enumerate(SERVICES):
-        rows[f"waiting_{name}"] = t.services[:, s, 0] * k
-        rows[f"in_service_{name}"] = t.services[:, s, 2] * k
-        rows[f"current_wait_{name}"] = _ratio(t.services[:, s, 1], t.services[:, s, 0])
-        rows[f"mean_wait_{name}"] = _ratio(week_stats["wait_sum"][:, s],
-                                           week_stats["started"][:, s])
-        rows[f"started_{name}"] = week_stats["started"][:, s] * k
-        rows[f"hours_available_{name}"] = week_stats["hours_offered"][:, s, :].sum(axis=1) * k
-        rows[f"hours_used_{name}"] = week_stats["hours_used"][:, s, :].sum(axis=1) * k
-        idle = idle_hours(week_stats, model.hours_per_week)[:, s, :].sum(axis=1) * k
-        rows[f"hours_idle_{name}"] = idle
-        rows[f"hours_idle_while_waiting_{name}"] = np.where(t.services[:, s, 0] > 0, idle, 0.0)
+        for family, values in services.items():
+            rows[f"{family}_{name}"] = values[:, s]
     rows["employment_rate"] = _ratio(t.misc[:, 0], present)
-    rows["integration_index"] = _ratio(t.dims[:, N_DIM], present)
+    dims = _ratio(t.dims, present[:, None])
+    rows["integration_index"] = dims[:, N_DIM]
     for d, name in enumerate(DIMENSIONS):
-        rows[name] = _ratio(t.dims[:, d], present)
-    for q, values in zip(QUANTILES, hist_quantiles(t.hist), strict=True):
+        rows[name] = dims[:, d]
+    for q, values in zip(QUANTILES, t.index_quantiles()[:, :-1], strict=True):
         rows[f"index_p{int(q * 100)}"] = values
     rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
     rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
@@ -178,8 +205,9 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         rows[f"received_{name}"] = week_stats["transfers"][:, f]
     for j, line in enumerate(SPENDING_LINES):
         rows[f"spend_line_{line}"] = week_stats["spend_lines"][:, j]
+    emergency = week_stats["emergency_open"] * k
     for j, kind in enumerate(model.scenario.response.kinds):
-        rows[f"emergency_{kind}"] = week_stats["emergency_open"][:, j] * k
+        rows[f"emergency_{kind}"] = emergency[:, j]
     for j, payer in enumerate(PAYERS):
         rows[f"emergency_paid_{payer}"] = week_stats["emergency_paid"][:, j]
     rows["pressure"] = np.array([m.emergency.pressure for m in munis])
@@ -188,11 +216,15 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     rows["newcomer_budget"] = np.array([m.budget_per_year for m in munis])
     rows["sentiment"] = np.array([m.sentiment for m in munis])
     rows["rent"] = np.array([m.rent for m in munis])
-    for policy in ("access_without_fear", "welcoming_strategy", "lip", "intake_cap",
-                   "emergency_response"):
-        rows[policy] = np.array([m.policies[policy] for m in munis])
+    policies = np.array([[m.policies[p] for p in REPORTED_POLICIES] for m in munis], bool)
+    for j, policy in enumerate(REPORTED_POLICIES):
+        rows[policy] = policies[:, j]
     rows["staff_fte"] = week_stats["staff"]
     return rows
+
+
+REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap",
+                     "emergency_response")
 
 
 SUMMED = ("arrivals", "newcomers", "departed_total", "shelter_beds", "shelter_occupancy",
@@ -206,49 +238,63 @@ STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_
 
 
 def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
-    """System-wide values of the week: sums of counts, people-weighted means of rates."""
+    """System-wide values of the week: sums of counts, people-weighted means of rates.
+
+    Float columns are summed along contiguous rows (``_column_sums``), so every total
+    is the sum NumPy makes of that column alone, to the bit.
+    """
+    nan = float("nan")
+    ws = model.week_stats
     out: dict[str, float] = {"week": float(model.week)}
-    present = t.present()
-    n = present.sum()
-    summed = [name for name in rows if name in SUMMED or name.startswith(
-        ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_",
-         "emergency_", "received_"))]
+    n = t.present().sum()
+    summed = _summed_columns(tuple(rows))
     sums = np.array([rows[name] for name in summed], float).sum(axis=1)  # one call, not 60
     out.update(zip(summed, sums.tolist(), strict=True))
+    started, wait_sum = ws["started"].sum(axis=0), ws["wait_sum"].sum(axis=0)
     for s, name in enumerate(SERVICES):
-        started = model.week_stats["started"][:, s].sum()
-        out[f"mean_wait_{name}"] = (float(model.week_stats["wait_sum"][:, s].sum() / started)
-                                    if started else float("nan"))
-    for j, name in enumerate(STATUS_EVENTS):
-        out[name] = float(model.week_stats["status_events"][j] * model.scale)
+        out[f"mean_wait_{name}"] = float(wait_sum[s] / started[s]) if started[s] else nan
+    out.update(zip(STATUS_EVENTS, (ws["status_events"] * model.scale).tolist(), strict=True))
+    waiting, wait_now = t.services[:, :, 0].sum(axis=0), t.services[:, :, 1].sum(axis=0)
     for s, name in enumerate(SERVICES):
-        waiting = t.services[:, s, 0].sum()
-        out[f"current_wait_{name}"] = (float(t.services[:, s, 1].sum() / waiting) if waiting
-                                       else float("nan"))
-    out["employment_rate"] = float(t.misc[:, 0].sum() / n) if n else float("nan")
-    out["integration_index"] = float(t.dims[:, N_DIM].sum() / n) if n else float("nan")
+        out[f"current_wait_{name}"] = float(wait_now[s] / waiting[s]) if waiting[s] else nan
+    misc = t.misc.sum(axis=0)
+    out["employment_rate"] = float(misc[0] / n) if n else nan
+    dims = _column_sums(t.dims)
+    out["integration_index"] = float(dims[N_DIM] / n) if n else nan
     for d, name in enumerate(DIMENSIONS):
-        out[name] = float(t.dims[:, d].sum() / n) if n else float("nan")
-    hist = t.hist.sum(axis=0)
-    for q, values in zip(QUANTILES, hist_quantiles(hist), strict=True):
-        out[f"index_p{int(q * 100)}"] = float(values[0])
+        out[name] = float(dims[d] / n) if n else nan
+    for q, values in zip(QUANTILES, t.index_quantiles()[:, -1].tolist(), strict=True):
+        out[f"index_p{int(q * 100)}"] = values
     for s, name in enumerate(STATUSES):
         cnt = t.status_dims[s, N_DIM + 1]
-        out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else float("nan")
-    arrived = t.misc[:, 1].sum()
-    out["retention"] = float(t.misc[:, 2].sum() / arrived) if arrived else float("nan")
-    out["reached_stable_share"] = float(t.misc[:, 3].sum() / arrived) if arrived else float("nan")
-    reached = t.misc[:, 3].sum()
-    out["mean_weeks_to_stable"] = float(t.misc[:, 4].sum() / reached) if reached else float("nan")
+        out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else nan
+    arrived, reached = misc[1], misc[3]
+    out["retention"] = float(misc[2] / arrived) if arrived else nan
+    out["reached_stable_share"] = float(misc[3] / arrived) if arrived else nan
+    out["mean_weeks_to_stable"] = float(misc[4] / reached) if reached else nan
     out["spend_total"] = float(sum(out[f"spend_{f}"] for f in FUNDERS))
     model.cumulative_spend += out["spend_total"]
     out["cumulative_spend"] = model.cumulative_spend
     points = out["integration_index"] * out["newcomers"] if n else 0.0
-    out["cost_per_integration_point"] = model.cumulative_spend / points if points else float("nan")
+    out["cost_per_integration_point"] = model.cumulative_spend / points if points else nan
     sentiment = np.array([m.sentiment for m in model.municipalities])
     weights = np.array([m.params.population for m in model.municipalities])
     out["sentiment"] = float(np.average(sentiment, weights=weights))
     return out
+
+
+@functools.cache
+def _summed_columns(columns: tuple[str, ...]) -> list[str]:
+    """The municipal columns whose system total is their sum, in column order."""
+    return [name for name in columns if name in SUMMED or name.startswith(
+        ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_",
+         "emergency_", "received_"))]
+
+
+def _column_sums(a: np.ndarray) -> np.ndarray:
+    """``[a[:, j].sum() for j]`` in one call: summing each column as a contiguous row
+    keeps NumPy's pairwise order (``a.sum(axis=0)`` adds row by row: other last bits)."""
+    return np.ascontiguousarray(a.T).sum(axis=1)
 
 
 MONTHLY_STOCKS = ("newcomers", "shelter_occupancy", "interim_occupancy", "unsheltered",
