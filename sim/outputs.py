@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim import kernels
 from sim.codes import (
+    ASYLUM,
     DEPARTED,
     DIMENSIONS,
     FUNDERS,
@@ -221,6 +222,10 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
                                     if started else float("nan"))
     for j, name in enumerate(STATUS_EVENTS):
         out[name] = float(model.week_stats["status_events"][j] * model.scale)
+    out["claims_decided"] = (out["asylum_accepted"] + out["asylum_rejected"]
+                             + model.claims.decided_earlier * model.scale)
+    out["claims_backlog"] = float(model.claims.backlog(t.counts[:, ASYLUM, :DEPARTED].sum())
+                                  * model.scale)
     for s, name in enumerate(SERVICES):
         waiting = t.services[:, s, 0].sum()
         out[f"current_wait_{name}"] = (float(t.services[:, s, 1].sum() / waiting) if waiting
