@@ -66,7 +66,13 @@ class Person(mesa.Agent):
             if draw() < p.regularize_per_week:
                 self.status = ECONOMIC_PR
             return
-        if self.status_due < 0 or self.status_due > model.week:
+        if self.status_due < 0:
+            return
+        if s == ASYLUM and model.claims_quota >= 0:  # a funded board: the queue, in claim order
+            if model.claims_left == 0:
+                return
+            model.claims_left -= 1
+        elif self.status_due > model.week:
             return
         u = draw()
         if s == ASYLUM:
@@ -374,9 +380,17 @@ class ReferenceModel(ReceptionModel):
         super().arrive()  # sim.arrivals appends to the scratch table self.migrants
         self._adopt(self.migrants)
 
+    def pending_stock_claims(self, rows):
+        stock = list(self.people())[:rows]
+        return sum(p.status == ASYLUM and p.housing != DEPARTED and p.status_due >= 0
+                   for p in stock)
+
     def decide_status(self):
         self.status_events = [0] * 5
+        self.claims_quota = self.claims.quota(self)
+        self.claims_left = self.claims_quota
         self.people().do("decide_status")
+        self.claims.settle(self.claims_quota, self.status_events[0] + self.status_events[1])
         self.week_stats["status_events"] = np.array(self.status_events, np.int64)
 
     def receive(self):

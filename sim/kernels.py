@@ -163,13 +163,16 @@ class StatusParams(NamedTuple):
 
 
 @njit(cache=True)
-def step_status(status, housing, status_due, week, key, p, out_events):
+def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
 
     Args:
         status, housing: int8[n], updated in place.
         status_due: int16[n], week of the next status event (-1 none), updated.
         week: current week; key: stream key; p: StatusParams.
+        claims_quota: claims the board decides this week (agents), first come first served
+            in row (= claim) order among pending claims whatever their due week; -1: each
+            claim is decided in its own due week (fixed delays).
         out_events: int64[5] tallies: accepted, rejected, permit to PR, to non-status,
             departures.
     """
@@ -178,6 +181,7 @@ def step_status(status, housing, status_due, week, key, p, out_events):
         if housing[i] != DEPARTED:
             housing[i] = DEPARTED
             out_events[4] += 1
+    decided = 0
     for i in range(n):
         if housing[i] == DEPARTED:
             continue
@@ -186,7 +190,14 @@ def step_status(status, housing, status_due, week, key, p, out_events):
             if _uniform(key, i, 1) < p.regularize_per_week:
                 status[i] = ECONOMIC_PR
             continue
-        if status_due[i] < 0 or status_due[i] > week:
+        due = status_due[i]
+        if due < 0:
+            continue
+        if s == ASYLUM and claims_quota >= 0:
+            if decided >= claims_quota:
+                continue
+            decided += 1
+        elif due > week:
             continue
         u = _uniform(key, i, 2)
         if s == ASYLUM:

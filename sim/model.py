@@ -12,6 +12,7 @@ import numpy as np
 from sim import kernels, paths, response
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
+from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
     ASYLUM,
     DIMENSIONS,
@@ -100,6 +101,7 @@ class ReceptionModel(mesa.Model):
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
+        self.claims = ClaimsQueue(self)
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
@@ -181,6 +183,11 @@ class ReceptionModel(mesa.Model):
         wait = self.scenario.status.asylum_decision_weeks
         due = 1 + np.floor(self.rng.uniform(0, wait, len(munis)))
         self.migrants.columns["status_due"][rows] = due.astype(np.int16)
+
+    def pending_stock_claims(self, rows: int) -> int:
+        """Undecided claims among the first ``rows`` migrants (the week-0 stock)."""
+        a = self.migrants
+        return pending_claims(a.status[:rows], a.housing[:rows], a.status_due[:rows])
 
     def _policy_array(self, name: str) -> np.ndarray:
         return np.array([m.policies[name] for m in self.municipalities])
@@ -267,11 +274,13 @@ class ReceptionModel(mesa.Model):
                                              self._policy_array("outreach"), people)
 
     def decide_status(self) -> None:
-        """2. Asylum decisions, permit expiries, regularization, emigration."""
+        """2. Asylum decisions (by the board's capacity, if funded), permits, emigration."""
         a = self.migrants
         events = np.zeros(5, np.int64)
+        quota = self.claims.quota(self)
         kernels.step_status(a.status, a.housing, a.status_due, self.week,
-                            self._key(PROC_STATUS), self.status_params, events)
+                            self._key(PROC_STATUS), self.status_params, quota, events)
+        self.claims.settle(quota, int(events[0] + events[1]))
         self.week_stats["status_events"] = events
 
     def receive(self) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from sim import kernels
 from sim.codes import (
+    ASYLUM,
     DEPARTED,
     DIMENSIONS,
     FUNDERS,
@@ -254,6 +255,10 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     for s, name in enumerate(SERVICES):
         out[f"mean_wait_{name}"] = float(wait_sum[s] / started[s]) if started[s] else nan
     out.update(zip(STATUS_EVENTS, (ws["status_events"] * model.scale).tolist(), strict=True))
+    out["claims_decided"] = (out["asylum_accepted"] + out["asylum_rejected"]
+                             + model.claims.decided_earlier * model.scale)
+    out["claims_backlog"] = float(model.claims.backlog(t.counts[:, ASYLUM, :DEPARTED].sum())
+                                  * model.scale)
     waiting, wait_now = t.services[:, :, 0].sum(axis=0), t.services[:, :, 1].sum(axis=0)
     for s, name in enumerate(SERVICES):
         out[f"current_wait_{name}"] = float(wait_now[s] / waiting[s]) if waiting[s] else nan

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
 from sim.params_base import A, P, Strict
+from sim.params_claims import ClaimsBoard
 from sim.params_response import Governments, Politics, Response
 
 
@@ -480,6 +481,7 @@ class Scenario(Strict):
     network_weight: float = P(2.0, "x per share of population", A,
                               "Pull of earlier arrivals on destination choice", ge=0)
     status: Status = Field(default_factory=Status)
+    claims_board: ClaimsBoard = Field(default_factory=ClaimsBoard)
     services: Services = Field(default_factory=Services)
     housing: Housing = Field(default_factory=Housing)
     employment: Employment = Field(default_factory=Employment)

@@ -150,10 +150,10 @@ def integration_params(**kw) -> IntegrationParams:
     return IntegrationParams(**(base | kw))
 
 
-def run_status(pop, week, p):
+def run_status(pop, week, p, claims_quota=-1):
     events = np.zeros(5, np.int64)
     kernels.step_status(pop.status, pop.housing, pop.status_due, week,
-                        key(PROC_STATUS, week), p, events)
+                        key(PROC_STATUS, week), p, claims_quota, events)
     return events
 
 
@@ -505,6 +505,36 @@ def test_permanent_residents_have_no_status_events():
                                                      permit_departure=1.0))
     assert_rows_unchanged(pop, before, slice(None))
     assert events.tolist() == [0, 0, 0, 0, 0]
+
+
+def test_a_funded_board_decides_its_quota_first_come_first_served():
+    # Due weeks are ignored under a quota: the first three pending claims in row (claim)
+    # order are decided, whether due or not; departed, decided (-1) and other rows are skipped.
+    pop = people(7, status=[ASYLUM, ASYLUM, TEMP_WORKER, ASYLUM, ASYLUM, ASYLUM, ASYLUM],
+                 status_due=[50, -1, 50, 3, 90, 2, 1],
+                 housing=[SHELTER, SHELTER, SHELTER, DEPARTED, FRIENDS, SHELTER, SHELTER])
+    events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0), claims_quota=3)
+    assert pop.status.tolist() == [PROTECTED, ASYLUM, TEMP_WORKER, ASYLUM, PROTECTED,
+                                   PROTECTED, ASYLUM]
+    assert pop.status_due.tolist() == [-1, -1, 50, 3, -1, -1, 1]
+    assert events.tolist() == [3, 0, 0, 0, 0]
+
+
+def test_a_board_with_no_quota_decides_no_claim_but_permits_still_expire():
+    pop = people(3, status=[ASYLUM, ASYLUM, TEMP_WORKER], status_due=[1, 2, 4])
+    events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0),
+                        claims_quota=0)
+    assert pop.status.tolist() == [ASYLUM, ASYLUM, ECONOMIC_PR]
+    assert pop.status_due.tolist() == [1, 2, -1]
+    assert events.tolist() == [0, 0, 1, 0, 0]
+
+
+def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
+    pop = people(4, status=ASYLUM, status_due=[30, 40, 50, -1])
+    events = run_status(pop, week=1, p=status_params(asylum_acceptance=0.0,
+                                                     rejected_departure=0.0), claims_quota=100)
+    assert pop.status.tolist() == [NON_STATUS] * 3 + [ASYLUM]
+    assert events.tolist() == [0, 3, 0, 3, 0]
 
 
 # --------------------------------------------------------------------------- step_reception

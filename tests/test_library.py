@@ -181,9 +181,12 @@ def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():
     (base, bm, bt), (awf, am, at) = runs["canada_baseline"], runs["access_without_fear"]
     b_served, b_index, b_n = _non_status_in(base, AWF_CITIES)
     a_served, a_index, a_n = _non_status_in(awf, AWF_CITIES)
-    assert min(b_n, a_n) > 100  # agents: ~6,000 non-status people in the four cities
-    # seed 1: 41% -> 50% ever served; index 0.368 -> 0.450
-    assert a_served > b_served + 0.05
+    assert min(b_n, a_n) > 100  # agents: ~4,800 non-status people in the four cities
+    # seed 1: 46.9% -> 48.5% ever served; index 0.387 -> 0.469 (seed 2: 45.5% -> 57.8%,
+    # 0.386 -> 0.476). Few claims are refused within two years with the claims board's
+    # backlog, so most non-status people are former permit holders, served while they held a
+    # permit: the share ever served moves little, the index (access now, security) clearly.
+    assert a_served > b_served
     assert a_index > b_index + 0.03
     assert at["index_non_status"].iloc[-1] > bt["index_non_status"].iloc[-1]
     # Cost: the cities pay their agencies most of the new lines ($3.96M/yr, ~$7.9M over two
@@ -203,7 +206,7 @@ def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():
 # ---------------------------------------------------------------- LIPs
 
 
-def test_lip_everywhere_adds_caseworker_hours_and_shortens_every_wait():
+def test_lip_everywhere_adds_caseworker_hours_and_shortens_waits():
     base = run("canada_baseline", "run.weeks=104")
     lip = run("local_immigration_partnership", "run.weeks=104")
 
@@ -211,10 +214,14 @@ def test_lip_everywhere_adds_caseworker_hours_and_shortens_every_wait():
         return sum(r.totals[f"hours_available_{s}"].sum() for s in SERVICES)
 
     assert hours(lip) > 1.05 * hours(base)  # seed 1: +8.2%
-    for s in SERVICES:  # seed 1, weeks: 7.75->7.50, 8.94->8.75, 9.77->8.85, 12.91->12.41
+    # Seed 1, weeks: orientation 8.73 -> 8.43, employment 8.72 -> 6.96. Language (8.35 -> 8.30)
+    # and housing help (12.36 -> 12.47) hardly move in seeds 1-3: with the claims board's
+    # backlog most of their waiting lists are claimants whom only some funders' hours may
+    # serve, so more hours do not reach them (eligibility binds, sim.explain).
+    for s in ("orientation", "employment"):
         assert lip.summary[f"mean_wait_{s}"] < base.summary[f"mean_wait_{s}"]
     mean = [sum(r.summary[f"mean_wait_{s}"] for s in SERVICES) / 4 for r in (base, lip)]
-    assert mean[1] < 0.98 * mean[0]  # seed 1: 9.84 -> 9.38 weeks
+    assert mean[1] < 0.98 * mean[0]  # seed 1: 9.54 -> 9.04 weeks
 
 
 # ---------------------------------------------------------------- small towns

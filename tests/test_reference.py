@@ -98,3 +98,24 @@ def test_reference_migrants_are_mesa_agents_in_arrival_order():
     assert weeks == sorted(weeks)
     present = sum(p.housing != DEPARTED for p in people)
     assert frames(model)[1]["newcomers"].iloc[-1] == present
+
+
+def test_reference_follows_a_funded_claims_board():
+    """Under a capacity both decide exactly the board's quota each week, earlier claims first,
+    and keep the same backlog while the queue never runs dry (the quota does not depend on
+    random draws, only on who is still waiting)."""
+    board = {"claims_board": {"decisions_per_year": 260, "backlog_at_start": 150}}
+    changes = CHANGES | board | {"run": {"weeks": 40}}
+    tables = [frames(_run(cls, changes))[1] for cls in (ReferenceModel, ReceptionModel)]
+    for t in tables:
+        assert (t["claims_decided"] == 5.0).all()
+        agents = t["asylum_accepted"] + t["asylum_rejected"]
+        assert (agents.iloc[:30] == 0).all() and (agents.iloc[30:] == 5).all()
+    ref, core = (t["claims_backlog"].to_numpy() for t in tables)
+    assert ref[-1] > 200 and abs(ref[-1] - core[-1]) < 0.5 * ref[-1]
+
+
+def _run(model_class, changes):
+    model = model_class(scenario=scenario(changes), seed=5)
+    model.run()
+    return model
