@@ -160,13 +160,13 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, sets)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
-    staging = prepare(out, args.overwrite)  # a bad --out fails here, before the run
-    try:
-        with _sigterm_exits():
+    with _sigterm_exits():  # from before the temporary folder exists: no window unguarded
+        staging = prepare(out, args.overwrite)  # a bad --out fails here, before the run
+        try:
             result = simulate(scenario, progress=scenario.run.progress and not args.no_progress)
             write(result, out, staging=staging)
-    finally:
-        staging.discard()
+        finally:
+            staging.discard()
     _print_summary(result)
     print(f"\nwrote {out}/ ({result.record['migrant_agents']:,} migrant agents of "
           f"{result.record['scenario']['run']['scale']:g} people each, "
