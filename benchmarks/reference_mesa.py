@@ -448,6 +448,7 @@ class ReferenceModel(ReceptionModel):
         acc = _TallyLists(self, n)
         self.people().do("report", acc)
         t = Tally(n)
-        for name in vars(t):
-            getattr(t, name)[...] = np.array(getattr(acc, name))
+        for name, array in vars(t).items():
+            if isinstance(array, np.ndarray):  # the tally's arrays, not its caches
+                array[...] = np.array(getattr(acc, name))
         return t
