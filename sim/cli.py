@@ -164,6 +164,8 @@ def _run(args: argparse.Namespace) -> int:
         staging = prepare(out, args.overwrite)  # a bad --out fails here, before the run
         try:
             result = simulate(scenario, progress=scenario.run.progress and not args.no_progress)
+            if _SIGNALLED:  # raised where Python ignores exceptions (a __del__): stop now
+                raise Terminated
             write(result, out, staging=staging)
         finally:
             staging.discard()
@@ -174,6 +176,9 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+_SIGNALLED: list[int] = []  # SIGTERMs received while running
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwind (removing temporary folders) and exit with 128 + 15."""
 
@@ -182,6 +187,7 @@ class Terminated(BaseException):
 def _sigterm_exits() -> Iterator[None]:
     """Turn SIGTERM into ``Terminated`` while running, so clean-up code runs."""
     def stop(signum: int, frame: object) -> None:
+        _SIGNALLED.append(signum)  # seen even where a finalizer swallows the exception
         raise Terminated
 
     try:
