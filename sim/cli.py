@@ -160,13 +160,12 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, sets)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
-    with _sigterm_exits():  # from before the temporary folder exists: no window unguarded
+    with _signals_stop():  # from before the temporary folder exists: no window unguarded
         staging = prepare(out, args.overwrite)  # a bad --out fails here, before the run
         try:
-            result = simulate(scenario, progress=scenario.run.progress and not args.no_progress)
-            if _SIGNALLED:  # raised where Python ignores exceptions (a __del__): stop now
-                raise Terminated
-            write(result, out, staging=staging)
+            result = simulate(scenario, progress=scenario.run.progress and not args.no_progress,
+                              check=_raise_if_signalled)
+            write(result, out, staging=staging, check=_raise_if_signalled)
         finally:
             staging.discard()
     _print_summary(result)
@@ -176,29 +175,43 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-_SIGNALLED: list[int] = []  # SIGTERMs received while running
+_SIGNALLED: list[int] = []  # SIGINT/SIGTERM received while running
 
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwind (removing temporary folders) and exit with 128 + 15."""
 
 
-@contextlib.contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """Turn SIGTERM into ``Terminated`` while running, so clean-up code runs."""
-    def stop(signum: int, frame: object) -> None:
-        _SIGNALLED.append(signum)  # seen even where a finalizer swallows the exception
+def _raise_if_signalled() -> None:
+    """Raise, at a safe point, the stop a signal asked for."""
+    if signal.SIGINT in _SIGNALLED:
+        raise KeyboardInterrupt
+    if _SIGNALLED:
         raise Terminated
 
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """While running, SIGINT and SIGTERM only set a flag that the run checks each week.
+
+    Raising from the handler itself is unsafe: a signal that lands in numba's object-cache
+    ctypes callback had its exception swallowed (the run went on and exited 0) or crashed the
+    process ("double free", seen in CI and here). ``_raise_if_signalled`` raises at the next
+    week boundary, before the results are built and before they are moved into place.
+    """
+    def stop(signum: int, frame: object) -> None:
+        _SIGNALLED.append(signum)
+
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave the default
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave the defaults
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -599,11 +600,19 @@ class ReceptionModel(mesa.Model):
         return Tally.of(self)
 
     # ------------------------------------------------------------------ running
-    def run(self, weeks: int | None = None, progress: bool = False) -> None:
-        """Step ``weeks`` weeks (default: on to the scenario horizon)."""
+    def run(self, weeks: int | None = None, progress: bool = False,
+            check: Callable[[], None] | None = None) -> None:
+        """Step ``weeks`` weeks (default: on to the scenario horizon).
+
+        ``check`` is called before each week and at the end; it may raise to stop the run (the
+        command line raises a signal whose exception a callback swallowed).
+        """
         from tqdm import tqdm
 
+        check = check or (lambda: None)
         n = max(0, self.scenario.run.weeks - self.week) if weeks is None else weeks
         for _ in tqdm(range(n), desc=self.scenario.scenario.name, unit="week",
                       disable=not progress, mininterval=1.0, delay=3.0):
+            check()
             self.step()
+        check()

@@ -11,7 +11,7 @@ import json
 import multiprocessing
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,13 +108,16 @@ def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
-    """Run the scenario's horizon in memory."""
+def simulate(scenario: Scenario, progress: bool = False,
+             check: Callable[[], None] | None = None) -> RunResult:
+    """Run the scenario's horizon in memory (``check``: see ``ReceptionModel.run``)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     model = ReceptionModel(scenario=scenario)
-    model.run(progress=progress)
+    model.run(progress=progress, check=check)
     muni, totals = frames(model)
+    if check is not None:
+        check()
     wall = time.perf_counter() - t0
     summary = summarize(muni, totals)
     summary.update({f"events_{k}": float(n) for k, n in model.event_counts.items()})
@@ -132,7 +135,7 @@ def simulate(scenario: Scenario, progress: bool = False) -> RunResult:
 
 
 def write(result: RunResult, out_dir: Path, overwrite: bool = False,
-          staging: Staging | None = None) -> Path:
+          staging: Staging | None = None, check: Callable[[], None] | None = None) -> Path:
     """Write the run into a temporary folder beside ``out_dir``, then swap it into place.
 
     ``overwrite`` replaces only a folder a run wrote (``sim.outdir``); ``staging`` is one
@@ -145,6 +148,8 @@ def write(result: RunResult, out_dir: Path, overwrite: bool = False,
         result.totals.to_parquet(tmp / TOTALS_TABLE, index=False)
         monthly(result.totals).to_parquet(tmp / MONTHLY_TABLE, index=False)
         (tmp / RUN_RECORD).write_text(json.dumps(result.record, indent=2, default=_json_default))
+        if check is not None:
+            check()
         staging.commit()
     finally:
         staging.discard()

@@ -190,7 +190,7 @@ def test_interrupted_run_exits_with_one_line_and_leaves_nothing(work, sig, statu
     assert json.loads((temp / MARKER).read_text())["pid"] == proc.pid
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == status
+    assert proc.returncode == status, err
     assert err.strip() == line
     assert not (work / "out").exists()
     assert _no_temp_folders(work)
