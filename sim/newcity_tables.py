@@ -4,7 +4,8 @@ Every number read here keeps the note of where it came from (the table's source 
 whether that note makes it an assumption: a note starting "assumption" or tagged [B]
 (derived or believed, canada_national_facts.md's legend) is one. Tables (data/README.md):
 ``new_city_places.csv``, ``new_city_provinces.csv``, ``levels_plan_2025_2027.csv``,
-``new_city_national.csv`` and the IRCC claims by province, ``ircc_asylum_claims_by_province_month.csv``.
+``new_city_national.csv`` and the IRCC claims by province
+(``ircc_asylum_claims_by_province_month.csv``).
 """
 
 from __future__ import annotations

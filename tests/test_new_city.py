@@ -70,7 +70,7 @@ def test_hamilton_flows_follow_the_levels_plan_year_by_year(tmp_path):
 
 
 def test_the_timeline_changes_arrivals_at_each_plan_year_paired_seeds(tmp_path):
-    """Same scenario and seed with and without the plan's later years: year 2 differs by the plan."""
+    """Same scenario and seed with and without the plan's later years: year 2 drops by the plan."""
     path = _write(tmp_path, "Hamilton")
     sets = ["run.scale=25", "run.weeks=104"]
     with_plan = simulate(load_scenario(path, sets))
