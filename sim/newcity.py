@@ -36,6 +36,8 @@ STREAM_ORDER = ("economic_pr", "family_pr", "resettled_refugee", "asylum_claiman
 PLAN_CATEGORY = {"family_pr": "family", "resettled_refugee": "resettled",
                  "temporary_worker": "tr_workers", "student": "tr_students"}
 SCALES = (1, 2, 5, 10, 20, 25, 50, 100)
+REPLACE_FIRST = ("destination_weight", "vacancy_rate", "median_rent", "rental_stock",
+                 "shelter_beds", "newcomer_budget_per_year")  # named in the header if assumed
 AGENTS_PER_YEAR = 4000  # the scale is chosen so a year brings at most about this many agents
 
 Section = tuple[str, list[tuple[str, Val]]]  # table header ("" for the top), its values
@@ -74,9 +76,11 @@ def new_city(name: str, province: str | None = None, start: int = PLAN_YEARS[0],
         *_agency(t, place, flows[start]),
     ]
     values = [v for _, rows in sections for _, v in rows]
+    muni = dict(next(rows for header, rows in sections if header == "[municipalities]"))
     summary = {"city": city, "province": place["province"], "values": len(values),
                "assumed": sum(v.assumed for v in values),
-               "arrivals": sum(v.value for v in flows[start].values()), "start": start}
+               "arrivals": sum(v.value for v in flows[start].values()), "start": start,
+               "replace_first": [k for k in REPLACE_FIRST if muni[k].assumed]}
     header = _header(t, place, share, asylum, start, summary, today or date.today())
     return header + _render(sections), summary
 
@@ -100,14 +104,24 @@ def write_scenario(text: str, out: Path, force: bool = False) -> Path:
         if force:
             os.replace(tmp, out)
         else:
-            os.link(tmp, out)  # fails if the file appeared meanwhile: never overwrites
-    except FileExistsError:
-        raise FileExistsError(f"{out} exists; pass --force to replace it or choose --out") \
-            from None
+            _link(Path(tmp), out)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return out
+
+
+def _link(tmp: Path, out: Path) -> None:
+    """Put ``tmp`` at ``out`` unless a file is there, even one that appeared meanwhile."""
+    taken = f"{out} exists; pass --force to replace it or choose --out"
+    try:
+        os.link(tmp, out)
+    except FileExistsError:
+        raise FileExistsError(taken) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if out.exists():
+            raise FileExistsError(taken) from None
+        os.replace(tmp, out)
 
 
 # ---------------------------------------------------------------------------- arrivals
@@ -384,6 +398,9 @@ def _header(t: Tables, place: dict, share: Val, asylum: Val, start: int, summary
     city, prov = place["name"], t.provinces[place["province"]]["name"]
     years = ", ".join(str(y) for y in PLAN_YEARS if y > start)
     share_note = ("an assumption, please replace" if share.assumed else "from the Census")
+    first = ", ".join([*summary["replace_first"], "the agency's grants"])
+    later = (f"a [[timeline]] entry on the first Monday of {years} sets that year's targets"
+             if years else "there is no later plan year")
     text = f"""\
 {city} ({prov}): a one-city scenario written by `reception new-city` on {today.isoformat()}
 from the public tables bundled with the model (data/README.md gives each table's source and
@@ -391,24 +408,23 @@ licence). Check it with `reception validate FILE`, run it with `reception run FI
 
 Every value carries `# source: ...` or `# {ASSUMED}: ...`; {summary['assumed']} of
 {summary['values']} values here are assumptions. Replace them with what you know of {city},
-first its share of newcomers (destination_weight), vacancy_rate, median_rent, shelter_beds,
-newcomer_budget_per_year and the agency's grants. Parameters not written take the schema's
-defaults (docs/parameters.md).
+first these: {first}. Parameters not written take the schema's defaults (docs/parameters.md).
 
 Arrivals follow the federal Immigration Levels Plan 2025-2027 (announced 24 October 2024): each
 stream's per_year is the plan's national target for the year x {city}'s share of Canada's
 2016-21 recent immigrants ({share.value:.2%}, {share_note}). The first year's flows are the
-streams' per_year; a [[timeline]] entry on the first Monday of {years or 'no later year'} sets
-the next year's targets; after 2027 the flows stay at the 2027 level (assumption).
+streams' per_year; {later}; after 2027 the flows stay at the 2027 level (assumption).
 Not arrivals here: economic permanent residents chosen in Canada (the plan's in-Canada focus:
 temporary residents already here, who become permanent through status.permit_to_pr),
 protected persons landing in Canada (claimants whose claims are accepted become protected
 persons in the model) and humanitarian-and-other admissions (mostly people already in Canada).
 Asylum claims are not in the plan: {asylum.value:,} a year, the last twelve months of IRCC
 claims in {prov} x {city}'s share of the province's recent immigrants (see the stream).
-The city alone is modelled: nobody moves in from or out to other modelled cities, and people
-who leave it depart the model.
+The city alone is modelled: the model's secondary moves happen between modelled cities, so here
+nobody moves on; people leave only by emigrating or departing after a refused claim or an expired
+permit (docs/ODD.md 7.2, 7.7).
 """
-    paragraphs = [textwrap.fill(" ".join(p.split()), 96) for p in text.split("\n\n")]
+    paragraphs = [textwrap.fill(" ".join(p.split()), 96, break_on_hyphens=False)
+                  for p in text.split("\n\n")]
     return "".join(f"# {line}".rstrip() + "\n" for line in "\n\n".join(paragraphs)
                    .splitlines()) + "\n"
