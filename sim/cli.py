@@ -68,6 +68,24 @@ def _parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("scenarios", help="list the bundled scenarios and their questions")
     lst.set_defaults(handler=_scenarios)
 
+    new = sub.add_parser(
+        "new-city", help="write a one-city scenario from bundled public tables",
+        description="Write a scenario for one Canadian city from the public tables bundled "
+                    "with the model (data/README.md): population, rental market, shelter beds, "
+                    "arrivals following the federal Immigration Levels Plan 2025-2027 and a "
+                    "settlement agency. Every value is marked with its source or 'assumption, "
+                    "please replace'.")
+    new.add_argument("name", help="city, e.g. Moncton or Hamilton (an unknown name lists the "
+                                  "known ones)")
+    new.add_argument("--province", default=None,
+                     help="province code or name, checked against the city's (e.g. NB)")
+    new.add_argument("--out", type=Path, default=None,
+                     help="scenario file to write (default: NAME.toml in the working folder)")
+    new.add_argument("--start", type=int, default=2025, choices=(2025, 2026, 2027),
+                     help="first year of the run, a year of the levels plan (default 2025)")
+    new.add_argument("--force", action="store_true", help="replace an existing --out file")
+    new.set_defaults(handler=_new_city)
+
     cal = sub.add_parser(
         "calibrate", parents=[sets],
         help="fit parameters to an observed monthly series (docs/validation.md)",
@@ -254,6 +272,23 @@ def _scenarios(args: argparse.Namespace) -> int:
         except ScenarioError:
             question = ["(does not validate: run reception validate on it)"]
         print(f"{path.stem:32} {question[0] if question else ''}")
+    return 0
+
+
+def _new_city(args: argparse.Namespace) -> int:
+    from sim.newcity import new_city, slug, write_scenario
+    from sim.newcity_tables import NewCityError
+
+    try:
+        text, summary = new_city(args.name, args.province, args.start)
+    except NewCityError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    out = write_scenario(text, args.out or Path(f"{slug(summary['city'])}.toml"), args.force)
+    print(f"wrote {out}: {summary['city']} ({summary['province']}), "
+          f"{summary['arrivals']:,} arrivals a year from {summary['start']}; "
+          f"{summary['assumed']} of {summary['values']} values are assumptions to replace "
+          "(marked 'assumption, please replace')")
     return 0
 
 
