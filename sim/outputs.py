@@ -238,8 +238,8 @@ REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "intake
 
 
 SUMMED = ("arrivals", "newcomers", "children", "departed_total", "shelter_beds",
-          "shelter_occupancy", "shelter_overflow", "interim_occupancy", "unsheltered", "actively_homeless",
-          "refugees_actively_homeless", "moved_to_stable",
+          "shelter_occupancy", "shelter_overflow", "interim_occupancy", "unsheltered",
+          "actively_homeless", "refugees_actively_homeless", "moved_to_stable",
           "exits_from_shelter", "moved_in", "moved_out", "jobs_found", "matched_jobs_found",
           "overflow_unfunded", "staff_fte")
 # System-wide status events of the week (kernels.step_status tallies, in order).

@@ -60,7 +60,8 @@ def test_earlier_newcomers_are_there_at_week_0_warmed_up_and_not_counted_as_arri
     a = model.migrants
     stock = a.arrival_week < 0
     assert stock.sum() == 20_000  # scale 1
-    assert a.arrival_week.min() >= -260 and (np.diff(a.arrival_week[stock]) >= 0).all()
+    assert a.arrival_week.min() >= -260
+    assert (np.diff(a.arrival_week[stock]) >= 0).all()  # earliest first: arrival order
     # The warm-up took them where the weekly rates lead: most of the working-age employed,
     # and the longer here, the more often (the first year against the fifth).
     working = stock & (a.age != CHILD) & (a.age != SENIOR)
