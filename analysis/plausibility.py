@@ -80,10 +80,11 @@ class Figure:
 
 FIGURES: tuple[Figure, ...] = (
     Figure("recent-immigrant employment rate", "77.8% (landed <=5 years, core age 25-54, 2023)",
-           "StatCan LFS via CIC News (facts s.6)", "employment rate of all newcomers present, 2025",
-           0.678, 0.878, lambda r: _between(r.totals, "2025-01-01", "2026-01-01")
-           ["employment_rate"].mean(), "share",
-           miss="no ages: children and the retired count as not employed (issue on ages)"),
+           "StatCan LFS via CIC News (facts s.6)",
+           "employment rate of newcomers aged 25-54 here at most 5 years (earlier newcomers "
+           "included), 2023", 0.678, 0.878,
+           lambda r: _between(r.totals, "2023-01-01", "2024-01-01")
+           ["employment_rate_core_recent"].mean(), "share"),
     Figure("asylum seekers in Toronto shelters, May 2023", ">2,800 (CBC 2023-05-31)",
            "facts s.11", "Toronto newcomers in shelter, emergency and interim places, May 2023",
            1_400, 5_600, lambda r: (lambda m: (m["shelter_occupancy"] + m["interim_occupancy"])

@@ -15,6 +15,8 @@ from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
+    AGE_BAND_YEARS,
+    AGES,
     ASYLUM,
     DIMENSIONS,
     FUNDERS,
@@ -25,6 +27,7 @@ from sim.codes import (
     SPENDING_LINES,
     STATUSES,
 )
+from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
 from sim.kernels import (
     MF_AWF,
@@ -34,6 +37,7 @@ from sim.kernels import (
     MF_SHELTER_QUALITY,
     MF_WELCOMING,
     N_MF,
+    PROC_AGEING,
     PROC_HOUSING,
     PROC_INTEGRATION,
     PROC_MOVES,
@@ -102,7 +106,8 @@ class ReceptionModel(mesa.Model):
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
-        self.claims = ClaimsQueue(self)
+        self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
+        self.first_week = seed_earlier_newcomers(self)  # the earliest arrival week (<= 0)
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
@@ -132,7 +137,8 @@ class ReceptionModel(mesa.Model):
                        if n not in self.series_arrivals)
         per_year += sum(r.mean() * WEEKS_PER_YEAR for r in self.series_arrivals.values())
         peak = max([1.0] + [sh.multiplier for sh in self.scenario.shocks])
-        stock = sum(m.initial_shelter_occupancy for m in self.scenario.municipalities)
+        stock = sum(m.initial_shelter_occupancy + m.earlier_newcomers
+                    for m in self.scenario.municipalities)
         years = self.scenario.run.weeks / WEEKS_PER_YEAR
         return int((per_year * years * min(peak, 2.0) + stock) / self.scale * 1.1) + 64
 
@@ -168,6 +174,14 @@ class ReceptionModel(mesa.Model):
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
             e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
             i.adjust_per_week, i.service_quality_weight)
+        ages = sc.ages
+        self.by_age = np.ones((2, len(AGES)))
+        for band, factor in ages.job_find_factor.items():
+            self.by_age[0, AGES.index(band)] = factor
+        self.by_age[1, AGES.index("child")] = ages.school_language_factor
+        self.ageing_p = np.zeros(len(AGES))
+        if ages.ageing:
+            self.ageing_p[:-1] = 1.0 / (WEEKS_PER_YEAR * np.array(AGE_BAND_YEARS))
         weights = [s.per_year for s in sc.streams.values()]
         sizes = [s.household_size for s in sc.streams.values()]
         self.persons_per_unit = float(np.average(sizes, weights=weights)) if sum(weights) else 2.5
@@ -404,26 +418,21 @@ class ReceptionModel(mesa.Model):
         self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
-        """6. Language, employment and the five integration dimensions."""
+        """6. Ageing, language, employment and the five integration dimensions."""
         a = self.migrants
+        aged = np.zeros(len(AGES), np.int64)
+        kernels.step_ageing(a.age, a.housing, self._key(PROC_AGEING), self.ageing_p, aged)
         jobs = np.zeros((len(self.municipalities), 2), np.int64)
         kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
-                                 a.arrival_week, a.svc_state, a.dims, self.week,
-                                 self._key(PROC_INTEGRATION), self.integration_params,
-                                 self.city_features(), self.quality, jobs)
-        self.week_stats["jobs"] = jobs
+                                 a.arrival_week, a.age, a.svc_state, a.dims, self.week,
+                                 self.first_week, self._key(PROC_INTEGRATION),
+                                 self.integration_params, self.city_features(), self.quality,
+                                 self.by_age, jobs)
+        self.week_stats.update(jobs=jobs, aged=aged)
 
     def city_features(self) -> np.ndarray:
         """Per-city inputs of the integration step (columns ``kernels.MF_*``)."""
-        features = np.zeros((len(self.municipalities), N_MF))
-        present = self.tally.present() * self.scale
-        for m in self.municipalities:
-            share = present[m.index] / m.params.population
-            features[m.index, MF_LABOUR] = m.params.labour_demand
-            features[m.index, MF_NETWORK] = NETWORK_MAX * min(1.0, share / NETWORK_SATURATION)
-            features[m.index, MF_SENTIMENT] = m.sentiment
-            features[m.index, MF_AWF] = m.policies["access_without_fear"]
-            features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
+        features = self.settled_features(self.tally.present() * self.scale)
         occ = self.week_stats["occupancy"][:, 0]
         regular = np.minimum(occ, self.week_stats["beds"])
         for m in self.municipalities:
@@ -431,6 +440,19 @@ class ReceptionModel(mesa.Model):
             features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
                 int(regular[i]), self.week_stats["emergency_by_kind"][i],
                 int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
+        return features
+
+    def settled_features(self, present: np.ndarray) -> np.ndarray:
+        """The city features with ``present`` newcomers (persons) and shelters of quality 1."""
+        features = np.zeros((len(self.municipalities), N_MF))
+        features[:, MF_SHELTER_QUALITY] = 1.0
+        for m in self.municipalities:
+            share = present[m.index] / m.params.population
+            features[m.index, MF_LABOUR] = m.params.labour_demand
+            features[m.index, MF_NETWORK] = NETWORK_MAX * min(1.0, share / NETWORK_SATURATION)
+            features[m.index, MF_SENTIMENT] = m.sentiment
+            features[m.index, MF_AWF] = m.policies["access_without_fear"]
+            features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
         return features
 
     def move(self) -> None:

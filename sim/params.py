@@ -14,18 +14,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
-from sim.params_base import A, P, Strict
+from sim.params_base import A, P, Strict, check_shares
 from sim.params_claims import ClaimsBoard
+from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
 from sim.params_response import Governments, Politics, Response
-
-
-def _check_shares(shares: dict[str, float], what: str) -> None:
-    negative = {k: v for k, v in shares.items() if v < 0}
-    if negative:
-        raise ValueError(f"{what} must not be negative, found {negative}")
-    total = sum(shares.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{what} must sum to 1, found {total:.6g}")
 
 
 class ScenarioInfo(Strict):
@@ -74,10 +66,15 @@ class Stream(Strict):
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
          "stable_housing": 0.2},
         "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
+    age_shares: dict[AgeName, float] = P(
+        DEFAULT_AGE_SHARES, "shares", "assumption, near the age profile of permanent-resident "
+        "admissions", "Age bands of arrivals (0-14, 15-24, 25-54, 55-64, 65+; shares summing "
+        "to 1)")
 
     @model_validator(mode="after")
     def _shares(self) -> Stream:
-        _check_shares(self.housing_on_arrival, "housing_on_arrival")
+        check_shares(self.housing_on_arrival, "housing_on_arrival")
+        check_shares(self.age_shares, "age_shares")
         return self
 
 
@@ -300,7 +297,7 @@ class Integration(Strict):
 
     @model_validator(mode="after")
     def _weights(self) -> Integration:
-        _check_shares(self.weights, "integration.weights")
+        check_shares(self.weights, "integration.weights")
         return self
 
 
@@ -420,6 +417,9 @@ class Municipality(Strict):
     shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers", ge=0)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
                                          "Newcomers already in shelter at week 0", ge=0)
+    earlier_newcomers: float = P(0.0, "persons", A,
+                                 "Newcomers who arrived in the years before week 0 and live "
+                                 "here (see [earlier_newcomers])", ge=0)
     interim_places: float = P(0.0, "places", A,
                               "Federally funded interim-housing places for overflow", ge=0)
     newcomer_budget_per_year: float = P(0.0, "CAD/year", A,
@@ -485,6 +485,8 @@ class Scenario(Strict):
     services: Services = Field(default_factory=Services)
     housing: Housing = Field(default_factory=Housing)
     employment: Employment = Field(default_factory=Employment)
+    ages: Ages = Field(default_factory=Ages)
+    earlier_newcomers: EarlierNewcomers = Field(default_factory=EarlierNewcomers)
     integration: Integration = Field(default_factory=Integration)
     moves: Moves = Field(default_factory=Moves)
     funding: Funding = Field(default_factory=Funding)

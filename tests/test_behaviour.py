@@ -115,8 +115,9 @@ def test_access_without_fear_with_municipal_money_serves_them_and_raises_integra
 GRANT_CLIFF = {
     "run": {"weeks": 130},
     "funding": {"layoff_lag_weeks": 8, "hire_lag_weeks": 8},
-    # 2,000 arrivals a year, a fifth of them want language training: 400 a year
-    "streams": {"economic_pr": {"per_year": 2000}, "asylum_claimant": {"per_year": 0}},
+    # 2,000 adult arrivals a year, a fifth of them want language training: 400 a year
+    "streams": {"economic_pr": {"per_year": 2000, "age_shares": {"core": 1.0}},
+                "asylum_claimant": {"per_year": 0}},
     "municipalities": [{"name": "Metro", "population": 800_000, "rental_stock": 120_000,
                         "shelter_beds": 500}],
 }

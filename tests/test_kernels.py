@@ -16,6 +16,8 @@ from sim import kernels
 from sim.codes import (
     ASYLUM,
     CHARITY,
+    CHILD,
+    CORE,
     DEPARTED,
     ECONOMIC_PR,
     EMPLOYMENT_SVC,
@@ -27,6 +29,7 @@ from sim.codes import (
     LANGUAGE,
     MATCHED_JOB,
     MUNICIPAL,
+    N_AGE,
     N_DIM,
     N_FUNDER,
     N_HOUSING,
@@ -34,11 +37,13 @@ from sim.codes import (
     N_STATUS,
     NO_JOB,
     NON_STATUS,
+    OLDER,
     ORIENTATION,
     PERMANENT_STATUSES,
     PRECARIOUS,
     PROTECTED,
     PROVINCIAL,
+    SENIOR,
     SHELTER,
     STABLE,
     STATUSES,
@@ -50,6 +55,7 @@ from sim.codes import (
     SVC_WAITING,
     TEMP_WORKER,
     UNSHELTERED,
+    YOUTH,
 )
 from sim.kernels import (
     MF_AWF,
@@ -78,8 +84,8 @@ SEED = 12345
 def people(n: int, **columns) -> SimpleNamespace:
     """``n`` migrant rows with the kernels' dtypes. Each column: a scalar or one value a row.
 
-    Defaults: an economic PR in a shelter in municipality 0, no job, mid skill and
-    language, one-person household, arrived week 0, never stably housed, no status event,
+    Defaults: an economic PR aged 25-54 in a shelter in municipality 0, no job, mid skill
+    and language, one-person household, arrived week 0, never stably housed, no status event,
     no services, all dimensions 0. ``origin`` defaults to ``muni``.
     """
     spec = {
@@ -90,6 +96,7 @@ def people(n: int, **columns) -> SimpleNamespace:
         "skill": (np.float32, 0.5),
         "language": (np.float32, 0.5),
         "household": (np.int8, 1),
+        "age": (np.int8, CORE),
         "arrival_week": (np.int16, 0),
         "stable_week": (np.int16, -1),
         "shelter_week": (np.int16, -1),
@@ -190,13 +197,16 @@ def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, we
     return f
 
 
-def run_integration(pop, week, p, features, quality=None):
+def run_integration(pop, week, p, features, quality=None, by_age=None, first_week=0):
+    """One integration week; ``by_age`` defaults to factors of 1 for every age band."""
     n_muni = features.shape[0]
     quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
+    by_age = np.ones((2, N_AGE)) if by_age is None else by_age
     jobs = np.zeros((n_muni, 2), np.int64)
     kernels.step_integration(pop.status, pop.housing, pop.muni, pop.employment, pop.skill,
-                             pop.language, pop.arrival_week, pop.svc_state, pop.dims, week,
-                             key(PROC_INTEGRATION, week), p, features, quality, jobs)
+                             pop.language, pop.arrival_week, pop.age, pop.svc_state, pop.dims,
+                             week, first_week, key(PROC_INTEGRATION, week), p, features,
+                             quality, by_age, jobs)
     return jobs
 
 
@@ -1205,21 +1215,22 @@ def test_rare_moves_keep_each_persons_weekly_chance():
 # --------------------------------------------------------------------------- tally
 
 
-def run_tally(pop, week, weights, n_muni, window=13, refugee=None):
+def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
     out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
         dims=np.zeros((n_muni, N_DIM + 1)),
         status_dims=np.zeros((N_STATUS, N_DIM + 2)),
         hist=np.zeros((n_muni, 10), np.int64),
-        misc=np.zeros((n_muni, 5), np.int64),
+        misc=np.zeros((n_muni, 12), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
     )
     refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
-    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee)
+    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
+                                 recent)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
                   pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
-                  params, out)
+                  pop.age, params, out)
     return out
 
 
@@ -1300,10 +1311,73 @@ def test_tally_index_histogram(tallied):
 def test_tally_misc(tallied):
     # employed (where they are), arrived (by origin), still in origin, reached stable
     # housing (by origin, departed included), summed weeks from arrival to stable.
-    assert tallied.misc.tolist() == [
+    assert tallied.misc[:, :5].tolist() == [
         [1, 2, 1, 1, 10 - 2],
         [1, 2, 1, 2, (6 - 0) + (12 - 1)],
     ]
+    # All three present are aged 25-54 and recent: people 15-64, employed of them, the
+    # same for 25-54 and for 25-54 landed within `recent` weeks; no children.
+    assert tallied.misc[:, 5:].tolist() == [[1, 1, 1, 1, 1, 1, 0], [2, 1, 2, 1, 2, 1, 0]]
+
+
+def test_tally_employment_counts_people_15_to_64_and_the_recent_among_25_to_54():
+    """Children and seniors hold their household earner's job: not in employment counts."""
+    pop = people(
+        6,
+        age=[CHILD, YOUTH, CORE, CORE, OLDER, SENIOR],
+        employment=[SURVIVAL_JOB, NO_JOB, SURVIVAL_JOB, MATCHED_JOB, SURVIVAL_JOB, MATCHED_JOB],
+        arrival_week=[0, 0, 0, -300, 0, 0],  # row 3: an earlier newcomer, 320 weeks here
+    )
+    misc = run_tally(pop, 20, WEIGHTS, 1, recent=260).misc[0]
+    assert misc[0] == 5  # employed of everyone (dependants included)
+    assert misc[5:7].tolist() == [4, 3]  # aged 15-64: 4, employed 3
+    assert misc[7:9].tolist() == [2, 2]  # aged 25-54: both employed
+    assert misc[9:11].tolist() == [1, 1]  # 25-54 here at most 260 weeks: row 2 only
+    assert misc[11] == 1  # children
+    assert misc[1] == 5  # arrivals of the run: the earlier newcomer is not one
+
+
+def test_ageing_moves_people_up_a_band_at_the_weekly_rate():
+    n = 200_000
+    pop = people(n, age=[CHILD, CORE, SENIOR, CORE] * (n // 4),
+                 housing=[STABLE, STABLE, STABLE, DEPARTED] * (n // 4))
+    up = np.array([0.02, 0.0, 0.1, 0.0, 0.0])  # child -> youth 2%, core -> older 10%
+    aged = np.zeros(N_AGE, np.int64)
+    kernels.step_ageing(pop.age, pop.housing, key(kernels.PROC_AGEING), up, aged)
+    children, core = pop.age[0::4], pop.age[1::4]
+    assert set(np.unique(children)) == {CHILD, YOUTH}
+    assert set(np.unique(core)) == {CORE, OLDER}
+    assert (pop.age[2::4] == SENIOR).all()  # the last band stays
+    assert (pop.age[3::4] == CORE).all()  # departed people do not age
+    assert aged.tolist() == [(children == YOUTH).sum(), 0, (core == OLDER).sum(), 0, 0]
+    assert abs((children == YOUTH).mean() - 0.02) < 0.003  # 50,000 rows: sd 0.0006
+    assert abs((core == OLDER).mean() - 0.1) < 0.006
+
+
+def test_job_finding_and_everyday_language_gain_scale_by_age_band():
+    n = 100_000
+    pop = people(n, age=[CHILD, OLDER] * (n // 2), language=0.0)
+    by_age = np.ones((2, N_AGE))
+    by_age[0, OLDER] = 0.5  # older people find jobs at half the rate
+    by_age[1, CHILD] = 3.0  # children learn three times as fast
+    p = integration_params(job_find=0.4, language_gain=0.01)
+    run_integration(pop, 1, p, features_table(), by_age=by_age)
+    np.testing.assert_allclose(pop.language[0::2], 0.03, rtol=1e-5)
+    np.testing.assert_allclose(pop.language[1::2], 0.01, rtol=1e-5)
+    # chance = job_find x factor x labour x (0.3 + 0.7 x language)
+    found_child = (pop.employment[0::2] == SURVIVAL_JOB).mean()
+    found_older = (pop.employment[1::2] == SURVIVAL_JOB).mean()
+    assert abs(found_child - 0.4 * (0.3 + 0.7 * 0.03)) < 0.01
+    assert abs(found_older - 0.2 * (0.3 + 0.7 * 0.01)) < 0.01
+
+
+def test_integration_reads_years_here_of_people_who_arrived_before_week_0():
+    """Arrival weeks below 0 index the years table from ``first_week``."""
+    pop = people(2, arrival_week=[-156, 0], housing=STABLE)
+    p = integration_params(adjust=1.0)
+    run_integration(pop, 0, p, features_table(), first_week=-156)
+    # networks target: 0.2 + 0.1 x years (3 capped, and 0) with no orientation or network
+    np.testing.assert_allclose(pop.dims[:, 1], [0.5, 0.2], rtol=1e-6)
 
 
 def test_tally_counts_the_actively_homeless_as_toronto_does():
