@@ -67,13 +67,16 @@ def test_a_province_table_changes_only_its_own_cities():
                                               "social_assistance": {"asylum_claimant": 733.0}}}})
     elig = provinces.eligibility(sc)
     assert elig.shape == (2, 4, 8)
-    assert elig[0, PROVINCIAL, ASYLUM] and not elig[1, PROVINCIAL, ASYLUM]
-    assert elig[0, PROVINCIAL, STUDENT] and elig[1, PROVINCIAL, STUDENT]
+    assert elig[0, PROVINCIAL, ASYLUM]
+    assert not elig[1, PROVINCIAL, ASYLUM]
+    assert elig[0, PROVINCIAL, STUDENT]
+    assert elig[1, PROVINCIAL, STUDENT]
     # other funders keep the national rows everywhere
     np.testing.assert_array_equal(elig[0, [FEDERAL, MUNICIPAL]], elig[1, [FEDERAL, MUNICIPAL]])
     income = provinces.income_without_job(sc)
     assert income[0, ASYLUM] == 733.0
-    assert income[0, ECONOMIC_PR] == 900.0 and income[1, ASYLUM] == 900.0
+    assert income[0, ECONOMIC_PR] == 900.0
+    assert income[1, ASYLUM] == 900.0
 
 
 def test_a_province_without_a_table_follows_the_national_rules():
@@ -90,7 +93,8 @@ def test_a_province_can_narrow_the_provincial_row():
     # list shuts provincial hours to everyone in the province.
     sc = scenario(TWO | {"provinces": {"QC": {"eligibility": []}}})
     elig = provinces.eligibility(sc)
-    assert not elig[1, PROVINCIAL].any() and elig[0, PROVINCIAL].sum() == 6
+    assert not elig[1, PROVINCIAL].any()
+    assert elig[0, PROVINCIAL].sum() == 6
 
 
 def test_hand_over_moves_federal_hours_of_delivered_services_to_the_province():
