@@ -3,6 +3,8 @@ effect in paired runs (same seed, with and without the rule)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +194,14 @@ def test_a_timeline_can_change_a_province_rule():
     metro = f.loc["Metro"]
     assert metro[metro.week < 10]["started_language"].sum() == 0.0
     assert metro[metro.week >= 10]["started_language"].sum() >= 20.0
+
+
+def test_a_scenario_file_with_a_misspelt_province_names_file_key_and_suggestion(tmp_path):
+    from sim.scenario import ScenarioError, load_scenario
+
+    path = tmp_path / "bad.toml"
+    path.write_text((Path(__file__).parents[1] / "scenarios" / "classroom.toml").read_text()
+                    + "\n[provinces.Fictionl]\nsocial_assistance = { asylum_claimant = 700 }\n")
+    with pytest.raises(ScenarioError, match=r"bad\.toml: provinces\.Fictionl: .*did you mean "
+                                            r"'Fictional'\?"):
+        load_scenario(path)
