@@ -26,6 +26,7 @@ from sim.codes import (
     UNSHELTERED,
 )
 from sim.params import Scenario, Stream
+from sim.provinces import stream_pull
 from sim.state import MigrantArrays
 
 ARRIVAL_HOUSING = {
@@ -50,9 +51,10 @@ def shock_multiplier(scenario: Scenario, stream: str, week: int) -> float:
 
 
 def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray) -> np.ndarray:
-    """Destination choice: each city's pull for the stream, raised by earlier arrivals."""
+    """Destination choice: each city's pull for the stream (times its province's, e.g. a
+    nominee programme), raised by earlier arrivals."""
     base = np.array([m.stream_weights.get(stream, m.destination_weight)
-                     for m in scenario.municipalities])
+                     for m in scenario.municipalities]) * stream_pull(scenario, stream)
     w = base * (1.0 + scenario.network_weight * newcomer_share)
     total = w.sum()
     return w / total if total > 0 else w

@@ -318,22 +318,26 @@ def mark_shelter_use(housing, shelter_week, week):
 
 
 class HousingParams(NamedTuple):
-    """Search, affordability and income parameters (incomes in CAD/month)."""
+    """Search, affordability and income parameters (incomes in CAD/month).
+
+    Income without a job differs by city and status (provincial social assistance), so it
+    is a table given to ``step_housing`` beside these.
+    """
 
     affordable_rent_share: float
     housing_help_boost: float
     stable_loss: float
-    income_none: float
     income_survival: float
     income_matched: float
     second_earner: float
 
 
 @njit(cache=True, inline="always")
-def _household_income(employment: int, skill: float, household: int, p) -> float:
+def _household_income(employment: int, skill: float, household: int, p,
+                      income_none: float) -> float:
     """Monthly household income: the person's own, plus other earners in larger households."""
     if employment == NO_JOB:
-        own = p.income_none
+        own = income_none
     elif employment == SURVIVAL_JOB:
         own = p.income_survival
     else:
@@ -348,8 +352,8 @@ def _rent_needed(rent: float, household: int) -> float:
 
 
 @njit(cache=True)
-def step_housing(housing, muni, employment, skill, household, svc_state, stable_week, week,
-                 key, p, search_p, rent, lettings, out_moves):
+def step_housing(housing, muni, status, employment, skill, household, svc_state, stable_week,
+                 week, key, p, income_none, search_p, rent, lettings, out_moves):
     """Housing search against the lettings newcomers can win this week.
 
     A searcher (anyone not in stable housing) finds a unit with probability
@@ -360,6 +364,8 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
     stable housing. Stable tenancies end with a small weekly chance.
 
     Args:
+        income_none: float64[m, status] CAD/month, a person's income without a job there
+            (social assistance of the city's province, ``sim.provinces``).
         search_p: float64[m]; rent: float64[m] CAD/month; lettings: int64[m] units (in
             agents) newcomers can win this week, consumed here.
         out_moves: int64[m, 2] tallies: moves to stable housing, moves out of
@@ -378,7 +384,8 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
                 housing[i] = PRECARIOUS
         elif h != DEPARTED and lettings[m] > 0 and _uniform(key, i, 1) * p_max < (
                 search_p[m] * boost[np.int64(_served(svc_state[i, HOUSING_HELP]))]):
-            income = _household_income(employment[i], skill[i], household[i], p)
+            income = _household_income(employment[i], skill[i], household[i], p,
+                                       income_none[m, status[i]])
             if _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income:
                 housing[i] = STABLE
                 lettings[m] -= 1
@@ -399,7 +406,7 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
 def _funder_for(hours, m, s, status, eligible, awf, need):
     """First funder (federal, provincial, municipal, charity) with hours the person may use."""
     for f in range(N_FUNDER):
-        ok = eligible[f, status] or (f == MUNICIPAL and awf[m])
+        ok = eligible[m, f, status] or (f == MUNICIPAL and awf[m])
         if ok and hours[m, s, f] >= need:
             return f
     return -1
@@ -442,7 +449,8 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
             waiting, weeks left while in service).
         hours: float64[m, S, F] agent-hours available this week, consumed.
-        eligible: bool[F, status]; awf: bool[m]; hours_per_week: float64[S];
+        eligible: bool[m, F, status] (a province's rules differ from the national ones,
+            ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
             duration: int64[S] weeks.
         out_used: float64[m, S, F]; out_started, out_completed: int64[m, S];
             out_wait_sum: int64[m, S] summed weeks waited by those starting.
@@ -479,7 +487,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
                 out_completed[m, s] += 1
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
-    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[1]), np.bool_)
+    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])

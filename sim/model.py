@@ -10,7 +10,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernels, paths, response
+from sim import kernels, paths, provinces, response
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
@@ -25,7 +25,6 @@ from sim.codes import (
     PROVINCIAL,
     SHELTER,
     SPENDING_LINES,
-    STATUSES,
 )
 from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
@@ -145,11 +144,9 @@ class ReceptionModel(mesa.Model):
     def _constants(self) -> None:
         """Arrays the kernels need that do not change within a run."""
         sc = self.scenario
-        elig = np.zeros((N_FUNDER, len(STATUSES)), np.bool_)
-        for f, name in enumerate(FUNDERS):
-            for status in sc.services.eligibility.get(name, []):
-                elig[f, STATUSES.index(status)] = True
-        self.eligible = elig
+        self.eligible = provinces.eligibility(sc)  # [city, funder, status]
+        self.income_none = provinces.income_without_job(sc)  # [city, status] CAD/month
+        self.delivered = provinces.delivered_by_province(sc)  # [city, service]
         self.grant_factor = np.array([sc.funding.grant_factor[f] for f in FUNDERS])
         services = sc.services.by_code()
         self.hours_per_week = np.array([s.hours_per_week for s in services])
@@ -169,7 +166,7 @@ class ReceptionModel(mesa.Model):
                                               h.precarious_loss_per_week, h.lost_to_friends)
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
-            e.income_none, e.income_survival, e.income_matched, e.second_earner)
+            e.income_survival, e.income_matched, e.second_earner)
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
             e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
@@ -347,9 +344,10 @@ class ReceptionModel(mesa.Model):
         search_p, lettings = self.housing_market()
         moves = np.zeros((len(self.municipalities), 2), np.int64)
         rents = np.array([m.rent for m in self.municipalities])
-        kernels.step_housing(a.housing, a.muni, a.employment, a.skill, a.household, a.svc_state,
-                             a.stable_week, self.week, self._key(PROC_HOUSING),
-                             self.housing_params, search_p, rents, lettings, moves)
+        kernels.step_housing(a.housing, a.muni, a.status, a.employment, a.skill, a.household,
+                             a.svc_state, a.stable_week, self.week, self._key(PROC_HOUSING),
+                             self.housing_params, self.income_none, search_p, rents, lettings,
+                             moves)
         self.week_stats["housing_moves"] = moves
 
     def housing_market(self) -> tuple[np.ndarray, np.ndarray]:
@@ -405,7 +403,7 @@ class ReceptionModel(mesa.Model):
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
-        return offered / self.scale + self.hours_carry
+        return provinces.hand_over(offered, self.delivered) / self.scale + self.hours_carry
 
     def settle_service_hours(self, given: np.ndarray, left: np.ndarray,
                              used: np.ndarray) -> None:
@@ -414,7 +412,8 @@ class ReceptionModel(mesa.Model):
         self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
         for ag in self.agencies:
-            ag.hours_used = ag.hours_available * share_used[ag.muni]
+            mine = provinces.hand_over(ag.hours_available[None], self.delivered[ag.muni][None])
+            ag.hours_used = mine[0] * share_used[ag.muni]
         self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:

@@ -17,6 +17,7 @@ from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
 from sim.params_base import A, P, Strict, check_shares
 from sim.params_claims import ClaimsBoard
 from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
+from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
 
 
@@ -402,7 +403,8 @@ class Policies(Strict):
 
 class Municipality(Strict):
     name: str = P(..., "-", A, "Unique name")
-    province: str = P("", "-", A, "Province or region")
+    province: str = P("", "-", A, "Province or region; its rules are [provinces.<province>] "
+                      "(none: national rules)")
     kind: Literal["gateway", "mid_sized", "small_town"] = P("mid_sized", "-", A, "Size class")
     lat: float = P(45.0, "degrees", A, "Latitude (for travel distance)", ge=-90, le=90)
     lon: float = P(-75.0, "degrees", A, "Longitude (for travel distance)", ge=-180, le=180)
@@ -494,6 +496,7 @@ class Scenario(Strict):
     response: Response = Field(default_factory=Response)
     politics: Politics = Field(default_factory=Politics)
     governments: Governments = Field(default_factory=Governments)
+    provinces: dict[str, ProvinceRule] = Field(default_factory=dict)
     municipalities: list[Municipality] = Field(..., min_length=1)
     agencies: list[Agency] = Field(default_factory=list)
     timeline: list[Change] = Field(default_factory=list)
@@ -544,10 +547,8 @@ class Scenario(Strict):
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
                                  f"municipality of this scenario (known: {', '.join(names)})")
         provinces = sorted({m.province for m in self.municipalities})
-        for p in self.governments.provinces:
-            if p not in provinces:
-                raise ValueError(f"governments.provinces.{p}: no municipality has province "
-                                 f"{p!r} (provinces of this scenario: {', '.join(provinces)})")
+        check_names("governments.provinces", self.governments.provinces, provinces)
+        check_names("provinces", self.provinces, provinces)
         for i, t in enumerate(self.transfers):
             if t.municipality not in names:
                 raise ValueError(f"transfers[{i}].municipality: {t.municipality!r} is not a "

@@ -145,7 +145,7 @@ def loss_params(**kw) -> LossParams:
 
 def housing_params(**kw) -> HousingParams:
     base = dict(affordable_rent_share=0.3, housing_help_boost=0.0, stable_loss=0.0,
-                income_none=1000.0, income_survival=2500.0, income_matched=5000.0,
+                income_survival=2500.0, income_matched=5000.0,
                 second_earner=0.5)
     return HousingParams(**(base | kw))
 
@@ -176,13 +176,15 @@ def run_reception(pop, beds, interim=None, overflow=None, capped=None, p=None, w
     return occupancy
 
 
-def run_housing(pop, week, p, search_p, rent, lettings):
+def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0):
+    """``income_none``: CAD/month without a job, one number or a [city, status] table."""
     n_muni = len(search_p)
     moves = np.zeros((n_muni, 2), np.int64)
-    kernels.step_housing(pop.housing, pop.muni, pop.employment, pop.skill, pop.household,
-                         pop.svc_state, pop.stable_week, week, key(PROC_HOUSING, week), p,
-                         np.asarray(search_p, np.float64), np.asarray(rent, np.float64),
-                         lettings, moves)
+    income = np.broadcast_to(np.asarray(income_none, np.float64), (n_muni, N_STATUS)).copy()
+    kernels.step_housing(pop.housing, pop.muni, pop.status, pop.employment, pop.skill,
+                         pop.household, pop.svc_state, pop.stable_week, week,
+                         key(PROC_HOUSING, week), p, income, np.asarray(search_p, np.float64),
+                         np.asarray(rent, np.float64), lettings, moves)
     return moves
 
 
@@ -238,7 +240,9 @@ def default_eligibility() -> np.ndarray:
 def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None):
     """Run step_services; returns the outputs and leaves ``hours`` consumed in place."""
     n_muni = hours.shape[0]
-    eligible = default_eligibility() if eligible is None else eligible
+    eligible = default_eligibility() if eligible is None else np.asarray(eligible)
+    if eligible.ndim == 2:  # one table for every city
+        eligible = np.repeat(eligible[None], n_muni, axis=0)
     awf = np.zeros(n_muni, np.bool_) if awf is None else np.asarray(awf, np.bool_)
     out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
                           started=np.zeros((n_muni, N_SERVICE), np.int64),
@@ -689,6 +693,20 @@ def test_affordability_decides_stable_or_precarious(employment, skill, household
     assert moves.tolist() == [[int(stable), 0]]  # from friends: no shelter exit
 
 
+def test_income_without_a_job_is_the_citys_assistance_for_the_status():
+    # Three jobless single people, rent 1000 -> 760 needed, 30% of income: stable needs
+    # income >= 2534. City 1's province pays claimants 2600 a month (a made-up level), city 0
+    # the national 1000; a PR in city 1 keeps the national amount.
+    pop = people(3, housing=FRIENDS, employment=NO_JOB, status=[ASYLUM, ASYLUM, ECONOMIC_PR],
+                 muni=[0, 1, 1])
+    income = np.full((2, N_STATUS), 1000.0)
+    income[1, ASYLUM] = 2600.0
+    moves = run_housing(pop, 7, housing_params(), search_p=[1.0, 1.0], rent=[1000.0, 1000.0],
+                        lettings=np.array([5, 5], np.int64), income_none=income)
+    assert pop.housing.tolist() == [PRECARIOUS, STABLE, PRECARIOUS]
+    assert moves.tolist() == [[0, 0], [1, 0]]
+
+
 def test_household_income_counts_at_most_two_other_earners():
     # Five people, no job, second_earner 1: income 1000 * (1 + 2) = 3000, 30% = 900 < 1400.
     # (Counting all four others would give 5000 -> 1500 and a stable home.)
@@ -887,6 +905,21 @@ def test_municipal_hours_serve_non_status_only_under_access_without_fear():
     assert out.started[:, HOUSING_HELP].tolist() == [0, 1]
 
 
+def test_each_city_applies_its_own_provinces_eligibility():
+    # Two claimants, one per city, provincial hours in both; city 1's province lets
+    # provincial hours serve claimants (Ontario's, say), city 0 keeps the national row.
+    state, joined = waiting_for(LANGUAGE, 2)
+    pop = people(2, status=ASYLUM, muni=[0, 1], svc_state=state, svc_week=joined)
+    eligible = np.repeat(default_eligibility()[None], 2, axis=0)
+    assert not eligible[0, PROVINCIAL, ASYLUM]
+    eligible[1, PROVINCIAL, ASYLUM] = True
+    hours = pool(2, **{f"s{LANGUAGE}_f{PROVINCIAL}": 5.0})
+    out = run_services(pop, 3, hours, HPW, DURATION, eligible)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_WAITING, SVC_IN_SERVICE]
+    assert out.used[:, LANGUAGE, PROVINCIAL].tolist() == [0.0, 1.0]
+    assert hours[:, LANGUAGE, PROVINCIAL].tolist() == [5.0, 4.0]
+
+
 def test_access_without_fear_does_not_open_other_funders():
     state, joined = waiting_for(HOUSING_HELP, 1)
     pop = people(1, status=NON_STATUS, svc_state=state, svc_week=joined)
@@ -982,8 +1015,9 @@ def _random_services_case(rng: np.random.Generator):
     kind = rng.integers(0, 3, (n_muni, N_SERVICE, N_FUNDER))
     whole = rng.integers(0, 4, kind.shape) * hours_per_week[None, :, None]
     hours = np.where(kind == 0, 0.0, np.where(kind == 1, whole, rng.random(kind.shape) * 5))
-    eligible = (default_eligibility() if rng.random() < 0.3
-                else rng.random((N_FUNDER, N_STATUS)) < 0.5)
+    # One table for every city, or each city its own (provinces' rules differ).
+    eligible = (np.repeat(default_eligibility()[None], n_muni, axis=0) if rng.random() < 0.3
+                else rng.random((n_muni, N_FUNDER, N_STATUS)) < 0.5)
     awf = rng.random(n_muni) < 0.5
     pop = people(n, status=status, housing=housing, muni=muni, svc_state=svc_state,
                  svc_week=svc_week)
