@@ -138,7 +138,7 @@ class Person(mesa.Agent):
     def income(self, p):
         """Monthly household income: own earnings plus up to two more earners."""
         if self.employment == NO_JOB:
-            own = p.income_none
+            own = self.model.income_none_lists[self.muni][self.status]  # the province's rules
         elif self.employment == SURVIVAL_JOB:
             own = p.income_survival
         else:
@@ -184,7 +184,7 @@ class Person(mesa.Agent):
         need = model.need[s]
         pool = model.pool[m][s]
         for f in range(N_FUNDER):
-            if ((model.eligible_lists[f][self.status] or f == MUNICIPAL and model.awf[m])
+            if ((model.eligible_lists[m][f][self.status] or f == MUNICIPAL and model.awf[m])
                     and pool[f] >= need):
                 pool[f] -= need
                 model.used[m][s][f] += need
@@ -428,6 +428,7 @@ class ReferenceModel(ReceptionModel):
         search_p, lettings = self.housing_market()
         self.search_p, self.lettings = search_p.tolist(), lettings.tolist()
         self.rents = [m.rent for m in self.municipalities]
+        self.income_none_lists = self.income_none.tolist()
         self.housing_moves = _zeros(len(self.municipalities), 2)
         self.people().do("search_housing")
         self.week_stats["housing_moves"] = np.array(self.housing_moves, np.int64)
