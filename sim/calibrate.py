@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 from scipy.stats import qmc
 from tqdm import tqdm
 
-from sim import paths
+from sim import limits, paths
 from sim.model import ReceptionModel
 from sim.outputs import MONTHLY_FLOWS, MONTHLY_STOCKS, frames, monthly
 from sim.params import Scenario
@@ -77,7 +77,10 @@ def read_observed(path: Path, value_column: str = "value",
     """Observed monthly values indexed by the first day of the month, one row per month."""
     path = Path(path)
     if path.is_file():
-        text = path.read_text(errors="replace")
+        try:
+            text = limits.read_bytes(path).decode(errors="replace")
+        except (limits.LimitError, OSError) as e:
+            raise CalibrationError(f"{path}: cannot read the file: {e}") from None
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if not lines:
             raise CalibrationError(f"{path}: the file is empty (expected columns "

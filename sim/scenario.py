@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim import access, paths
+from sim import access, limits, paths
 from sim.params import Scenario
 from sim.series import SeriesError, weekly_arrivals
 from sim.toml_lines import find_line
@@ -113,15 +113,24 @@ def _refuse_value_over_table(path: Path, data: dict, key: str, value: Any) -> No
 def _parse_value(text: str) -> Any:
     """A TOML value (number, boolean, string, array, date), or the bare text as a string."""
     try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         return text.strip()
+    except RecursionError:
+        value = None
+    too_big = limits.check_shape(value) if value is not None else limits.too_deep(
+        "nested too deeply to parse")
+    if too_big:
+        raise ScenarioError(Path("--set"), [f"{text.strip()[:40]!r}: {too_big}"])
+    return value
 
 
 def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[dict, str]:
     """A TOML file's data and text, or ``error`` saying in one line why it cannot be read."""
     try:
-        raw = path.read_bytes()
+        raw = limits.read_bytes(path)
+    except limits.LimitError as e:
+        raise error(path, [f"cannot read the file: {e}"]) from None
     except OSError as e:
         raise error(path, [f"cannot read the file: {e.strerror or e}"]) from None
     try:
@@ -129,9 +138,15 @@ def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[d
     except UnicodeDecodeError:
         raise error(path, ["not a text file (it is not valid UTF-8)"]) from None
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise error(path, [f"not valid TOML: {e}"]) from None
+    except RecursionError:  # the parser recurses once per nesting level
+        raise error(path, [limits.too_deep("nested too deeply to parse")]) from None
+    too_big = limits.check_shape(data)
+    if too_big:
+        raise error(path, [too_big])
+    return data, text
 
 
 def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> None:
