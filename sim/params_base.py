@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from sim.params_checks import wrong_type
 
 A = "assumption"
 
@@ -20,3 +22,12 @@ class Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must never be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_type_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse ``"false"`` for a boolean and ``"52"`` for a number (sim.params_checks)."""
+        problem = wrong_type(cls.model_fields[info.field_name].annotation, value)
+        if problem:
+            raise ValueError(problem)
+        return value

@@ -399,7 +399,22 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
         return f"{where}: {msg}" if where else msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
-    return f"{prefix}{key}: {msg}{shown}"
+    unit = field_unit(loc) if kind in _BOUNDS else ""
+    return f"{prefix}{key}: {msg}{' ' + unit if unit else ''}{shown}"
+
+
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def field_unit(loc: tuple, root: type[BaseModel] = Scenario) -> str:
+    """The unit of the parameter at ``loc`` ("" if it has none), for range messages."""
+    parent = _model_at(loc[:-1], root) if loc else None
+    if not isinstance(parent, type) or not issubclass(parent, BaseModel):
+        return ""
+    field = parent.model_fields.get(str(loc[-1]))
+    extra = field.json_schema_extra if field is not None else None
+    unit = extra.get("unit", "") if isinstance(extra, dict) else ""
+    return "" if unit in ("-", "") else str(unit)
 
 
 def _new_item_hint(loc: tuple, data: Any) -> str:
@@ -427,7 +442,7 @@ def _named_loc(loc: tuple, data: Any) -> list[str]:
     node = data
     for part in loc:
         if isinstance(part, int) and isinstance(node, list) and part < len(node) and \
-                isinstance(node[part], dict) and "name" in node[part]:
+                isinstance(node[part], dict) and str(node[part].get("name", "")).strip():
             parts.append(str(node[part]["name"]))
         else:
             parts.append(str(part))
@@ -483,6 +498,14 @@ def _find_line(text: str, parts: list[str]) -> int | None:
 
 def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
     """Field names of the schema model found at ``loc`` under ``root`` (did-you-mean hints)."""
+    model = _model_at(loc, root)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _model_at(loc: tuple, root: type[BaseModel]) -> Any:
+    """The schema model (or annotation) found at ``loc`` under ``root``."""
     model: Any = root
     keyed = False  # the next part is a key of a table of models (a stream name, ...)
     for part in loc:
@@ -499,9 +522,7 @@ def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
             model = inner_model(fld.annotation)
         else:
             model = inner_model(model)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
+    return model
 
 
 def inner_model(annotation: Any) -> Any:
