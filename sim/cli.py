@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim import access
 from sim.outdir import OutputError
+from sim.resources import ResourceError
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_USAGE = 2
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except (FileExistsError, OutputError) as e:
+    except (FileExistsError, OutputError, ResourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sim.outdir import prepare
+    from sim.resources import force
     from sim.runner import simulate, write
 
     sets = list(args.sets)
@@ -161,7 +163,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.weeks is not None:
         sets.append(f"run.weeks={args.weeks}")
     scenario = load_scenario(args.scenario, sets)
-    if not args.force:
+    if args.force:
+        force()
+    else:
         _resources(scenario, args.scenario)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")

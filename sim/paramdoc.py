@@ -26,8 +26,9 @@ by hand. Paths are as written in scenario files and in `--set`; items of `munici
 A value must have the TOML type of its field: nothing is converted between types. A string is
 never read as a number, a boolean or a date (`progress = "false"` and `weeks = "52"` are
 errors: write `progress = false`, `weeks = 52`, `start_date = 2023-01-02`), a boolean is never a
-number and a number never a boolean (`progress = 1` is an error). The one exception is a whole
-number where a decimal is expected (`scale = 5`), as TOML writes such numbers. The same rule holds
+number and a number never a boolean (`progress = 1` is an error). The exceptions: a whole
+number where a decimal is expected (`scale = 5`), as TOML writes such numbers, and a decimal
+with nothing after the point where a whole number is expected (`weeks = 52.0`). The same rule holds
 for `--set` values and timeline changes. Ranges below are plausibility limits: a value outside
 them (a population of 1e12, a decision time of a million weeks) is an error naming its unit.
 Names of municipalities and agencies must hold a visible character and be unique once Unicode

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
-from sim.params_base import A, P, Strict
+from sim.params_base import A, Number, P, Strict
 from sim.params_checks import nonblank, streams_without_destination, unique_names, window
 from sim.params_claims import ClaimsBoard
 from sim.params_response import Governments, Politics, Response
@@ -72,7 +72,7 @@ class Stream(Strict):
     skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
     language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)
     housing_on_arrival: dict[Literal["needs_shelter", "friends_family", "precarious_rental",
-                                     "stable_housing"], float] = P(
+                                     "stable_housing"], Number] = P(
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
          "stable_housing": 0.2},
         "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
@@ -292,7 +292,7 @@ class Employment(Strict):
 
 
 class Integration(Strict):
-    weights: dict[Literal[DIMENSIONS], float] = P(  # type: ignore[valid-type]
+    weights: dict[Literal[DIMENSIONS], Number] = P(  # type: ignore[valid-type]
         {d: 0.2 for d in DIMENSIONS}, "weights", "seed 004: Calgary's five key result areas; "
         "equal weights are an assumption", "Weights of the five dimensions in the index")
     adjust_per_week: float = P(0.05, "1/week", A,
@@ -320,7 +320,7 @@ class Moves(Strict):
 
 
 class Funding(Strict):
-    grant_factor: dict[Literal[FUNDERS], float] = P(  # type: ignore[valid-type]
+    grant_factor: dict[Literal[FUNDERS], Number] = P(  # type: ignore[valid-type]
         {f: 1.0 for f in FUNDERS}, "x", A,
         "Multiplier on every agency grant of each funder (the funding-level lever)")
     hire_lag_weeks: int = P(8, "weeks", A, "Weeks to recruit staff after money arrives", ge=0,
@@ -438,7 +438,7 @@ class Municipality(Strict):
                                 "Public transport access", ge=0, le=1)
     destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0,
                                       le=1e6)
-    stream_weights: dict[Literal[STREAMS], float] = P(  # type: ignore[valid-type]
+    stream_weights: dict[Literal[STREAMS], Number] = P(  # type: ignore[valid-type]
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)

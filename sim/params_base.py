@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Strict as StrictType
 
 from sim.params_checks import wrong_type
 
 A = "assumption"
+# A number inside a table (weights, shares): strict, so "3" and true are refused where they
+# stand, as the one type rule refuses them in fields (sim.params_checks)
+Number = Annotated[float, StrictType()]
 
 
 def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:

@@ -29,6 +29,7 @@ BYTES_PER_AGENT = 2 * 77  # peak RSS growth per migrant (docs/performance.md), x
 BASE_BYTES = 400 * 2**20  # interpreter, numba kernels, pandas (docs/performance.md: ~350 MiB)
 STARTUP_S = 1.5  # warm start-up of `reception run` (benchmarks/results.json "startup")
 FALLBACK_RATE = 20e6  # migrant-weeks per CPU second if the benchmark file is absent
+FORCE_ENV = "RECEPTION_FORCE"  # set by --force; worker processes inherit it
 USABLE = 0.8  # share of the available memory a run may take (the rest: OS, other work)
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "results.json"
 
@@ -124,8 +125,20 @@ def check(scenario: Scenario, memory: float | None = None) -> Estimate:
               fits <= 1e6 else "no run.scale fits")
     raise ResourceError(f"run.scale: this run would need {est} (run.scale = "
                         f"{scenario.run.scale:g}), more than {USABLE:.0%} of the "
-                        f"{_size(memory)} of memory available; {advice} (--force runs it "
-                        "anyway)")
+                        f"{_size(memory)} of memory available; {advice} (reception run --force, "
+                        f"or {FORCE_ENV}=1 for any command, runs it anyway)")
+
+
+def guard(scenario: Scenario) -> None:
+    """Refuse a run that would not fit (every entry point builds its models through this),
+    unless ``RECEPTION_FORCE`` is set (``--force``)."""
+    if not os.environ.get(FORCE_ENV, "").strip():
+        check(scenario)
+
+
+def force() -> None:
+    """Let runs exceed the estimate from now on, in this process and its workers."""
+    os.environ[FORCE_ENV] = "1"
 
 
 def _round_up(x: float) -> float:
