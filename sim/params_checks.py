@@ -19,7 +19,7 @@ _WORDS = {bool: "a boolean (true or false)", int: "a whole number", float: "a nu
 
 
 def wrong_type(annotation: Any, value: Any) -> str | None:
-    """Why ``value`` breaks the one type rule for a field of type ``annotation`` (None: it does not).
+    """Why ``value`` breaks the one type rule for a field typed ``annotation`` (None: it does not).
 
     Values inside tables (``stream_weights``) are ``params_base.Number``, strict in pydantic.
     """

@@ -82,7 +82,8 @@ def _one_error(capsys, argv: list[str], path: Path | None = None) -> str:
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert code == 2, (out, err)
-    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
     assert "Traceback" not in err
     if path is not None:
         assert lines[0].startswith(f"error: {path}: ")
@@ -105,7 +106,8 @@ def test_a_sensible_file_still_validates_and_prints_its_cost(tmp_path, capsys):
     path.write_text(BASE)
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "migrant agents" in out and "of memory" in out
+    assert "migrant agents" in out
+    assert "of memory" in out
 
 
 def _big(scale: float = 1.0) -> object:
@@ -122,7 +124,8 @@ def test_estimate_counts_arrivals_shocks_and_stock(tmp_path):
     est = resources.estimate(load_scenario(path))
     # 2,000 a year, the first half tripled: 1,000 * 3 + 1,000 = 4,000 people over scale 5
     assert est.agents == pytest.approx(800)
-    assert est.bytes > resources.BASE_BYTES and est.seconds > 0
+    assert est.bytes > resources.BASE_BYTES
+    assert est.seconds > 0
 
 
 def test_a_run_that_cannot_fit_is_refused_with_a_scale_that_fits():
@@ -130,7 +133,9 @@ def test_a_run_that_cannot_fit_is_refused_with_a_scale_that_fits():
     with pytest.raises(resources.ResourceError) as e:
         resources.check(_big(), memory=memory)
     msg = str(e.value)
-    assert "run.scale" in msg and "--force" in msg and "would fit" in msg
+    assert "run.scale" in msg
+    assert "--force" in msg
+    assert "would fit" in msg
     suggested = float(msg.split("run.scale = ")[-1].split(" would fit")[0])
     resources.check(_big(suggested), memory=memory)  # the advice is right
     with pytest.raises(resources.ResourceError):
@@ -144,7 +149,8 @@ def test_run_refuses_writes_nothing_and_force_overrides(tmp_path, capsys, monkey
     path.write_text(BASE)
     out = tmp_path / "out"
     line = _one_error(capsys, ["run", str(path), "--out", str(out)], path)
-    assert "run.scale" in line and "--force" in line  # 100 MB: not even the process fits
+    assert "run.scale" in line
+    assert "--force" in line
     assert sorted(tmp_path.iterdir()) == [path]
     assert main(["run", str(path), "--out", str(out), "--force"]) == 0
     assert (out / "run.json").is_file()

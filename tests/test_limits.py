@@ -39,8 +39,10 @@ def validate(path: Path, capsys) -> tuple[int, list[str], float]:
 
 def refused(path: Path, capsys, *words: str) -> str:
     code, err, seconds = validate(path, capsys)
-    assert code == 2 and len(err) == 1, err
-    assert err[0].startswith(f"error: {path}: ") and "Traceback" not in err[0]
+    assert code == 2, err
+    assert len(err) == 1, err
+    assert err[0].startswith(f"error: {path}: ")
+    assert "Traceback" not in err[0]
     for word in words:
         assert word in err[0], err[0]
     assert seconds < 15
@@ -82,7 +84,9 @@ def test_deep_set_value_is_refused(tmp_path, capsys):
     ok.write_text(BASE)
     code = main(["show", str(ok), "--set", "run.weeks=" + "[" * 3000 + "]" * 3000])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "RECEPTION_MAX_DEPTH" in err[0]
+    assert code == 2
+    assert len(err) == 1
+    assert "RECEPTION_MAX_DEPTH" in err[0]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
@@ -106,4 +110,6 @@ def test_folder_and_device_are_refused(tmp_path, capsys, monkeypatch):
         dev = tmp_path / "dev.toml"
         dev.write_text(BASE + '[streams.economic_pr.series]\nfile = "zero.csv"\n')
         code, err, seconds = validate(dev, capsys)
-        assert code == 2 and len(err) == 1 and seconds < 15, err
+        assert code == 2, err
+        assert len(err) == 1, err
+        assert seconds < 15
