@@ -154,6 +154,14 @@ class Param:
         return min(1.0, max(0.0, u))
 
 
+def _plausible_max(holder: Any, key: str) -> bool:
+    """Whether the upper limit is a plausibility ceiling (cuts a range; no search range)."""
+    if not isinstance(holder, BaseModel):
+        return False
+    extra = type(holder).model_fields[key].json_schema_extra
+    return isinstance(extra, dict) and "plausible_max" in extra
+
+
 def _limits(holder: Any, key: str) -> dict[str, float]:
     """ge/gt/le/lt of a schema field (empty for a key of a free-form table)."""
     if not isinstance(holder, BaseModel):
@@ -206,7 +214,7 @@ def parameter(scenario: Scenario, path: str, factor: float = DEFAULT_FACTOR,
                                    f"limits ({schema})")
         log = lo > 0 and hi / lo >= 10
         return Param(path, float(current), lo, hi, "--bounds", log, integer)
-    if low_in is not None and high_in is not None:
+    if low_in is not None and high_in is not None and not _plausible_max(holder, key):
         return Param(path, float(current), low_in, high_in, f"schema ({schema})", False, integer)
     if current <= 0:
         raise CalibrationError(f"--fit {path}: current value {current:g} gives no factor range; "

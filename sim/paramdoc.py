@@ -23,12 +23,12 @@ by hand. Paths are as written in scenario files and in `--set`; items of `munici
 
 ## Types: one rule for every field
 
-A value must have the TOML type of its field: nothing is converted between types. A string is
-never read as a number, a boolean or a date (`progress = "false"` and `weeks = "52"` are
-errors: write `progress = false`, `weeks = 52`, `start_date = 2023-01-02`), a boolean is never a
-number and a number never a boolean (`progress = 1` is an error). The exceptions: a whole
-number where a decimal is expected (`scale = 5`), as TOML writes such numbers, and a decimal
-with nothing after the point where a whole number is expected (`weeks = 52.0`). The same rule holds
+A number or a boolean must be written as one: nothing is converted into
+them. A string is never read as a number or a boolean (`progress = "false"` and `weeks = "52"`
+are errors: write `progress = false`, `weeks = 52`), a boolean is never a number and a number
+never a boolean (`progress = 1` is an error). Numbers convert between whole and decimal only
+when nothing is lost (`scale = 5`, `weeks = 52.0`). Dates are TOML dates (`2023-01-02`) or the
+same written as a string. The same rule holds
 for `--set` values and timeline changes. Ranges below are plausibility limits: a value outside
 them (a population of 1e12, a decision time of a million weeks) is an error naming its unit.
 Names of municipalities and agencies must hold a visible character and be unique once Unicode

@@ -42,7 +42,7 @@ class Run(Strict):
     seed: int = P(1, "-", A, "The run's one random seed", ge=0, le=2**63 - 1)
     scale: float = P(100.0, "persons per agent", A,
                      "Population scale: one simulated migrant stands for this many people",
-                     ge=0.01, le=1e6)
+                     ge=0.01, most=1e6)
     progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
 
 
@@ -65,7 +65,7 @@ class Series(Strict):
 class Stream(Strict):
     """One arrival stream (the legal status a person arrives with)."""
 
-    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0, le=1e8)
+    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0, most=1e8)
     series: Series | None = P(None, "-", A,
                               "Observed monthly arrivals that replace per_year (see [series])")
     household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
@@ -108,7 +108,7 @@ class Shock(Strict):
     start_date: date_type | None = P(None, "date", A, "First day of the shock")
     end_date: date_type | None = P(None, "date", A, "Day after the shock ends")
     multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0,
-                         le=100)
+                         most=100)
 
     @model_validator(mode="after")
     def _window(self) -> Shock:
@@ -142,7 +142,7 @@ class Transfer(When):
 class Status(Strict):
     asylum_decision_weeks: float = P(
         61.0, "weeks", "IRB average RPD wait 14 months FY2023-24 (national facts sheet)",
-        "Mean time from claim to decision", gt=0, le=520)
+        "Mean time from claim to decision", gt=0, most=520)
     asylum_acceptance: float = P(
         0.72, "probability", "IRB RPD Jan-Sep 2023: 26,658 accepted of 36,931 finalized",
         "Share of decided claims accepted", ge=0, le=1)
@@ -150,9 +150,9 @@ class Status(Strict):
                                   "Share of rejected claimants who leave; the rest stay "
                                   "without status",
                                   ge=0, le=1)
-    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0, le=1040)
+    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0, most=1040)
     permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0,
-                                       le=1040)
+                                       most=1040)
     permit_to_pr: float = P(0.3, "probability", A, "Expiring permit becomes permanent residence",
                             ge=0, le=1)
     permit_renewal: float = P(0.4, "probability", A, "Expiring permit is renewed", ge=0, le=1)
@@ -413,22 +413,22 @@ class Municipality(Strict):
     kind: Literal["gateway", "mid_sized", "small_town"] = P("mid_sized", "-", A, "Size class")
     lat: float = P(45.0, "degrees", A, "Latitude (for travel distance)", ge=-90, le=90)
     lon: float = P(-75.0, "degrees", A, "Longitude (for travel distance)", ge=-180, le=180)
-    population: float = P(..., "persons", A, "Resident population", ge=1, le=1e8)
-    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0, le=1e8)
+    population: float = P(..., "persons", A, "Resident population", ge=1, most=1e8)
+    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0, most=1e8)
     vacancy_rate: float = P(0.02, "share", A, "Rental vacancy rate", ge=0, le=1)
     median_rent: float = P(1500.0, "CAD/month", A, "Median two-bedroom rent", ge=0)
     rent_growth_per_year: float = P(0.05, "share/year", "CMHC 2BR same-sample growth 5.6% (2022), "
                                     "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
     new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
-                                   ge=0, le=1e7)
+                                   ge=0, most=1e7)
     shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers",
-                         ge=0, le=1e6)
+                         ge=0, most=1e6)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
                                          "Newcomers already in shelter at week 0", ge=0,
-                                         le=1e6)
+                                         most=1e6)
     interim_places: float = P(0.0, "places", A,
                               "Federally funded interim-housing places for overflow", ge=0,
-                              le=1e6)
+                              most=1e6)
     newcomer_budget_per_year: float = P(0.0, "CAD/year", A,
                                         "Municipal newcomer budget from property tax", ge=0)
     reserves: float = P(0.0, "CAD", A, "Reserves that can absorb overruns", ge=0)
@@ -437,7 +437,7 @@ class Municipality(Strict):
     transport_access: float = P(1.0, "0-1", "seed 002: transport is a key issue in small towns",
                                 "Public transport access", ge=0, le=1)
     destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0,
-                                      le=1e6)
+                                      most=1e6)
     stream_weights: dict[Literal[STREAMS], Number] = P(  # type: ignore[valid-type]
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
@@ -475,7 +475,7 @@ class Agency(Strict):
     municipality: str = P(..., "-", A, "Municipality the agency serves")
     services: list[Literal[SERVICES]] = P(  # type: ignore[valid-type]
         list(SERVICES), "-", A, "Services offered")
-    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0, le=1e5)
+    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0, most=1e5)
     quality: float = P(0.7, "0-1", "seed 000: lack of culturally relevant services",
                        "Cultural relevance and quality of service", ge=0, le=1)
     flexibility: float = P(0.2, "share", "seed 004: flexible budget lines helped in the pandemic",

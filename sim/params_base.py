@@ -15,11 +15,18 @@ A = "assumption"
 Number = Annotated[float, StrictType()]
 
 
-def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:
-    """A field with its unit, source and one-line meaning."""
-    return Field(
-        default, description=doc, json_schema_extra={"unit": unit, "source": source}, **limits
-    )
+def P(default: Any, unit: str, source: str, doc: str, most: float | None = None,
+      **limits: Any) -> Any:
+    """A field with its unit, source and one-line meaning.
+
+    ``most`` is a plausibility ceiling (a population of 1e12 is a typo, not a city): enforced
+    like ``le`` but marked, so a calibration does not take it for a search range.
+    """
+    extra: dict[str, Any] = {"unit": unit, "source": source}
+    if most is not None:
+        limits["le"] = most
+        extra["plausible_max"] = most
+    return Field(default, description=doc, json_schema_extra=extra, **limits)
 
 
 class Strict(BaseModel):

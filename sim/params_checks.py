@@ -1,21 +1,19 @@
 """Checks of meaning the field types cannot express: nonsense is refused, never run silently.
 
-One rule for the type of every value (docs/parameters.md, "Types"): a value must have the
-TOML type of its field; strings are never converted to numbers, booleans or dates
-(``"false"``, ``"52"``), booleans never to numbers nor numbers to booleans. A whole number
-where a decimal is expected (``scale = 5``) is the one conversion, as TOML writes it so.
+One rule for the type of every value (docs/parameters.md, "Types"): a number or a boolean
+must be written as one; strings are never converted to numbers or booleans (``"false"``,
+``"52"``), booleans never to numbers nor numbers to booleans. Dates may be TOML dates or
+ISO strings (``"2023-01-02"``: run records and sweep specs hold dates as JSON strings).
 """
 
 from __future__ import annotations
 
 import typing
 import unicodedata
-from datetime import date
 from types import NoneType, UnionType
 from typing import Any
 
-_WORDS = {bool: "a boolean (true or false)", int: "a whole number", float: "a number",
-          date: "a date (YYYY-MM-DD, without quotes)"}
+_WORDS = {bool: "a boolean (true or false)", int: "a whole number", float: "a number"}
 
 
 def wrong_type(annotation: Any, value: Any) -> str | None:
