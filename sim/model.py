@@ -10,7 +10,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernels, paths, provinces, response
+from sim import kernels, paths, provinces, resources, response
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
@@ -102,6 +102,7 @@ class ReceptionModel(mesa.Model):
         self.series_arrivals = {
             name: weekly_arrivals(stream.series, self.start_date, scenario.run.weeks)
             for name, stream in scenario.streams.items() if stream.series is not None}
+        resources.guard(scenario)  # before allocating: a run that cannot fit never starts
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
