@@ -126,7 +126,8 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
             wants &= h != STABLE
         svc[:, s] = np.where(wants, SVC_WAITING, 0)
     cols["svc_state"][rows] = svc
-    cols["svc_week"][rows] = week
+    # waiting: the week joined; none: the status the person decided in (a new one may ask)
+    cols["svc_week"][rows] = np.where(svc == SVC_WAITING, week, code)
     cols["dims"][rows] = INITIAL_DIMS
     return rows
 
