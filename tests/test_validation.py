@@ -38,6 +38,8 @@ def discrete_time_queue_mean(lam: float, c: int, q_max: int = 500) -> float:
 def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, float]:
     """Feed step_services Poisson arrivals and c client-weeks of capacity a week.
 
+    Requests never lapse here: the theory is that of a queue without abandonment.
+
     Every client is a row, in arrival order; each week the kernel sees the rows from
     the first one still waiting to the last arrival. Returns the mean wait of clients
     who started and the time-average queue length after service.
@@ -59,6 +61,9 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
     started = np.zeros((1, N_SERVICE), np.int64)
     wait_sum = np.zeros((1, N_SERVICE), np.int64)
     done = np.zeros((1, N_SERVICE), np.int64)
+    no_lapse = kernels.RequestParams(np.zeros(N_SERVICE), 0.0, np.zeros((1, N_SERVICE)))
+    requests = np.zeros((1, N_SERVICE, 2), np.int64)
+    eligibility = np.empty((1, N_SERVICE, N_STATUS), np.int8)
     first, last, queue_sum, warmup = 0, 0, 0, 1000
     for week in range(weeks):
         last += arrivals[week]
@@ -69,8 +74,9 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
         hours[0, 0, 0] = c
         w = slice(first, last)
         kernels.step_services(svc_state[w], svc_week[w], zeros8[w], zeros8[w], zeros16[w],
-                              week, hours, eligible, awf, per_week, duration, used,
-                              started, wait_sum, done)
+                              week, kernels.stream_key(seed, week, 0), hours, eligible, awf,
+                              per_week, duration, no_lapse, used, started, wait_sum, done,
+                              requests, eligibility)
         first += int(np.argmax(svc_state[first:last, 0] != SVC_DONE)) if last > first and \
             (svc_state[first:last, 0] != SVC_DONE).any() else last - first
         if week >= warmup:
