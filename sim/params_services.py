@@ -21,9 +21,11 @@ class Service(Strict):
     duration_weeks: int = P(8, "weeks", A, "Weeks of service to complete it", ge=1, le=520)
     takeup: float = P(0.3, "probability", A, "Chance an arrival asks for this service", ge=0, le=1)
     lapse_per_week: float = P(
-        0.04, "1/week", "derived from LINC waits, docs/sources/canada_national_facts.md s.7 "
-        "(average ~6 months, 'up to a year'): mean patience 25 weeks, so 1 in 8 of those not "
-        "served still waits after a year; the same for other services is an assumption",
+        0.04, "1/week", "assumption (mean patience 25 weeks); language 0.002 (language "
+        "default and canada_baseline): LINC waits average ~6 months, 'up to a year' and "
+        "Calgary's list holds ~7,455 (facts s.7), which canada_baseline stays within "
+        "(docs/plausibility.md) only if few give up: at 0.01 its language starters wait 10 "
+        "weeks, not >= 13",
         "Weekly chance that a waiting request lapses (the person stops waiting; 0: never)",
         ge=0, le=1)
 
@@ -31,7 +33,8 @@ class Service(Strict):
 def _default_services() -> dict[str, Service]:
     return {
         "orientation": Service(hours_per_week=2.0, duration_weeks=2, takeup=0.35),
-        "language": Service(hours_per_week=1.0, duration_weeks=40, takeup=0.2),
+        "language": Service(hours_per_week=1.0, duration_weeks=40, takeup=0.2,
+                            lapse_per_week=0.002),
         "employment": Service(hours_per_week=1.5, duration_weeks=12, takeup=0.3),
         "housing_help": Service(hours_per_week=2.0, duration_weeks=6, takeup=0.5),
     }
