@@ -68,7 +68,7 @@ def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money
     # Municipal hours serve claimants; those still waiting wait for hours, not eligibility
     # (and, no longer told that nobody may serve them, they stay on the list longer).
     assert served["hours_used_municipal"] > 0
-    assert served["waiting_eligible_municipal"] == served["waiting_asylum_claimant"]
+    assert served["waiting_eligible_municipal"] >= served["waiting_asylum_claimant"]  # + PRs
     assert served["waiting_no_funder_with_hours"] == served["waiting_non_status"]
     assert served["binds"] == "hours"
 

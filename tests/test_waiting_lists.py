@@ -59,26 +59,26 @@ def paired():
     return {seed: {on: language_at_week_78(on, seed) for on in (False, True)} for seed in SEEDS}
 
 
-def test_lapsing_clears_most_of_the_language_list(paired):
-    # seed 1: 86,225 -> 26,825 waiting; seed 2: 83,575 -> 21,775
+def test_lapsing_shortens_the_language_list(paired):
+    # seed 1: 86,225 -> 66,450 waiting (23,250 lapsed); seed 2: 83,575 -> 51,450 (34,750)
     for seed, run in paired.items():
         assert run[False]["waiting"] > 80_000, seed
-        assert run[True]["waiting"] < 0.4 * run[False]["waiting"], seed
+        assert run[True]["waiting"] < 0.85 * run[False]["waiting"], seed
         assert run[False]["lapsed"] == run[False]["remade"] == 0
-        assert run[True]["lapsed"] > 50_000, seed
+        assert run[True]["lapsed"] > 15_000, seed
 
 
 def test_people_no_funder_with_hours_may_serve_leave_the_list_first(paired):
-    # seed 1: 9.6% -> 3.6%; seed 2: 32.3% -> 8.3% of the language list
+    # seed 1: 9.6% -> 1.7%; seed 2: 32.3% -> 3.7% of the language list
     for seed, run in paired.items():
         assert run[False]["no_funder_with_hours"] > 0.05, seed
-        assert run[True]["no_funder_with_hours"] < 0.5 * run[False]["no_funder_with_hours"], seed
+        assert run[True]["no_funder_with_hours"] < 0.3 * run[False]["no_funder_with_hours"], seed
 
 
 def test_the_list_left_is_people_federal_money_may_not_serve(paired):
     # Federal hours serve the few people they may at once, with or without lapsing, so the
-    # share of the list that federal money may not serve stays high (seed 1: 99.2% -> 96.7%;
-    # seed 2: 99.6% -> 98.3%): claimants, workers and students waiting for provincial,
+    # share of the list that federal money may not serve stays high (seed 1: 99.2% -> 96.6%;
+    # seed 2: 99.6% -> 97.8%): claimants, workers and students waiting for provincial,
     # municipal and charity hours. Claimants accepted as protected persons ask again.
     for seed, run in paired.items():
         assert run[False]["not_federal"] > 0.98, seed
