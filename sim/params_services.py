@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from sim.codes import FUNDERS, SERVICES, STATUSES
 from sim.params_base import A, P, Strict
@@ -82,6 +82,14 @@ class Services(Strict):
         "Chance, relative to an arrival's take-up, that a person without a request asks once "
         "a new status lets a funder with hours here serve them (0: requests only on arrival)",
         ge=0)
+
+    @field_validator(*SERVICES, mode="before")
+    @classmethod
+    def _fill_service(cls, value: Any, info: ValidationInfo) -> Any:
+        """A service table keeps that service's defaults for the keys it leaves out."""
+        if isinstance(value, dict):
+            return _default_services()[info.field_name].model_dump() | value
+        return value
 
     @field_validator("eligibility", mode="before")
     @classmethod
