@@ -21,11 +21,7 @@ WEEK = 78
 
 
 def baseline(lapsing: bool) -> Scenario:
-    """canada_baseline, or the same with requests only on arrival and never withdrawn.
-
-    Set on the loaded objects: a path such as ``services.language.lapse_per_week`` written
-    alone would rebuild that service from the schema's generic defaults.
-    """
+    """canada_baseline, or the same with requests only on arrival and never withdrawn."""
     sc = load_scenario(scenario_file("canada_baseline"))
     if not lapsing:
         for service in sc.services.by_code():
