@@ -27,11 +27,14 @@ from mesa.agent import AgentSet
 from sim.codes import (
     ASYLUM, CHILD, CORE, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP,
     INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS,
-    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE, STUDENT,
-    SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER, UNSHELTERED,
+    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE,
+    STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER,
+    UNSHELTERED,
 )
+from sim import kernels
 from sim.model import ReceptionModel
-from sim.outputs import ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally
+from sim.outputs import (ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally,
+                         eligibility_table)
 from sim.state import MigrantArrays
 
 PERMANENT = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
@@ -330,6 +333,7 @@ class Person(mesa.Agent):
             if st == SVC_WAITING:
                 t.services[m][sv][0] += 1
                 t.services[m][sv][1] += t.week - self.svc_week[sv]
+                t.waiting_by[m][sv][t.eligibility[m][sv][s]] += 1
             elif st == SVC_IN_SERVICE:
                 t.services[m][sv][2] += 1
         index = sum(w * v for w, v in zip(t.weights, self.dims, strict=True))
@@ -366,6 +370,8 @@ class _TallyLists:
         self.hist = _zeros(n_muni, 10)
         self.misc = _zeros(n_muni, 12)
         self.homeless = _zeros(n_muni, 2)
+        self.eligibility = eligibility_table(model).tolist()
+        self.waiting_by = _zeros(n_muni, N_SERVICE, 3)
 
 
 class ReferenceModel(ReceptionModel):
@@ -443,9 +449,16 @@ class ReferenceModel(ReceptionModel):
         self.started, self.wait_sum, self.completed = (_zeros(n, N_SERVICE) for _ in range(3))
         self.people().do("continue_services").do("start_services")
         self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
+        # Requests are made on arrival only and never lapse here (ODD 7.5 before lapsing);
+        # the eligibility classes of the pools are the model-level table the outputs use.
+        eligibility = np.empty((n, N_SERVICE, N_STATUS), np.int8)
+        kernels.eligibility_classes(given, self.eligible, np.array(self.awf, np.bool_),
+                                    self.hours_per_week, eligibility)
         self.week_stats.update(started=np.array(self.started, np.int64),
                                wait_sum=np.array(self.wait_sum, np.int64),
-                               completed=np.array(self.completed, np.int64))
+                               completed=np.array(self.completed, np.int64),
+                               requests=np.zeros((n, N_SERVICE, 2), np.int64),
+                               eligibility=eligibility)
 
     def integrate(self):
         self.features = self.city_features().tolist()

@@ -31,6 +31,9 @@ from sim.codes import (
     CORE,
     DEPARTED,
     ECONOMIC_PR,
+    ELIG_NO_FUNDER,
+    ELIG_NO_HOURS,
+    ELIG_WITH_HOURS,
     EMPLOYMENT_SVC,
     FRIENDS,
     HOUSING_HELP,
@@ -75,6 +78,7 @@ assert N_SERVICE == 4, "kernels unroll the four services"
 # Process ids for stream keys: one independent random stream per process and week.
 PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
 PROC_AGEING = 6
+PROC_SERVICES = 8  # (7 is the earlier newcomers' warm-up: sim.earlier)
 
 
 @njit(cache=True, inline="always")
@@ -429,34 +433,86 @@ def _update_servable(servable, hours, m, s, eligible, awf, need):
 
 
 @njit(cache=True)
-def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
-                  hours_per_week, duration, out_used, out_started, out_wait_sum,
-                  out_completed):
-    """Agencies spend caseworker hours on their waiting lists, first come, first served.
+def eligibility_classes(hours, eligible, awf, hours_per_week, out):
+    """Why someone of each status would wait in each pool: ``ELIG_*`` into int8[m, S, status].
 
-    Clients already in service keep their place and are served first; then the
-    waiting list is served in arrival order while eligible hours last. Hours come from
+    With hours: a funder whose rules admit the status has a client-week of hours in the pool
+    (``hours``, as offered at the start of the week). No hours: only funders without such
+    hours here admit the status. No funder: no funder's rules admit it here.
+    """
+    for m in range(hours.shape[0]):
+        for s in range(N_SERVICE):
+            for status in range(eligible.shape[2]):
+                rules = awf[m]  # access without fear opens municipal hours to every status
+                for f in range(N_FUNDER):
+                    rules = rules or eligible[m, f, status]
+                out[m, s, status] = (ELIG_WITH_HOURS if _funder_for(
+                    hours, m, s, status, eligible, awf, hours_per_week[s]) >= 0
+                    else (ELIG_NO_HOURS if rules else ELIG_NO_FUNDER))
+
+
+class RequestParams(NamedTuple):
+    """How requests lapse and are made again (weekly chances; ``takeup`` per city)."""
+
+    lapse: np.ndarray  # float64[S] weekly lapse chance of a waiting request
+    lapse_unservable: float  # the chance where no funder with hours here may serve
+    takeup: np.ndarray  # float64[m, S] chance of asking after a change of status
+    may_ask: np.ndarray  # bool[age, S] services a person of each age band may ask for
+
+
+# Draw slots of step_services: lapse of service s is slot s, a new request slot N_SERVICE + s.
+_LAPSE_SLOT, _REQUEST_SLOT = 0, N_SERVICE
+
+
+@njit(cache=True)
+def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
+                  awf, hours_per_week, duration, req, out_used, out_started, out_wait_sum,
+                  out_completed, out_requests, out_eligibility):
+    """Requests lapse and are made again; agencies spend caseworker hours on their waiting
+    lists, first come, first served.
+
+    Requests first: a request waiting since an earlier week lapses with ``req.lapse[s]``
+    a week, or ``req.lapse_unservable`` where higher if no funder with hours here may serve
+    the person. A person without a request whose status differs from the one recorded when
+    he or she last went without one (on arrival or at a lapse; ``svc_week`` of a ``none``
+    service) records the new status and, if a funder with hours here may now serve it,
+    asks with chance ``req.takeup[m, s]`` (housing help only if not in stable housing; only
+    services ``req.may_ask`` allows at the person's age).
+
+    Then clients already in service keep their place and are served first; then the
+    waiting list is served in row (arrival) order while eligible hours last. Hours come from
     the first funder whose rules admit the person's status (municipal hours admit
     everyone under access without fear); a client no funder can serve waits.
 
     Most rows have nothing to do in a given week, so each pass first asks, without
-    branching on each service, whether the row has a client in service (pass 1) or
-    waiting on a pool that still has a client-week of hours (pass 2); only then does it
-    look at the four services. Pools of different services are disjoint, so this skips
-    work without changing who is served.
+    branching on each service, whether the row has a request to check or a client in
+    service (pass 1) or waiting on a pool that still has a client-week of hours (pass 2);
+    only then does it look at the four services. Pools of different services are disjoint,
+    so this skips work without changing who is served.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
-            waiting, weeks left while in service).
+            waiting, weeks left while in service, status code at the last decision while
+            none).
+        key: stream key; req: RequestParams.
         hours: float64[m, S, F] agent-hours available this week, consumed.
         eligible: bool[m, F, status] (a province's rules differ from the national ones,
             ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
             duration: int64[S] weeks.
         out_used: float64[m, S, F]; out_started, out_completed: int64[m, S];
             out_wait_sum: int64[m, S] summed weeks waited by those starting.
+        out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
+        out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
     """
     n = status.shape[0]
     n_muni = hours.shape[0]
+    eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
+    p_lapse = np.empty(out_eligibility.shape)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            for st in range(out_eligibility.shape[2]):
+                p_lapse[m, s, st] = (req.lapse[s] if out_eligibility[m, s, st] == ELIG_WITH_HOURS
+                                     else max(req.lapse[s], req.lapse_unservable))
     # A pool is open while some funder still has a client's weekly hours; once every pool
     # is closed the rest of the waiting list cannot be served and the pass stops early.
     open_ = np.zeros((n_muni, N_SERVICE), np.bool_)
@@ -464,12 +520,40 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
         for s in range(N_SERVICE):
             open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
     n_open = open_.sum()
-    for i in range(n):  # pass 1: continuing clients
-        busy = ((svc_state[i, 0] == SVC_IN_SERVICE) | (svc_state[i, 1] == SVC_IN_SERVICE)
-                | (svc_state[i, 2] == SVC_IN_SERVICE) | (svc_state[i, 3] == SVC_IN_SERVICE))
-        if not busy or housing[i] == DEPARTED:
+    for i in range(n):  # requests, then pass 1: continuing clients
+        if housing[i] == DEPARTED:
+            continue
+        st = status[i]
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        ask = ((st0 == SVC_WAITING) | ((st0 == SVC_NONE) & (svc_week[i, 0] != st))
+               | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (svc_week[i, 1] != st))
+               | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (svc_week[i, 2] != st))
+               | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (svc_week[i, 3] != st)))
+        busy = ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
+                | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
+        if not (ask or busy):
             continue
         m = muni[i]
+        if ask:
+            for s in range(N_SERVICE):
+                state = svc_state[i, s]
+                if state == SVC_WAITING:
+                    if (svc_week[i, s] < week
+                            and _uniform(key, i, _LAPSE_SLOT + s) < p_lapse[m, s, st]):
+                        svc_state[i, s] = SVC_NONE
+                        svc_week[i, s] = st
+                        out_requests[m, s, 0] += 1
+                elif state == SVC_NONE and svc_week[i, s] != st:
+                    svc_week[i, s] = st
+                    if (out_eligibility[m, s, st] == ELIG_WITH_HOURS and req.may_ask[age[i], s]
+                            and (s != HOUSING_HELP or housing[i] != STABLE)
+                            and _uniform(key, i, _REQUEST_SLOT + s) < req.takeup[m, s]):
+                        svc_state[i, s] = SVC_WAITING
+                        svc_week[i, s] = week
+                        out_requests[m, s, 1] += 1
+        if not busy:
+            continue
         for s in range(N_SERVICE):
             if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
                 continue
@@ -746,6 +830,7 @@ class TallyOut(NamedTuple):
         present aged 25-54, employed of them, present aged 25-54 and here at most
         ``recent`` weeks, employed of them, children (0-14).
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
+    waiting_by: int64[m, S, 3] waiting by ``eligibility`` class (``ELIG_*``).
     """
 
     counts: np.ndarray
@@ -755,6 +840,7 @@ class TallyOut(NamedTuple):
     hist: np.ndarray
     misc: np.ndarray
     homeless: np.ndarray
+    waiting_by: np.ndarray
 
 
 class TallyParams(NamedTuple):
@@ -765,6 +851,7 @@ class TallyParams(NamedTuple):
     window: int  # weeks of shelter use that still count as actively homeless
     refugee: np.ndarray  # bool[status]: in the refugee group of the homeless count
     recent: int  # weeks since arrival within which a person is a recent immigrant (LFS: 5 y)
+    eligibility: np.ndarray  # int8[m, S, status]: step_services' eligibility classes
 
 
 @njit(cache=True)
@@ -775,9 +862,10 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
     Args:
         p: TallyParams. out: TallyOut, added into.
     """
-    # People by (city, combination of the four service states): one count a row instead
-    # of eight; the waiting and in-service counts per service are read off it afterwards.
-    combos = np.zeros((out.counts.shape[0], 256), np.int64)
+    # People by (city, status, combination of the four service states): one count a row
+    # instead of twelve; the waiting (also by eligibility class) and in-service counts per
+    # service are read off it afterwards.
+    combos = np.zeros((out.counts.shape[0], out.counts.shape[1], 256), np.int64)
     for i in range(status.shape[0]):
         m = muni[i]
         s = status[i]
@@ -809,7 +897,7 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
         out.misc[m, 11] += a == CHILD
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        combos[m, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
+        combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
         out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
         out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
         out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
@@ -839,8 +927,13 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
             out.homeless[m, 0] += 1
             out.homeless[m, 1] += p.refugee[s]
     for m in range(combos.shape[0]):
-        for code in range(256):
-            for sv in range(N_SERVICE):
-                st = (code >> (2 * sv)) & 3
-                out.services[m, sv, 0] += combos[m, code] * (st == SVC_WAITING)
-                out.services[m, sv, 2] += combos[m, code] * (st == SVC_IN_SERVICE)
+        for s in range(combos.shape[1]):
+            for code in range(256):
+                c = combos[m, s, code]
+                if c == 0:
+                    continue
+                for sv in range(N_SERVICE):
+                    st = (code >> (2 * sv)) & 3
+                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
+                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
+                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)

@@ -12,7 +12,7 @@ import numpy as np
 
 from sim import kernels, paths, provinces, resources, response
 from sim.agency import QUARTER, Agency
-from sim.arrivals import add_people, arrive
+from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
     AGE_BAND_YEARS,
@@ -25,6 +25,7 @@ from sim.codes import (
     PROVINCIAL,
     SHELTER,
     SPENDING_LINES,
+    STATUSES,
 )
 from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
@@ -41,6 +42,7 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
@@ -377,12 +379,28 @@ class ReceptionModel(mesa.Model):
         started = np.zeros((n_muni, N_SERVICE), np.int64)
         wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
         completed = np.zeros((n_muni, N_SERVICE), np.int64)
-        kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
-                              pool, self.eligible, self._policy_array("access_without_fear"),
-                              self.hours_per_week, self.duration, used, started, wait_sum,
-                              completed)
+        requests = np.zeros((n_muni, N_SERVICE, 2), np.int64)
+        eligibility = np.empty((n_muni, N_SERVICE, len(STATUSES)), np.int8)
+        kernels.step_services(a.svc_state, a.svc_week, a.status, a.age, a.housing, a.muni,
+                              self.week,
+                              self._key(PROC_SERVICES), pool, self.eligible,
+                              self._policy_array("access_without_fear"), self.hours_per_week,
+                              self.duration, self.request_params(), used, started, wait_sum,
+                              completed, requests, eligibility)
         self.settle_service_hours(given, pool, used)
-        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed)
+        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed,
+                               requests=requests, eligibility=eligibility)
+
+    def request_params(self) -> kernels.RequestParams:
+        """Lapse chances, and the take-up after a change of status (with outreach, as on
+        arrival) per city and service."""
+        svc = self.scenario.services
+        services = svc.by_code()
+        outreach = 1.0 + svc.outreach_takeup_boost * self._policy_array("outreach")
+        takeup = np.array([s.takeup for s in services])[None, :] * outreach[:, None]
+        return kernels.RequestParams(
+            np.array([s.lapse_per_week for s in services]), svc.lapse_unservable_per_week,
+            np.minimum(1.0, takeup) * svc.takeup_on_status_change, MAY_ASK)
 
     def service_pools(self) -> np.ndarray:
         """Agent-hours per (city, service, funder) this week; sets the hours-weighted quality.

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
+from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STREAMS
 from sim.params_base import A, Number, P, Strict, check_shares
 from sim.params_checks import nonblank, streams_without_destination, unique_names, window
 from sim.params_claims import ClaimsBoard
 from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
 from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
+from sim.params_services import Service, Services  # noqa: F401 (re-exported)
 
 
 class ScenarioInfo(Strict):
@@ -171,67 +172,6 @@ class Status(Strict):
             raise ValueError(f"permit_to_pr + permit_renewal + permit_departure must be <= 1, "
                              f"found {total:.6g}")
         return self
-
-
-class Service(Strict):
-    hours_per_week: float = P(2.0, "caseworker hours/client/week", A,
-                              "Staff time one client uses each week in service", gt=0)
-    duration_weeks: int = P(8, "weeks", A, "Weeks of service to complete it", ge=1, le=520)
-    takeup: float = P(0.3, "probability", A, "Chance an arrival asks for this service", ge=0, le=1)
-
-
-def _default_services() -> dict[str, Service]:
-    return {
-        "orientation": Service(hours_per_week=2.0, duration_weeks=2, takeup=0.35),
-        "language": Service(hours_per_week=1.0, duration_weeks=40, takeup=0.2),
-        "employment": Service(hours_per_week=1.5, duration_weeks=12, takeup=0.3),
-        "housing_help": Service(hours_per_week=2.0, duration_weeks=6, takeup=0.5),
-    }
-
-
-def _default_eligibility() -> dict[str, list[str]]:
-    return {
-        "federal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person"],
-        "provincial": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
-                       "temporary_worker", "student"],
-        "municipal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
-                      "temporary_worker", "student", "asylum_claimant"],
-        "charity": list(STATUSES),
-    }
-
-
-class Services(Strict):
-    orientation: Service = Field(default_factory=lambda: _default_services()["orientation"])
-    language: Service = Field(default_factory=lambda: _default_services()["language"])
-    employment: Service = Field(default_factory=lambda: _default_services()["employment"])
-    housing_help: Service = Field(default_factory=lambda: _default_services()["housing_help"])
-    eligibility: dict[Literal[FUNDERS], list[Literal[STATUSES]]] = P(  # type: ignore[valid-type]
-        _default_eligibility(), "statuses", "seed 004: federal settlement funding serves permanent "
-        "residents and protected persons; non-status people have no public services",
-        "Statuses each funder's hours may serve (access without fear adds all statuses to "
-        "municipal hours)")
-    client_hours_per_fte_week: float = P(25.0, "hours/week", A,
-                                         "Client-facing hours one full-time caseworker gives", gt=0)
-    cost_per_fte_year: float = P(75000.0, "CAD/year", A, "Loaded cost of one caseworker", gt=0)
-    referral_waste: float = P(0.15, "share", A,
-                              "Share of hours lost to poor referrals without coordination",
-                              ge=0, lt=1)
-    lip_waste_reduction: float = P(0.5, "share", "seed 004: LIPs coordinate (87 communities); "
-                                   "size is an assumption",
-                                   "Fraction of referral waste removed by a LIP", ge=0, le=1)
-    outreach_takeup_boost: float = P(0.5, "x", A,
-                                     "Relative rise of take-up with multilingual outreach", ge=0)
-
-    @field_validator("eligibility", mode="before")
-    @classmethod
-    def _fill_funders(cls, value: Any) -> Any:
-        """A funder left out of the table keeps its default rule."""
-        if isinstance(value, dict):
-            return _default_eligibility() | value
-        return value
-
-    def by_code(self) -> list[Service]:
-        return [getattr(self, s) for s in SERVICES]
 
 
 class Housing(Strict):

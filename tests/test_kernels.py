@@ -13,6 +13,7 @@ import pytest
 from naive import step_services as naive_step_services
 
 from sim import kernels
+from sim.arrivals import MAY_ASK
 from sim.codes import (
     ASYLUM,
     CHARITY,
@@ -20,6 +21,10 @@ from sim.codes import (
     CORE,
     DEPARTED,
     ECONOMIC_PR,
+    ELIG_NO_FUNDER,
+    ELIG_NO_HOURS,
+    ELIG_WITH_HOURS,
+    ELIGIBILITY,
     EMPLOYMENT_SVC,
     FAMILY_PR,
     FEDERAL,
@@ -69,10 +74,12 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
     HousingParams,
     IntegrationParams,
     LossParams,
+    RequestParams,
     StatusParams,
 )
 
@@ -237,21 +244,34 @@ def default_eligibility() -> np.ndarray:
     return table
 
 
-def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None):
-    """Run step_services; returns the outputs and leaves ``hours`` consumed in place."""
+def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None,
+                 lapse=0.0, lapse_unservable=0.0, takeup=0.0):
+    """Run step_services; returns the outputs and leaves ``hours`` consumed in place.
+
+    ``lapse`` (per service) and ``takeup`` (per city and service) may be scalars; by
+    default no request lapses and none is made again.
+    """
     n_muni = hours.shape[0]
     eligible = default_eligibility() if eligible is None else np.asarray(eligible)
     if eligible.ndim == 2:  # one table for every city
         eligible = np.repeat(eligible[None], n_muni, axis=0)
     awf = np.zeros(n_muni, np.bool_) if awf is None else np.asarray(awf, np.bool_)
+    req = RequestParams(np.broadcast_to(np.asarray(lapse, np.float64), N_SERVICE).copy(),
+                        float(lapse_unservable),
+                        np.broadcast_to(np.asarray(takeup, np.float64), (n_muni, N_SERVICE)).copy(),
+                        MAY_ASK)
     out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
                           started=np.zeros((n_muni, N_SERVICE), np.int64),
                           wait_sum=np.zeros((n_muni, N_SERVICE), np.int64),
-                          completed=np.zeros((n_muni, N_SERVICE), np.int64))
-    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing, pop.muni, week,
-                          hours, eligible, awf, np.asarray(hours_per_week, np.float64),
-                          np.asarray(duration, np.int64), out.used, out.started,
-                          out.wait_sum, out.completed)
+                          completed=np.zeros((n_muni, N_SERVICE), np.int64),
+                          requests=np.zeros((n_muni, N_SERVICE, 2), np.int64),
+                          eligibility=np.full((n_muni, N_SERVICE, N_STATUS), -1, np.int8))
+    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.age, pop.housing, pop.muni,
+                          week,
+                          key(PROC_SERVICES, week), hours, eligible, awf,
+                          np.asarray(hours_per_week, np.float64), np.asarray(duration, np.int64),
+                          req, out.used, out.started, out.wait_sum, out.completed,
+                          out.requests, out.eligibility)
     return out
 
 
@@ -998,6 +1018,128 @@ def test_departed_rows_are_not_served():
     assert np.all(hours == 50.0)
 
 
+def test_a_waiting_request_lapses_exactly_when_its_draw_is_below_the_weekly_chance():
+    n, week, chance = 400, 30, 0.3
+    state, joined = waiting_for(LANGUAGE, n, joined=[29] * (n - 1) + [30])
+    pop = people(n, status=PROTECTED, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 1.0})  # one client-week: they may be served
+    out = run_services(pop, week, hours, HPW, DURATION, lapse=[0.0, chance, 0.0, 0.0],
+                       lapse_unservable=0.9)
+    draws = kernels.uniforms(key(PROC_SERVICES, week), n, LANGUAGE)  # slot = the service
+    # The last row asked this week: it cannot lapse before its first week of service.
+    lapsed = np.r_[draws[:-1] < chance, False]
+    first = int(np.flatnonzero(~lapsed)[0])  # the client-week goes to the first one left
+    assert out.eligibility[0, LANGUAGE, PROTECTED] == ELIG_WITH_HOURS  # so not 0.9
+    assert out.requests[0, LANGUAGE].tolist() == [lapsed.sum(), 0]
+    assert chance * n - 40 < lapsed.sum() < chance * n + 40
+    expected = np.where(lapsed, SVC_NONE, SVC_WAITING)
+    expected[first] = SVC_IN_SERVICE
+    assert pop.svc_state[:, LANGUAGE].tolist() == expected.tolist()
+    assert np.all(pop.svc_week[lapsed, LANGUAGE] == PROTECTED)  # the status decided in
+    assert hours[0, LANGUAGE, FEDERAL] == 0.0
+
+
+def test_requests_no_funder_with_hours_may_serve_lapse_at_the_unservable_chance():
+    # Federal language hours only: they serve the PR; the claimant's funders (municipal,
+    # charity) have no hours here; no funder admits the non-status person at all.
+    eligible = default_eligibility()
+    eligible[CHARITY, NON_STATUS] = False
+    state, joined = waiting_for(LANGUAGE, 4, joined=3)
+    state[3, LANGUAGE] = SVC_NONE  # nothing to lapse
+    pop = people(4, status=[ECONOMIC_PR, ASYLUM, NON_STATUS, ASYLUM], svc_state=state,
+                 svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 8, hours, HPW, DURATION, eligible, lapse=0.0, lapse_unservable=1.0)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_IN_SERVICE, SVC_NONE, SVC_NONE, SVC_NONE]
+    assert pop.svc_week[1:3, LANGUAGE].tolist() == [ASYLUM, NON_STATUS]
+    assert out.requests[0, LANGUAGE].tolist() == [2, 0]
+    assert out.eligibility[0, LANGUAGE, [ECONOMIC_PR, ASYLUM, NON_STATUS]].tolist() == [
+        ELIG_WITH_HOURS, ELIG_NO_HOURS, ELIG_NO_FUNDER]
+    # Services without hours at all: every status is "no hours" (or "no funder").
+    assert out.eligibility[0, ORIENTATION, ECONOMIC_PR] == ELIG_NO_HOURS
+
+
+def test_access_without_fear_makes_municipal_hours_reach_everyone():
+    eligible = default_eligibility()
+    eligible[CHARITY, NON_STATUS] = False
+    hours = pool(2, **{f"s{HOUSING_HELP}_f{MUNICIPAL}": 4.0})
+    out = run_services(people(0), 3, hours, HPW, DURATION, eligible, awf=[False, True])
+    assert out.eligibility[:, HOUSING_HELP, NON_STATUS].tolist() == [ELIG_NO_FUNDER,
+                                                                     ELIG_WITH_HOURS]
+
+
+def test_a_new_status_that_a_funder_with_hours_may_serve_makes_a_request():
+    # 0: a claimant recorded without a request who became a protected person: asks, and
+    #    federal hours serve him at once. 1: no change of status: no request. 2: a new status
+    #    but no funder with hours for it here (orientation): records it, asks nothing.
+    # 3: housing help is not asked from stable housing.
+    week_of = np.zeros((4, N_SERVICE), np.int16)
+    week_of[:] = [ASYLUM, ASYLUM, ASYLUM, ASYLUM]
+    week_of[1] = PROTECTED
+    pop = people(4, status=PROTECTED, housing=[SHELTER, SHELTER, SHELTER, STABLE],
+                 svc_week=week_of)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 10.0, f"s{HOUSING_HELP}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 12, hours, HPW, DURATION, takeup=1.0)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_IN_SERVICE, SVC_NONE, SVC_IN_SERVICE,
+                                                   SVC_IN_SERVICE]
+    assert pop.svc_state[:, HOUSING_HELP].tolist() == [SVC_IN_SERVICE, SVC_NONE,
+                                                       SVC_IN_SERVICE, SVC_NONE]
+    assert pop.svc_state[:, ORIENTATION].tolist() == [SVC_NONE] * 4
+    assert pop.svc_week[:, ORIENTATION].tolist() == [PROTECTED] * 4  # the decision is made
+    assert pop.svc_week[3, HOUSING_HELP] == PROTECTED
+    assert out.requests[0, :, 1].tolist() == [0, 3, 0, 2]
+    assert out.started[0].tolist() == [0, 3, 0, 2]
+    assert out.wait_sum[0].tolist() == [0, 0, 0, 0]
+    # The orientation decision was made: hours there next week bring no request.
+    hours = pool(**{f"s{ORIENTATION}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 13, hours, HPW, DURATION, takeup=1.0)
+    assert out.requests.sum() == 0
+
+
+def test_a_request_made_again_follows_the_take_up_draw():
+    n, week = 400, 9
+    pop = people(n, status=PROTECTED, svc_week=ASYLUM)
+    hours = pool(**{f"s{EMPLOYMENT_SVC}_f{FEDERAL}": 1.5 * n})  # a client-week for each
+    out = run_services(pop, week, hours, HPW, DURATION, takeup=[[0.0, 0.0, 0.25, 0.0]])
+    asked = kernels.uniforms(key(PROC_SERVICES, week), n, N_SERVICE + EMPLOYMENT_SVC) < 0.25
+    assert np.array_equal(pop.svc_state[:, EMPLOYMENT_SVC] == SVC_IN_SERVICE, asked)
+    assert out.requests[0, EMPLOYMENT_SVC, 1] == asked.sum()
+    assert 60 < asked.sum() < 140
+
+
+def test_a_lapsed_claimant_asks_again_once_protected():
+    # Week 5: only federal language hours; the waiting claimant's funders have none here,
+    # so the request lapses. Week 6: the claim was accepted; a request is made and served.
+    state, joined = waiting_for(LANGUAGE, 1, joined=0)
+    pop = people(1, status=ASYLUM, svc_state=state, svc_week=joined)
+    out = run_services(pop, 5, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert pop.svc_state[0, LANGUAGE] == SVC_NONE
+    assert out.requests[0, LANGUAGE].tolist() == [1, 0]
+    out = run_services(pop, 6, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert out.requests[0, LANGUAGE].tolist() == [0, 0]  # still a claimant: nothing new
+    pop.status[0] = PROTECTED
+    out = run_services(pop, 7, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert out.requests[0, LANGUAGE].tolist() == [0, 1]
+    assert pop.svc_state[0, LANGUAGE] == SVC_IN_SERVICE
+    assert out.started[0, LANGUAGE] == 1
+
+
+def test_a_child_granted_protection_asks_for_orientation_but_not_for_classes():
+    """Requests made again follow the age rules of arrivals (sim.arrivals.MAY_ASK)."""
+    pop = people(2, status=PROTECTED, age=[CHILD, SENIOR],
+                 svc_state=[[SVC_NONE] * N_SERVICE] * 2, svc_week=ASYLUM)  # decided as claimants
+    every = {f"s{s}_f{FEDERAL}": 10.0 for s in range(N_SERVICE)}
+    out = run_services(pop, 7, pool(**every), HPW, DURATION, takeup=1.0)
+    asked = pop.svc_state != SVC_NONE
+    assert asked[:, ORIENTATION].all()
+    assert not asked[0, LANGUAGE] and not asked[:, EMPLOYMENT_SVC].any()
+    assert asked[1, LANGUAGE]  # seniors may go to language classes
+    assert out.requests[0, :, 1].sum() == asked.sum()
+
+
 def _random_services_case(rng: np.random.Generator):
     n = int(rng.integers(0, 14))
     n_muni = int(rng.integers(1, 4))
@@ -1019,24 +1161,34 @@ def _random_services_case(rng: np.random.Generator):
     eligible = (np.repeat(default_eligibility()[None], n_muni, axis=0) if rng.random() < 0.3
                 else rng.random((n_muni, N_FUNDER, N_STATUS)) < 0.5)
     awf = rng.random(n_muni) < 0.5
+    # Without a request: the status recorded at the last decision, often not the current one.
+    svc_week = np.where(svc_state == SVC_NONE, rng.integers(0, N_STATUS, (n, N_SERVICE)),
+                        svc_week)
     pop = people(n, status=status, housing=housing, muni=muni, svc_state=svc_state,
                  svc_week=svc_week)
-    return pop, week, hours, eligible, awf, hours_per_week, duration
+    # Requests: often none lapse or are made, often every one, else chances in between.
+    requests = {"lapse": rng.choice([0.0, 1.0, 0.3], size=N_SERVICE),
+                "lapse_unservable": float(rng.choice([0.0, 1.0, 0.6])),
+                "takeup": rng.choice([0.0, 1.0, 0.5], size=(n_muni, N_SERVICE))}
+    return pop, week, hours, eligible, awf, hours_per_week, duration, requests
 
 
 @pytest.mark.parametrize("block", range(4))
 def test_services_match_naive_twin_on_random_cases(block):
     for case in range(100):
         seed = block * 1000 + case
-        pop, week, hours, eligible, awf, hpw, duration = _random_services_case(
+        pop, week, hours, eligible, awf, hpw, duration, req = _random_services_case(
             np.random.default_rng(seed))
         given = hours.copy()
         expected = naive_step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing,
-                                       pop.muni, week, hours, eligible, awf, hpw, duration)
-        out = run_services(pop, week, hours, hpw, duration, eligible, awf)
+                                       pop.muni, week, key(PROC_SERVICES, week), hours, eligible,
+                                       awf, hpw, duration, req["lapse"], req["lapse_unservable"],
+                                       req["takeup"])
+        out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req)
         got = {"svc_state": pop.svc_state, "svc_week": pop.svc_week, "hours": hours,
                "used": out.used, "started": out.started, "wait_sum": out.wait_sum,
-               "completed": out.completed}
+               "completed": out.completed, "requests": out.requests,
+               "eligibility": out.eligibility}
         for name, value in expected.items():
             np.testing.assert_array_equal(got[name], value, err_msg=f"{name}, seed {seed}")
         # Hours are never overspent: used + left == given, and nothing goes negative.
@@ -1249,7 +1401,8 @@ def test_rare_moves_keep_each_persons_weekly_chance():
 # --------------------------------------------------------------------------- tally
 
 
-def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
+def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
+              eligibility=None):
     out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
@@ -1258,10 +1411,13 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
         hist=np.zeros((n_muni, 10), np.int64),
         misc=np.zeros((n_muni, 12), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
+        waiting_by=np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64),
     )
     refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
+    if eligibility is None:
+        eligibility = np.full((n_muni, N_SERVICE, N_STATUS), ELIG_WITH_HOURS, np.int8)
     params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
-                                 recent)
+                                 recent, eligibility)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
                   pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
                   pop.age, params, out)
@@ -1300,7 +1456,13 @@ def tallied():
         svc_week=[[0, 5, 7, 0], [8, 0, 0, 9], [0] * 4, [0, 3, 0, 0]],
         dims=[[0.55] * 5, [0.1, 0.2, 0.3, 0.4, 0.5], [1.0] * 5, [0.9] * 5],
     )
-    return run_tally(pop, 20, WEIGHTS, 2)
+    # In city 1 no funder admits claimants to orientation, and those admitting them to
+    # housing help have no hours there; the PR's city 0 has hours for everyone.
+    eligibility = np.full((2, N_SERVICE, N_STATUS), ELIG_WITH_HOURS, np.int8)
+    eligibility[1, ORIENTATION, ASYLUM] = ELIG_NO_FUNDER
+    eligibility[1, HOUSING_HELP, ASYLUM] = ELIG_NO_HOURS
+    eligibility[0, LANGUAGE, NON_STATUS] = ELIG_NO_FUNDER  # departed: not counted
+    return run_tally(pop, 20, WEIGHTS, 2, eligibility=eligibility)
 
 
 def test_tally_counts_by_muni_status_housing(tallied):
@@ -1319,6 +1481,15 @@ def test_tally_waiting_counts_and_current_waits(tallied):
     expected[1, ORIENTATION] = [1, 20 - 8, 0]
     expected[1, HOUSING_HELP] = [1, 20 - 9, 0]
     np.testing.assert_array_equal(tallied.services, expected)
+
+
+def test_tally_waiting_by_eligibility_class(tallied):
+    expected = np.zeros((2, N_SERVICE, len(ELIGIBILITY)), np.int64)
+    expected[0, LANGUAGE, ELIG_WITH_HOURS] = 1
+    expected[1, ORIENTATION, ELIG_NO_FUNDER] = 1
+    expected[1, HOUSING_HELP, ELIG_NO_HOURS] = 1
+    np.testing.assert_array_equal(tallied.waiting_by, expected)
+    np.testing.assert_array_equal(tallied.waiting_by.sum(axis=2), tallied.services[:, :, 0])
 
 
 def test_tally_dimension_and_index_sums(tallied):

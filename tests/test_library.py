@@ -146,9 +146,16 @@ def test_ad_hoc_program_money_makes_staffing_volatile_and_waits_longer():
     assert volatility(ta) > 0.3
     assert weeks_short(pred) == 0
     assert weeks_short(adhoc) > 0.1
-    # Hiring lags and cash-carry cuts: fewer caseworker-weeks per dollar (4.13 vs 4.04 FTE per $M).
-    per_dollar = [t["staff_fte"].mean() / t["spend_line_services"].sum() for t in (tp, ta)]
-    assert per_dollar[1] < 0.995 * per_dollar[0]
+    # Hiring lags and cash-carry cuts: fewer caseworker-weeks per dollar. Which grants lapse
+    # differs by seed (seed 1: 4.13 vs 4.15 FTE per $M, seeds 2-8 all lower), so over paired
+    # seeds 1-4: 4.13 vs 4.04.
+    def per_dollar(name: str) -> float:
+        t = [tp] if name == "funding_predictable" else [ta]
+        t += [run(name, "run.weeks=156", f"run.seed={seed}").totals for seed in (2, 3, 4)]
+        return float(np.mean([x["staff_fte"].mean() / x["spend_line_services"].sum()
+                              for x in t]))
+
+    assert per_dollar("funding_adhoc") < 0.99 * per_dollar("funding_predictable")
     # Waits are not asserted: whether the typical city's clients wait longer depends on
     # which grants happen to lapse or get re-awarded (longer in 18 of 20 paired seeds, +0.67
     # weeks on average; see the header of scenarios/funding_adhoc.toml). One seed cannot

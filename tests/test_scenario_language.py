@@ -252,3 +252,13 @@ def test_same_seed_same_timeline_same_result(folder):
     plain = simulate(load_scenario(folder / "base.toml")).totals
     assert np.allclose(a["moved_to_stable"][:10], plain["moved_to_stable"][:10])
     assert a["moved_to_stable"][10:].sum() > plain["moved_to_stable"][10:].sum()
+
+
+def test_a_partial_service_table_keeps_that_services_defaults():
+    sc = Scenario.model_validate({"municipalities": [{"name": "A", "population": 1000,
+                                                      "rental_stock": 100, "shelter_beds": 0}],
+                                  "services": {"language": {"takeup": 0.05}}})
+    assert sc.services.language.takeup == 0.05
+    assert sc.services.language.duration_weeks == 40  # not the generic 8
+    assert sc.services.language.lapse_per_week == 0.002  # not the generic 0.04
+    assert sc.services.orientation.duration_weeks == 2
