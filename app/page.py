@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (solara run app/page.py): find the repo
@@ -35,19 +34,15 @@ if __package__ in (None, ""):  # run as a script (solara run app/page.py): find 
 # render, so setting it before the first page is rendered is enough; REACTON_FAST=0 in
 # the environment keeps the default renderer.
 os.environ.setdefault("REACTON_FAST", "1")
-# as in app/__init__.py, which a script run imports only after Mesa
-warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite",
-                        category=UserWarning)
+from app import quiet_warnings  # noqa: E402
 
-from reacton.core import get_render_context  # noqa: E402
+quiet_warnings()  # before Mesa is imported (a script run imports app only here)
+
 import solara  # noqa: E402
+import solara.server.settings  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402
 from mesa.visualization.utils import force_update, update_counter  # noqa: E402
-
-warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
-                        category=UserWarning)  # once per page load, about iframes over http
-
-import solara.server.settings  # noqa: E402
+from reacton.core import get_render_context  # noqa: E402
 
 from app import SCENARIO_ENV  # noqa: E402
 from app.compare import COMPARE_LEVERS, Twin  # noqa: E402
