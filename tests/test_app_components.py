@@ -423,17 +423,22 @@ def test_switching_preset_rebuilds_the_model_with_its_cities(page):
         assert f"data-city='{name.name}'" in svg
 
 
-def test_a_step_renders_the_views_once_and_leaves_the_controls_alone(page):
-    """One render pass per Step (the run buttons' and Main's listeners batched), and the
-    controls panel is not re-rendered (reacton's fast renderer): the speed of a Step."""
-    from app.page import Controls, Main, RunControls
+def test_a_step_is_one_render_pass_of_reacton_s_fast_renderer(page):
+    """What makes a Step fast (docs/app.md, "How fast"): the page is rendered by reacton's
+    fast renderer, which re-renders only what changed, and a Step is one render pass (the
+    run buttons' and Main's listeners batched), in which Main runs once and the controls
+    panel not at all."""
+    from reacton.core import _RenderContextFast
 
+    from app.page import Controls, Main
+
+    assert isinstance(page, _RenderContextFast)
     step = page.find(ipyvuetify.Btn, children=["Step"]).widget
     step.click()
-    before = (Main.render_count, RunControls.render_count, Controls.render_count)
+    before = (page.render_count, Main.render_count, Controls.render_count)
     for _ in range(3):
         step.click()
-    after = (Main.render_count, RunControls.render_count, Controls.render_count)
+    after = (page.render_count, Main.render_count, Controls.render_count)
     assert [b - a for a, b in zip(before, after, strict=True)] == [3, 3, 0]
     assert caption_text(page).startswith("Week 4 ")
 
