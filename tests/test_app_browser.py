@@ -346,8 +346,14 @@ def test_layout_keeps_the_controls_and_run_buttons_reachable(app_url, browser, t
         page.get_by_role("button", name="All cities", exact=True).click()
         polyline(page, "shelter", "in shelter", 1)
         assert smallest_text(page) >= MIN_TEXT_PX
-        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-        assert page.evaluate("window.scrollY") > 0  # the charts run below the screen
+        top = page.locator(".app-caption").bounding_box()["y"]
+        page.mouse.move(width / 2, height - 20)
+        page.mouse.wheel(0, 20 * height)  # scroll to the bottom, as with a mouse
+        page.wait_for_function("y => document.querySelector('.app-caption')"
+                               ".getBoundingClientRect().y < y - 100", arg=top)
+        last = page.locator(".app-spending").bounding_box()  # the last chart, reached
+        bar = page.locator(".app-topbar").bounding_box()
+        assert bar["y"] + bar["height"] < last["y"] + last["height"] <= height + 1
         assert in_viewport(page, step)  # the top bar stays on screen
         step.click()
         wait_week(page, 2)
@@ -362,12 +368,11 @@ def test_layout_keeps_the_controls_and_run_buttons_reachable(app_url, browser, t
         lever.scroll_into_view_if_needed()
         assert in_viewport(page, lever)
         assert in_viewport(page, step)
-        bar = page.locator(".app-topbar").bounding_box()
         assert bar["height"] <= height / 2, f"the top bar takes {bar['height']:.0f} px"
 
         assert page.get_by_text("This website runs on").count() == 0  # Solara's badge
         assert page.locator("a[href='https://solara.dev']").count() == 0
-        page.evaluate("window.scrollTo(0, 0)")
+        page.mouse.wheel(0, -20 * height)
         screenshot(page, tmp_path, f"app-{name}.png")
 
 
@@ -384,9 +389,11 @@ def test_clicking_a_bubble_on_the_map_selects_the_city(app_url, browser):
         others = [c for c in ("Harbourview", "Millbrook", "Pinecrest") if c != first]
 
         page.get_by_role("button", name="All cities", exact=True).click()
+        page.locator(".app-planner").wait_for(state="detached", timeout=10_000)
         page.locator(f".app-map circle[data-city='{others[0]}']").click()
         page.get_by_role("button", name="Planner", exact=True).click()
         page.locator(".app-monitors-city", has_text=others[0]).wait_for(timeout=10_000)
+        page.locator(".app-planner .app-map circle").first.wait_for(timeout=10_000)
         page.get_by_text(f"{others[0]}: shelter beds").wait_for(timeout=10_000)
 
         page.locator(f".app-planner .app-map circle[data-city='{others[1]}']").click()
