@@ -374,6 +374,9 @@ def test_layout_keeps_the_controls_and_run_buttons_reachable(app_url, browser, t
         assert page.locator("a[href='https://solara.dev']").count() == 0
         page.mouse.wheel(0, -20 * height)
         screenshot(page, tmp_path, f"app-{name}.png")
+        page.get_by_role("button", name="✕ Hide controls").click()
+        page.locator(".app-side").wait_for(state="detached", timeout=10_000)
+        screenshot(page, tmp_path, f"app-{name}-charts.png")
 
 
 def test_clicking_a_bubble_on_the_map_selects_the_city(app_url, browser):
