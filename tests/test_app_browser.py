@@ -1,13 +1,16 @@
 """The classroom app in a real browser (Debian's Chromium driven by Playwright).
 
 Starts the app the way a teacher does (``python -m app.cli classroom --port P``, the
-handler of ``reception app``) on a free loopback port, and drives it as a projector
-shows it: at 1366x768 (moves a slider, steps, changes a lever mid-run, plays, pauses,
-resets) and at 150% browser zoom on the same screen (a 911x512 CSS-pixel viewport at
-device scale 1.5: the controls can be hidden and reopened, a lesson is opened, large
-text is switched on). Both check that every chart text is at least 14 CSS px, read
-from the SVG (font size times the text's on-screen scale), and that the browser
-console stayed clean. Screenshots go to tests/artifacts/app.png and app-zoom150.png.
+handler of ``reception app``) on a free loopback port, once for the file, and one
+Chromium; each test opens its own page (viewport, zoom) and drives it as a projector or
+laptop shows it: at 1366x768 (moves a slider, steps, changes a lever mid-run, plays,
+pauses, resets), at 150% browser zoom on the same screen (a 911x512 CSS-pixel viewport
+at device scale 1.5: the controls can be hidden and reopened, a lesson is opened, large
+text is switched on), and at 1024x768, 1920x1080 and 200% zoom (the run buttons and the
+controls stay reachable); it clicks a city on the map, downloads a chart as PNG and SVG,
+runs replicate seeds in the background. Chart text must be at least 14 CSS px, read from
+the SVG (font size times the text's on-screen scale), and the browser console must stay
+clean. Screenshots go to tests/artifacts/ (not committed).
 
 Skipped only when /usr/bin/chromium is missing (CI installs it: see docs/app.md).
 """
@@ -345,7 +348,9 @@ def test_layout_keeps_the_controls_and_run_buttons_reachable(app_url, browser, t
 
         page.get_by_role("button", name="All cities", exact=True).click()
         polyline(page, "shelter", "in shelter", 1)
-        assert smallest_text(page) >= MIN_TEXT_PX
+        text_px = smallest_text(page)
+        print(f"{name}: smallest chart text {text_px:.1f} CSS px")
+        assert text_px >= MIN_TEXT_PX
         top = page.locator(".app-caption").bounding_box()["y"]
         page.mouse.move(width / 2, height - 20)
         page.mouse.wheel(0, 20 * height)  # scroll to the bottom, as with a mouse
