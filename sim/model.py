@@ -320,7 +320,7 @@ class ReceptionModel(mesa.Model):
         """This week's regular beds, interim places and affordable overflow (agents), caps."""
         k = self.scale
         munis = self.municipalities
-        beds = np.array([round(m.params.shelter_beds / k) for m in munis], np.int64)
+        beds = np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64)
         interim = np.array([round(m.params.interim_places / k) for m in munis], np.int64)
         overflow = np.array(
             [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
@@ -492,11 +492,12 @@ class ReceptionModel(mesa.Model):
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
             # emergency places opened by the response are capacity, not over-capacity
-            beds = (self.week_stats["beds"]
-                    + self.week_stats["emergency_open"].sum(axis=1)) * self.scale
+            emergency = self.week_stats["emergency_open"].sum(axis=1) * self.scale
+            beds = self.week_stats["beds"] * self.scale + emergency
             for m in self.municipalities:
                 i = m.index
-                m.update_sentiment(self.scenario.sentiment, occ[i, 2], occ[i, 0], beds[i])
+                fill = m.params.public_fill(occ[i, 0], emergency[i])
+                m.update_sentiment(self.scenario.sentiment, occ[i, 2], fill)
                 m.review_cap(occ[i, 0], beds[i])
         if year_start:
             for m in self.municipalities:

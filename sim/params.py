@@ -417,7 +417,20 @@ class Municipality(Strict):
                                     "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
     new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
                                    ge=0)
-    shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers", ge=0)
+    refugee_program_beds: float = P(
+        0.0, "beds", "Toronto: 500 budgeted refugee spaces (CBC 2023-05-31); Montréal: PRAIDA "
+        "~1,300 beds (docs/sources/canada_municipal_facts.csv)",
+        "Places of a dedicated refugee programme, open to newcomers only (old key: shelter_beds)",
+        ge=0)
+    shelter_system_beds: float = P(
+        0.0, "beds", "Toronto 337, Vancouver 286, Montréal 173 beds per 100k residents "
+        "(docs/sources/canada_municipal_facts.csv)",
+        "Beds of the general emergency shelter system, outside the refugee programme", ge=0)
+    newcomer_share_of_system: float = P(
+        0.0, "share", "Ottawa: 47% of single adults in shelters were newcomers, 31 Dec 2023 "
+        "(canada_municipal_facts.csv); elsewhere an assumption",
+        "Share of the general system's beds newcomers may use (or held in a base year)",
+        ge=0, le=1)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
                                          "Newcomers already in shelter at week 0", ge=0)
     interim_places: float = P(0.0, "places", A,
@@ -434,6 +447,44 @@ class Municipality(Strict):
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_beds(cls, data: Any) -> Any:
+        """``shelter_beds`` (old files) means ``refugee_program_beds``, share of system 0."""
+        if isinstance(data, dict) and "shelter_beds" in data:
+            if "refugee_program_beds" in data:
+                raise ValueError("give refugee_program_beds or its old name shelter_beds, "
+                                 "not both")
+            data = {("refugee_program_beds" if k == "shelter_beds" else k): v
+                    for k, v in data.items()}
+        if isinstance(data, dict) and not {"refugee_program_beds", "shelter_system_beds"} & set(
+                data):
+            raise ValueError("give refugee_program_beds (old name shelter_beds) and/or "
+                             "shelter_system_beds, in beds (0 for none)")
+        return data
+
+    @property
+    def shelter_beds(self) -> float:
+        """The old key: the refugee programme's places."""
+        return self.refugee_program_beds
+
+    def newcomer_beds(self) -> float:
+        """Beds newcomers may use: the programme's, plus their share of the general system."""
+        return self.refugee_program_beds + self.newcomer_share_of_system * self.shelter_system_beds
+
+    def public_fill(self, newcomers: float, extra_places: float) -> float:
+        """The whole system's fill as the public sees it, for ``newcomers`` in shelter.
+
+        Other users are taken to fill the general beds newcomers may not use (Toronto's
+        system ran at capacity, facts s.11); ``extra_places`` (emergency places) add to the
+        beds. Without a general system this is newcomers over the programme's places.
+        """
+        beds = self.refugee_program_beds + self.shelter_system_beds + extra_places
+        others = (1.0 - self.newcomer_share_of_system) * self.shelter_system_beds
+        if beds <= 0:
+            return 2.0 if newcomers > 0 else 0.0
+        return (others + newcomers) / beds
 
     @model_validator(mode="after")
     def _weights(self) -> Municipality:

@@ -8,6 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 A = "assumption"
 
+# Keys renamed in the schema that old scenario files may still use: old -> new. Loading,
+# ``--set`` and timelines read the old key as the new one (it keeps its old meaning).
+RENAMED_KEYS = {"shelter_beds": "refugee_program_beds"}
+
 
 def P(default: Any, unit: str, source: str, doc: str, **limits: Any) -> Any:
     """A field with its unit, source and one-line meaning."""
