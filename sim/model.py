@@ -28,6 +28,7 @@ from sim.codes import (
 from sim.government import Government
 from sim.kernels import (
     MF_AWF,
+    MF_AWF_POLICE,
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
@@ -38,6 +39,7 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
@@ -158,16 +160,21 @@ class ReceptionModel(mesa.Model):
         self.status_params = kernels.StatusParams(
             st.asylum_acceptance, st.rejected_departure, st.permit_to_pr, st.permit_renewal,
             st.permit_departure, st.permit_weeks_worker, st.permit_weeks_student,
-            st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR)
+            st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR,
+            st.regularized_permit_weeks)
         self.loss_params = kernels.LossParams(h.friends_breakdown_per_week,
                                               h.precarious_loss_per_week, h.lost_to_friends)
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
             e.income_none, e.income_survival, e.income_matched, e.second_earner)
+        sec, acc = i.security, i.public_access
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
             e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
-            i.adjust_per_week, i.service_quality_weight)
+            i.adjust_per_week, i.service_quality_weight,
+            sec.permanent, sec.temporary, sec.non_status, sec.non_status_with_policy(False),
+            sec.non_status_with_policy(True), acc.with_status, acc.non_status(False),
+            acc.non_status(True))
         weights = [s.per_year for s in sc.streams.values()]
         sizes = [s.household_size for s in sc.streams.values()]
         self.persons_per_unit = float(np.average(sizes, weights=weights)) if sum(weights) else 2.5
@@ -277,7 +284,7 @@ class ReceptionModel(mesa.Model):
     def decide_status(self) -> None:
         """2. Asylum decisions (by the board's capacity, if funded), permits, emigration."""
         a = self.migrants
-        events = np.zeros(5, np.int64)
+        events = np.zeros(6, np.int64)
         quota = self.claims.quota(self)
         kernels.step_status(a.status, a.housing, a.status_due, self.week,
                             self._key(PROC_STATUS), self.status_params, quota, events)
@@ -364,12 +371,17 @@ class ReceptionModel(mesa.Model):
         started = np.zeros((n_muni, N_SERVICE), np.int64)
         wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
         completed = np.zeros((n_muni, N_SERVICE), np.int64)
+        misreferred = np.zeros((n_muni, N_SERVICE))
+        svc = self.scenario.services
+        match = np.where(self._policy_array("lip"), svc.lip_referral_match, svc.referral_match)
         kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
                               pool, self.eligible, self._policy_array("access_without_fear"),
-                              self.hours_per_week, self.duration, used, started, wait_sum,
-                              completed)
+                              self.hours_per_week, self.duration, self._key(PROC_SERVICES),
+                              match, svc.intake_hours_per_referral, used, started, wait_sum,
+                              completed, misreferred)
         self.settle_service_hours(given, pool, used)
-        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed)
+        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed,
+                               misreferred=misreferred)
 
     def service_pools(self) -> np.ndarray:
         """Agent-hours per (city, service, funder) this week; sets the hours-weighted quality.
@@ -383,9 +395,7 @@ class ReceptionModel(mesa.Model):
         quality_num = np.zeros((n_muni, N_SERVICE))
         waiting = self.tally.services[:, :, 0].astype(float)
         for ag in self.agencies:
-            lip = self.municipalities[ag.muni].policies["lip"]
-            waste = svc.referral_waste * (1.0 - svc.lip_waste_reduction * lip)
-            hours = ag.offer_hours(self.week, svc, waste, waiting[ag.muni])
+            hours = ag.offer_hours(self.week, svc, waiting[ag.muni])
             offered[ag.muni] += hours
             quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
         offered_hours = offered.sum(axis=2)
@@ -424,6 +434,7 @@ class ReceptionModel(mesa.Model):
             features[m.index, MF_SENTIMENT] = m.sentiment
             features[m.index, MF_AWF] = m.policies["access_without_fear"]
             features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
+            features[m.index, MF_AWF_POLICE] = m.params.policies.awf_covers_police
         occ = self.week_stats["occupancy"][:, 0]
         regular = np.minimum(occ, self.week_stats["beds"])
         for m in self.municipalities:

@@ -17,6 +17,7 @@ from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
 from sim.params_base import A, P, Strict
 from sim.params_claims import ClaimsBoard
 from sim.params_response import Governments, Politics, Response
+from sim.params_security import SEED004_POLICE, PublicAccess, Security
 
 
 def _check_shares(shares: dict[str, float], what: str) -> None:
@@ -159,6 +160,11 @@ class Status(Strict):
                                        "level is an assumption",
                                        "Yearly rate at which non-status people get status",
                                        ge=0, le=1)
+    regularized_permit_weeks: float = P(
+        156.0, "weeks", "assumption (seed 000 names 'regularize' without a form; a temporary "
+        "status first, as temporary protection statutes give)",
+        "Mean length of the work permit a regularized person gets; at its end the permit rules "
+        "apply (permit_to_pr, permit_renewal, permit_departure)", gt=0)
     emigration_per_year: float = P(0.01, "1/year", A, "Yearly rate of leaving the country",
                                    ge=0, le=1)
 
@@ -211,14 +217,33 @@ class Services(Strict):
     client_hours_per_fte_week: float = P(25.0, "hours/week", A,
                                          "Client-facing hours one full-time caseworker gives", gt=0)
     cost_per_fte_year: float = P(75000.0, "CAD/year", A, "Loaded cost of one caseworker", gt=0)
-    referral_waste: float = P(0.15, "share", A,
-                              "Share of hours lost to poor referrals without coordination",
-                              ge=0, lt=1)
-    lip_waste_reduction: float = P(0.5, "share", "seed 004: LIPs coordinate (87 communities); "
-                                   "size is an assumption",
-                                   "Fraction of referral waste removed by a LIP", ge=0, le=1)
+    referral_match: float = P(
+        0.75, "probability", "assumption (seed 004: Calgary 2007 named 'a lack of leadership and "
+        "coordination of services'; seed 000: lack of culturally relevant services)",
+        "Chance a referral from a waiting list fits the client without local coordination",
+        gt=0, le=1)
+    lip_referral_match: float = P(
+        0.9, "probability", "seed 004: LIPs map services and coordinate agencies (87 communities) "
+        "but 'do not directly provide settlement services'; size an assumption",
+        "Chance a referral fits where a Local Immigration Partnership coordinates", gt=0, le=1)
+    intake_hours_per_referral: float = P(
+        1.5, "caseworker hours", A,
+        "Hours a referral that does not fit costs (intake, assessment, redirection); the client "
+        "waits another week", ge=0)
     outreach_takeup_boost: float = P(0.5, "x", A,
                                      "Relative rise of take-up with multilingual outreach", ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        """Name the keys of the old fixed referral waste and what replaced them."""
+        old = sorted({"referral_waste", "lip_waste_reduction"} & set(data)) if isinstance(
+            data, dict) else []
+        if old:
+            raise ValueError(f"{', '.join(old)}: replaced by referral_match, lip_referral_match "
+                             "and intake_hours_per_referral (hours are lost per referral that "
+                             "does not fit, docs/ODD.md)")
+        return data
 
     @field_validator("eligibility", mode="before")
     @classmethod
@@ -297,6 +322,8 @@ class Integration(Strict):
     service_quality_weight: float = P(0.5, "share", "seed 000: lack of culturally relevant "
                                       "services", "How much agency quality scales service effects",
                                       ge=0, le=1)
+    security: Security = Field(default_factory=Security)
+    public_access: PublicAccess = Field(default_factory=PublicAccess)
 
     @model_validator(mode="after")
     def _weights(self) -> Integration:
@@ -383,6 +410,9 @@ class Sentiment(Strict):
 class Policies(Strict):
     access_without_fear: bool = P(False, "-", "seed 004: 7 cities since 2013",
                                   "Municipal services for all regardless of status")
+    awf_covers_police: bool = P(False, "-", SEED004_POLICE,
+                                "Access without fear also covers police (removes "
+                                "integration.security.fear_police)")
     welcoming_strategy: bool = P(False, "-", "seed 004: Calgary Welcoming Community Policy 2011",
                                  "Welcoming strategy with a newcomer office")
     lip: bool = P(False, "-", "seed 004: LIPs in 87 communities", "Local Immigration Partnership")

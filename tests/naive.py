@@ -17,26 +17,33 @@ from sim.codes import (
     SVC_IN_SERVICE,
     SVC_WAITING,
 )
+from sim.kernels import uniforms
 
 
 def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
-                  hours_per_week, duration):
+                  hours_per_week, duration, key=0, match=None, intake_hours=0.0):
     """Twin of ``kernels.step_services``.
 
     Written service-pool by service-pool rather than person by person: each
     (municipality, service) pool of hours is independent, and within one pool the
     queue is every continuing client (by row), then every waiting client (by row).
     Each client takes one week of hours from the first funder, in funder order, that
-    may serve their status and still has at least one week of hours left.
+    may serve their status and still has at least one week of hours left. A waiting
+    client's referral fits if draw ``s`` of their row is below ``match[m]`` (default:
+    always); one that does not costs ``intake_hours`` (at most what the funder has left)
+    and the client keeps waiting.
 
     Returns:
         dict of svc_state, svc_week, hours (what is left), used, started, wait_sum,
-        completed.
+        completed, misreferred.
     """
+    n_muni = hours.shape[0]
+    match = np.ones(n_muni) if match is None else match
+    draws = [uniforms(np.uint64(key), len(status), s) for s in range(N_SERVICE)]
+    misreferred = np.zeros((n_muni, N_SERVICE))
     svc_state = svc_state.copy()
     svc_week = svc_week.copy()
     hours = hours.copy()
-    n_muni = hours.shape[0]
     used = np.zeros((n_muni, N_SERVICE, N_FUNDER))
     started = np.zeros((n_muni, N_SERVICE), np.int64)
     wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
@@ -75,6 +82,12 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
                 f = funder_for(i)
                 if f is None:
                     continue
+                if draws[s][i] >= match[m]:  # a referral that does not fit
+                    cost = min(float(intake_hours), pool[f])
+                    pool[f] -= cost
+                    used[m, s, f] += cost
+                    misreferred[m, s] += cost
+                    continue
                 pool[f] -= need
                 used[m, s, f] += need
                 started[m, s] += 1
@@ -91,4 +104,5 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
                 hours[m, s, f] = pool[f]
 
     return {"svc_state": svc_state, "svc_week": svc_week, "hours": hours, "used": used,
-            "started": started, "wait_sum": wait_sum, "completed": completed}
+            "started": started, "wait_sum": wait_sum, "completed": completed,
+            "misreferred": misreferred}

@@ -69,8 +69,9 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
         hours[0, 0, 0] = c
         w = slice(first, last)
         kernels.step_services(svc_state[w], svc_week[w], zeros8[w], zeros8[w], zeros16[w],
-                              week, hours, eligible, awf, per_week, duration, used,
-                              started, wait_sum, done)
+                              week, hours, eligible, awf, per_week, duration, np.uint64(0),
+                              np.ones(1), 0.0, used, started, wait_sum, done,
+                              np.zeros((1, N_SERVICE)))
         first += int(np.argmax(svc_state[first:last, 0] != SVC_DONE)) if last > first and \
             (svc_state[first:last, 0] != SVC_DONE).any() else last - first
         if week >= warmup:
