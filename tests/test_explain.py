@@ -11,9 +11,12 @@ from sim.outputs import frames
 
 # Metro's agency has plenty of federal hours; nearly everyone arriving is an asylum claimant,
 # whom federal settlement money may not serve (services.eligibility, seed 004).
+# Every referral fits: the tests are about eligibility, not misreferrals (which leave eligible
+# people waiting a week).
 CLAIMANTS = {"run": {"weeks": 20},
              "streams": {"economic_pr": {"per_year": 100},
-                         "asylum_claimant": {"per_year": 3000}}}
+                         "asylum_claimant": {"per_year": 3000}},
+             "services": {"referral_match": 1.0}}
 
 
 @pytest.fixture(scope="module")
