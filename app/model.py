@@ -379,7 +379,7 @@ def midrun_path(path: str) -> bool:
             or tuple(parts) in CRISIS_MIDRUN)
 
 
-CITY_MIDRUN = ("shelter_beds", "newcomer_budget_per_year")
+CITY_MIDRUN = (*BED_KEYS, "newcomer_budget_per_year")
 # The crisis response reads these from the model's scenario every week (docs/ODD.md 7.8.6).
 CRISIS_MIDRUN = (("response", "speed"), ("response", "trigger_weeks"),
                  ("politics", "act_pressure"), ("governments", "federal", "shelter_funding"),
