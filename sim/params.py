@@ -488,11 +488,15 @@ class Municipality(Strict):
                                  "not both")
             data = {("refugee_program_beds" if k == "shelter_beds" else k): v
                     for k, v in data.items()}
-        if isinstance(data, dict) and not {"refugee_program_beds", "shelter_system_beds"} & set(
-                data):
+        return data
+
+    @model_validator(mode="after")
+    def _some_beds(self) -> Municipality:
+        """Beds must be stated, as the old required shelter_beds was (0 for none)."""
+        if not {"refugee_program_beds", "shelter_system_beds"} & self.model_fields_set:
             raise ValueError("give refugee_program_beds (old name shelter_beds) and/or "
                              "shelter_system_beds, in beds (0 for none)")
-        return data
+        return self
 
     @property
     def shelter_beds(self) -> float:

@@ -500,7 +500,8 @@ def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
         else:
             model = inner_model(model)
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
+        fields = list(model.model_fields)
+        return fields + [old for old, new in RENAMED_KEYS.items() if new in fields]
     return []
 
 
