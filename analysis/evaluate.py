@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from analysis.outcomes import custom_column, custom_outcome, is_custom, weekly_outcomes
+from analysis.outcomes import SERVICES, custom_column, custom_outcome, is_custom, weekly_outcomes
 from analysis.targets import PlanError, Target, lever_value
 
 Values = dict[str, Any]  # parameter path -> value
@@ -37,6 +37,7 @@ def _one_run(scenario: Any, city: str | None, custom: tuple[str, ...]) -> dict[s
     else:
         frame = result.municipalities[result.municipalities["municipality"] == city]
     out = weekly_outcomes(frame)
+    out.update(service_use(frame))
     for expr in custom:
         try:
             out[expr] = custom_outcome(frame, expr)
@@ -44,6 +45,25 @@ def _one_run(scenario: Any, city: str | None, custom: tuple[str, ...]) -> dict[s
             out[expr] = math.nan
             out["__missing:" + expr] = 1.0
     out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+# The last weeks of a run over which the planner reports how service hours were used.
+USE_WEEKS = 52
+USE_PREFIX = "use:"  # keys of a run's outcomes that describe service use (not targets)
+
+
+def service_use(frame: Any) -> dict[str, float]:
+    """Why a waiting list does or does not respond, in the run's last ``USE_WEEKS`` weeks: per
+    service, mean weekly hours available, hours idle while people waited (no one waiting was
+    someone the hours' funder may serve: eligibility binds) and people waiting."""
+    tail = frame.sort_values("week").tail(USE_WEEKS)
+    out = {}
+    for s in SERVICES:
+        for col in ("hours_available", "hours_idle_while_waiting", "waiting"):
+            name = f"{col}_{s}"
+            out[f"{USE_PREFIX}{name}"] = (float(tail[name].astype(float).mean())
+                                          if name in tail.columns and len(tail) else math.nan)
     return out
 
 

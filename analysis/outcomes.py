@@ -35,6 +35,9 @@ HEADLINE: dict[str, tuple[str, str, bool | None]] = {
     "emergency_cost": ("Running cost of emergency places over the run, all payers", "CAD", False),
     **{f"mean_wait_{s}": (f"Mean wait for {s.replace('_', ' ')} of those who started it in "
                           "the run (weighted by starts)", "weeks", False) for s in SERVICES},
+    **{f"expected_wait_{s}": (f"Expected wait for {s.replace('_', ' ')} of someone joining the "
+                              "list (Little's law: mean list / mean weekly starts, counting "
+                              "people no funder may serve)", "weeks", False) for s in SERVICES},
     "mean_weeks_to_stable": ("Mean weeks from arrival to stable housing, of those who reached "
                              "it (at the end)", "weeks", False),
     "reached_stable_share": ("Share of arrivals who reached stable housing (at the end)",
@@ -65,6 +68,7 @@ NEEDED = ("week", "shelter_occupancy", "unsheltered", "newcomers", "arrivals",
           "employment_rate", "integration_index", "retention", "reached_stable_share",
           "mean_weeks_to_stable", *DIMENSIONS, *(f"index_{s}" for s in STATUSES),
           *(f"mean_wait_{s}" for s in SERVICES), *(f"started_{s}" for s in SERVICES),
+          *(f"waiting_{s}" for s in SERVICES),
           *(f"spend_{f}" for f in FUNDERS), "emergency_places", "spend_line_emergency_places")
 
 AGGREGATES = ("mean", "max", "min", "sum", "end")
@@ -137,6 +141,13 @@ def outcomes_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             out[f"mean_wait_{s}"] = (w / tot.where(tot > 0)).to_numpy()
         else:
             out[f"mean_wait_{s}"] = nan
+        if have(f"started_{s}", f"waiting_{s}"):
+            # Little's law, as sim.runner.summarize: mean list over mean starts per week
+            started = g[f"started_{s}"].sum().astype(float)
+            waiting = g[f"waiting_{s}"].sum().astype(float)
+            out[f"expected_wait_{s}"] = waiting / started.where(started > 0)
+        else:
+            out[f"expected_wait_{s}"] = nan
     out["mean_weeks_to_stable"] = from_last("mean_weeks_to_stable")
     out["reached_stable_share"] = from_last("reached_stable_share")
     for tag, n in YEAR_WEEKS.items():

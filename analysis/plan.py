@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.compare import t_interval, wilson_interval
-from analysis.evaluate import Evaluator
+from analysis.evaluate import USE_PREFIX, USE_WEEKS, Evaluator
+from analysis.outcomes import SERVICES
 from analysis.targets import PlanError, Target, check_confidence, parse_target
 
 BOOTSTRAP = 2000
@@ -273,6 +275,45 @@ def best_level(table: pd.DataFrame, target: Target) -> pd.Series:
     return order.iloc[0]
 
 
+IDLE_BINDS = 0.05  # share of a service's hours idle while people wait: eligibility binds
+
+
+def target_service(outcome: str) -> str | None:
+    """The service a target is about (``mean_wait_language``, ``end(waiting_language)``)."""
+    m = re.search(r"(?:wait|waiting|started|in_service)_(" + "|".join(SERVICES) + r")\b",
+                  outcome)
+    return m.group(1) if m else None
+
+
+def why_lines(res: PlanResult) -> list[str]:
+    """For a target on a service: how its hours were used at the lowest and highest levels tried
+    (last year of the run, mean over replicates), and what binds: eligibility (hours idle while
+    people wait: more of the same money cannot reach them) or hours."""
+    service = target_service(res.target.outcome)
+    cols = [f"{USE_PREFIX}{c}_{service}" for c in
+            ("hours_available", "hours_idle_while_waiting", "waiting")]
+    if service is None or res.runs.empty or not set(cols) <= set(res.runs.columns):
+        return []
+    means = res.runs.groupby("level")[cols].mean()
+    weeks = min(USE_WEEKS, int(res.runs["weeks"].min())) if "weeks" in res.runs else USE_WEEKS
+    lines = []
+    for level in dict.fromkeys([means.index.min(), means.index.max()]):
+        avail, idle, waiting = (float(means.loc[level, c]) for c in cols)
+        if not (np.isfinite(avail) and avail > 0):
+            continue
+        share = idle / avail
+        binds = ("eligibility binds: the people waiting are not ones these hours' funders may "
+                 "serve, so more of the same money cannot reach them"
+                 if share >= IDLE_BINDS else "hours bind: little sat idle while people waited")
+        lines.append(f"{'Why:' if not lines else '':<9}{service} at {res.lever} = {level:.6g} "
+                     f"(last {weeks} weeks, mean per week): {_pct(share)} of {avail:,.0f} "
+                     f"hours idle while {waiting:,.0f} people waited; {binds}")
+    if lines:
+        lines.append("         (who waits by status and funder: sim.explain.waiting_by_funder; "
+                     "docs/analysis.md, \"What mean_wait measures\")")
+    return lines
+
+
 def report(res: PlanResult) -> str:
     """The answer, its uncertainty and the runs it used, as text."""
     s = res.search
@@ -321,6 +362,7 @@ def report(res: PlanResult) -> str:
             shown = f"{bhi:.6g}" if np.isfinite(bhi) else f"above {res.hi:g}"
             lines.append(f"         resampling the replicates ({BOOTSTRAP} bootstrap samples), "
                          f"90% of answers lie in [{blo:.6g}, {shown}] (among levels tried)")
+    lines.extend(why_lines(res))
     for w in s.warnings:
         lines.append(f"Warning: {w}")
     lines.append(f"Runs:    {len(res.runs)} ({len(table)} levels x {len(res.seeds)} replicates) "

@@ -38,6 +38,17 @@ def _city(r: RunResult, name: str) -> pd.DataFrame:
     return r.municipalities[r.municipalities["municipality"] == name]
 
 
+def _language_wait(r: RunResult, start: str, end: str, exclude: str) -> float:
+    """Weekly mean wait of those starting language classes, weighted by starts, in the cities
+    outside province ``exclude``; averaged over the weeks from ``start`` to ``end``."""
+    cities = [c["name"] for c in r.record["scenario"]["municipalities"]
+              if c["province"] != exclude]
+    m = _between(r.municipalities, start, end)
+    m = m[m["municipality"].isin(cities)]
+    waited = (m["mean_wait_language"].fillna(0.0) * m["started_language"]).groupby(m["date"])
+    return float((waited.sum() / m.groupby("date")["started_language"].sum()).mean())
+
+
 def _federal_shelter(t: pd.DataFrame) -> pd.Series:
     """Federal money for shelter: interim places, its own sites, refunds and top-ups to cities."""
     return t["spend_line_interim_housing"] + t["emergency_paid_federal"] + t["received_federal"]
@@ -80,10 +91,11 @@ class Figure:
 
 FIGURES: tuple[Figure, ...] = (
     Figure("recent-immigrant employment rate", "77.8% (landed <=5 years, core age 25-54, 2023)",
-           "StatCan LFS via CIC News (facts s.6)", "employment rate of all newcomers present, 2025",
-           0.678, 0.878, lambda r: _between(r.totals, "2025-01-01", "2026-01-01")
-           ["employment_rate"].mean(), "share",
-           miss="no ages: children and the retired count as not employed (issue on ages)"),
+           "StatCan LFS via CIC News (facts s.6)",
+           "employment rate of newcomers aged 25-54 here at most 5 years (earlier newcomers "
+           "included), 2023", 0.678, 0.878,
+           lambda r: _between(r.totals, "2023-01-01", "2024-01-01")
+           ["employment_rate_core_recent"].mean(), "share"),
     Figure("asylum seekers in Toronto shelters, May 2023", ">2,800 (CBC 2023-05-31)",
            "facts s.11", "Toronto newcomers in shelter, emergency and interim places, May 2023",
            1_400, 5_600, lambda r: (lambda m: (m["shelter_occupancy"] + m["interim_occupancy"])
@@ -98,9 +110,9 @@ FIGURES: tuple[Figure, ...] = (
                 "overflow and emergency places take everyone in"),
     Figure("language-class waits", "~6 months after assessment, up to a year (BC, Calgary); "
            "up to 4 months (Saskatoon)", "facts s.7",
-           "mean wait of those starting language classes, 2024-2025", 13, 52,
-           lambda r: _between(r.totals, "2024-01-01", "2026-01-01")["mean_wait_language"]
-           .mean(), "weeks"),
+           "mean wait of those starting language classes outside Québec (the sources' "
+           "provinces; Québec's francisation is its own system), 2024-2025", 13, 52,
+           lambda r: _language_wait(r, "2024-01-01", "2026-01-01", exclude="QC"), "weeks"),
     Figure("Calgary English-class waiting list", "7,455 (CBC, early 2024); 6,199 (ISC, April "
            "2025)", "facts s.7", "Calgary newcomers waiting for language classes, 2024",
            3_728, 14_910, lambda r: _between(_city(r, "Calgary"), "2024-01-01", "2025-01-01")

@@ -167,7 +167,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "shelter and housing": ("peak_shelter_occupancy", "mean_shelter_occupancy",
                             "unsheltered_person_weeks", "mean_weeks_to_stable",
                             "reached_stable_share"),
-    "services": tuple(o for o in HEADLINE if o.startswith("mean_wait_")),
+    "services": tuple(o for o in HEADLINE if o.startswith(("mean_wait_", "expected_wait_"))),
     "employment and integration": ("employment_rate_1y", "employment_rate_3y",
                                    "employment_rate_at_end", "integration_index_at_end",
                                    "economic_wellbeing_at_end", "networks_at_end",

@@ -25,13 +25,13 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from sim.codes import (
-    ASYLUM, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP, INTERIM,
-    LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS, NO_JOB,
-    NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SHELTER, STABLE, STUDENT,
+    ASYLUM, CHILD, CORE, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP,
+    INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS,
+    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE, STUDENT,
     SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER, UNSHELTERED,
 )
 from sim.model import ReceptionModel
-from sim.outputs import ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, Tally
+from sim.outputs import ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally
 from sim.state import MigrantArrays
 
 PERMANENT = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
@@ -41,11 +41,11 @@ SAFETY_BY_HOUSING = (0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0)  # index = housing code
 class Person(mesa.Agent):
     """One migrant (``run.scale`` people). Attribute names are the columns of ``sim.state``."""
 
-    def __init__(self, model, *, status, household, skill, language, arrival_week, origin, muni,
-                 housing, stable_week, shelter_week, employment, status_due, svc_state,
+    def __init__(self, model, *, status, household, age, skill, language, arrival_week, origin,
+                 muni, housing, stable_week, shelter_week, employment, status_due, svc_state,
                  svc_week, dims):
         super().__init__(model)
-        self.status, self.household, self.skill = status, household, skill
+        self.status, self.household, self.skill, self.age = status, household, skill, age
         self.language, self.arrival_week, self.origin = language, arrival_week, origin
         self.muni, self.housing, self.employment = muni, housing, employment
         self.stable_week, self.shelter_week, self.status_due = stable_week, shelter_week, status_due
@@ -141,7 +141,7 @@ class Person(mesa.Agent):
     def income(self, p):
         """Monthly household income: own earnings plus up to two more earners."""
         if self.employment == NO_JOB:
-            own = p.income_none
+            own = self.model.income_none_lists[self.muni][self.status]  # the province's rules
         elif self.employment == SURVIVAL_JOB:
             own = p.income_survival
         else:
@@ -190,7 +190,7 @@ class Person(mesa.Agent):
         need = model.need[s]
         pool = model.pool[m][s]
         for f in range(N_FUNDER):
-            if ((model.eligible_lists[f][self.status] or f == MUNICIPAL and model.awf[m])
+            if ((model.eligible_lists[m][f][self.status] or f == MUNICIPAL and model.awf[m])
                     and pool[f] >= need):
                 if referral and model.random.random() >= model.match[m]:
                     cost = min(model.intake_hours, pool[f])
@@ -244,13 +244,19 @@ class Person(mesa.Agent):
         def q(service):  # how much agency quality scales a service's effect
             return 1.0 - p.quality_weight + p.quality_weight * quality[service]
 
+        if draw() < model.ageing_list[self.age]:  # time passes: the next age band
+            self.age += 1
+        job_factor = model.by_age_lists[0][self.age]
+        language_factor = model.by_age_lists[1][self.age]
         in_class = svc[LANGUAGE] == SVC_IN_SERVICE
-        gain = p.language_gain + (p.language_gain_in_class * q(LANGUAGE) if in_class else 0.0)
+        gain = p.language_gain * language_factor + (
+            p.language_gain_in_class * q(LANGUAGE) if in_class else 0.0)
         self.language = min(1.0, self.language + gain * (1.0 - self.language))
         boost = 1.0 + (p.service_boost * q(EMPLOYMENT_SVC) if served[EMPLOYMENT_SVC] else 0.0)
         permit = p.no_permit_factor if s == NON_STATUS else 1.0
         if self.employment == NO_JOB:
-            if draw() < p.job_find * labour * (0.3 + 0.7 * self.language) * boost * permit:
+            if draw() < (p.job_find * job_factor * labour * (0.3 + 0.7 * self.language) * boost
+                         * permit):
                 self.employment = SURVIVAL_JOB
                 model.jobs[m][0] += 1
         elif draw() < p.job_loss:
@@ -313,16 +319,29 @@ class Person(mesa.Agent):
         """Add this person to the end-of-week tally ``t`` (nested lists)."""
         m, s, h, o = self.muni, self.status, self.housing, self.origin
         t.counts[m][s][h] += 1
-        t.misc[o][1] += 1
-        if self.stable_week >= 0:
-            t.misc[o][3] += 1
-            t.misc[o][4] += self.stable_week - self.arrival_week
+        ours = self.arrival_week >= 0  # arrived during the run, not an earlier newcomer
+        if ours:
+            t.misc[o][1] += 1
+            if self.stable_week >= 0:
+                t.misc[o][3] += 1
+                t.misc[o][4] += self.stable_week - self.arrival_week
         if h == DEPARTED:
             return
-        if m == o:
+        if m == o and ours:
             t.misc[o][2] += 1
-        if self.employment != NO_JOB:
-            t.misc[m][0] += 1
+        employed = self.employment != NO_JOB
+        t.misc[m][0] += employed
+        if self.age == CHILD:
+            t.misc[m][11] += 1
+        elif self.age != SENIOR:  # aged 15-64
+            t.misc[m][5] += 1
+            t.misc[m][6] += employed
+            if self.age == CORE:
+                recent = t.week - self.arrival_week <= t.recent
+                t.misc[m][7] += 1
+                t.misc[m][8] += employed
+                t.misc[m][9] += recent
+                t.misc[m][10] += recent and employed
         for sv, st in enumerate(self.svc_state):
             if st == SVC_WAITING:
                 t.services[m][sv][0] += 1
@@ -353,7 +372,7 @@ class _TallyLists:
     """The arrays of ``sim.outputs.Tally`` as nested lists, filled by ``Person.report``."""
 
     def __init__(self, model, n_muni):
-        self.week, self.window = model.week, ACTIVE_WINDOW_WEEKS
+        self.week, self.window, self.recent = model.week, ACTIVE_WINDOW_WEEKS, RECENT_WEEKS
         self.weights = model.index_weights.tolist()
         self.refugee = [int(x) for x in REFUGEE_GROUP]
         self.counts = _zeros(n_muni, N_STATUS, N_HOUSING)
@@ -361,7 +380,7 @@ class _TallyLists:
         self.dims = _zeros(n_muni, N_DIM + 1)
         self.status_dims = _zeros(N_STATUS, N_DIM + 2)
         self.hist = _zeros(n_muni, 10)
-        self.misc = _zeros(n_muni, 5)
+        self.misc = _zeros(n_muni, 12)
         self.homeless = _zeros(n_muni, 2)
 
 
@@ -425,6 +444,7 @@ class ReferenceModel(ReceptionModel):
         search_p, lettings = self.housing_market()
         self.search_p, self.lettings = search_p.tolist(), lettings.tolist()
         self.rents = [m.rent for m in self.municipalities]
+        self.income_none_lists = self.income_none.tolist()
         self.housing_moves = _zeros(len(self.municipalities), 2)
         self.people().do("search_housing")
         self.week_stats["housing_moves"] = np.array(self.housing_moves, np.int64)
@@ -451,6 +471,7 @@ class ReferenceModel(ReceptionModel):
 
     def integrate(self):
         self.features = self.city_features().tolist()
+        self.by_age_lists, self.ageing_list = self.by_age.tolist(), self.ageing_p.tolist()
         self.quality_lists = self.quality.tolist()
         self.jobs = _zeros(len(self.municipalities), 2)
         self.people().do("integrate")

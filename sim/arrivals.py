@@ -5,12 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import (
+    AGES,
     ASYLUM,
+    CHILD,
+    EMPLOYMENT_SVC,
     FRIENDS,
     HOUSING_HELP,
+    LANGUAGE,
     N_SERVICE,
     NO_JOB,
     PRECARIOUS,
+    SENIOR,
     STABLE,
     STATUSES,
     STREAMS,
@@ -21,6 +26,7 @@ from sim.codes import (
     UNSHELTERED,
 )
 from sim.params import Scenario, Stream
+from sim.provinces import stream_pull
 from sim.state import MigrantArrays
 
 ARRIVAL_HOUSING = {
@@ -45,9 +51,10 @@ def shock_multiplier(scenario: Scenario, stream: str, week: int) -> float:
 
 
 def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray) -> np.ndarray:
-    """Destination choice: each city's pull for the stream, raised by earlier arrivals."""
+    """Destination choice: each city's pull for the stream (times its province's, e.g. a
+    nominee programme), raised by earlier arrivals."""
     base = np.array([m.stream_weights.get(stream, m.destination_weight)
-                     for m in scenario.municipalities])
+                     for m in scenario.municipalities]) * stream_pull(scenario, stream)
     w = base * (1.0 + scenario.network_weight * newcomer_share)
     total = w.sum()
     return w / total if total > 0 else w
@@ -104,12 +111,9 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["origin"][rows] = munis
     cols["muni"][rows] = munis
     if housing is None:
-        options = list(spec.housing_on_arrival)
-        shares = np.array([spec.housing_on_arrival[o] for o in options])
+        options = tuple(spec.housing_on_arrival)
         codes = np.array([ARRIVAL_HOUSING[o] for o in options], np.int8)
-        cdf = np.cumsum(shares / shares.sum())  # inverse-CDF draw: what rng.choice(p=) does,
-        cdf /= cdf[-1]  # without re-validating the shares on every call
-        h = codes[cdf.searchsorted(rng.random(k), side="right")]
+        h = codes[_draw(rng, spec.housing_on_arrival, options, k)]
     else:
         h = np.full(k, housing, np.int8)
     cols["housing"][rows] = h
@@ -125,10 +129,25 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
         if s == HOUSING_HELP:
             wants &= h != STABLE
         svc[:, s] = np.where(wants, SVC_WAITING, 0)
+    age = _draw(rng, spec.age_shares, AGES, k)
+    cols["age"][rows] = age
+    # Children go to school, not to language or employment classes; seniors do not
+    # look for work (their household's earner does: sim.codes).
+    svc[:, LANGUAGE] *= age != CHILD
+    svc[:, EMPLOYMENT_SVC] *= (age != CHILD) & (age != SENIOR)
     cols["svc_state"][rows] = svc
     cols["svc_week"][rows] = week
     cols["dims"][rows] = INITIAL_DIMS
     return rows
+
+
+def _draw(rng: np.random.Generator, shares: dict[str, float], names: tuple[str, ...],
+          k: int) -> np.ndarray:
+    """``k`` codes (indices into ``names``) drawn by ``shares`` (an inverse-CDF draw)."""
+    p = np.array([shares.get(n, 0.0) for n in names])
+    cdf = np.cumsum(p / p.sum())
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(k), side="right").astype(np.int8)
 
 
 def _beta(rng: np.random.Generator, mean: float, k: int) -> np.ndarray:

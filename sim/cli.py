@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim import access
 from sim.outdir import OutputError
+from sim.resources import ResourceError
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_USAGE = 2
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace an output folder an earlier run wrote (only such a folder: "
                           "docs/outputs.md)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the estimated memory exceeds what the machine has "
+                          "(docs/parameters.md, 'Limits on input files')")
     run.set_defaults(handler=_run)
 
     show = sub.add_parser("show", parents=[sets],
@@ -67,6 +71,24 @@ def _parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("scenarios", help="list the bundled scenarios and their questions")
     lst.set_defaults(handler=_scenarios)
+
+    new = sub.add_parser(
+        "new-city", help="write a one-city scenario from bundled public tables",
+        description="Write a scenario for one Canadian city from the public tables bundled "
+                    "with the model (data/README.md): population, rental market, shelter beds, "
+                    "arrivals following the federal Immigration Levels Plan 2025-2027 and a "
+                    "settlement agency. Every value is marked with its source or 'assumption, "
+                    "please replace'.")
+    new.add_argument("name", help="city, e.g. Moncton or Hamilton (an unknown name lists the "
+                                  "known ones)")
+    new.add_argument("--province", default=None,
+                     help="province code or name, checked against the city's (e.g. NB)")
+    new.add_argument("--out", type=Path, default=None,
+                     help="scenario file to write (default: NAME.toml in the working folder)")
+    new.add_argument("--start", type=int, default=2025, choices=(2025, 2026, 2027),
+                     help="first year of the run, a year of the levels plan (default 2025)")
+    new.add_argument("--force", action="store_true", help="replace an existing --out file")
+    new.set_defaults(handler=_new_city)
 
     cal = sub.add_parser(
         "calibrate", parents=[sets],
@@ -134,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except (FileExistsError, OutputError) as e:
+    except (FileExistsError, OutputError, ResourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -150,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sim.outdir import prepare
+    from sim.resources import force
     from sim.runner import simulate, write
 
     sets = list(args.sets)
@@ -158,6 +181,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.weeks is not None:
         sets.append(f"run.weeks={args.weeks}")
     scenario = load_scenario(args.scenario, sets)
+    if args.force:
+        force()
+    else:
+        _resources(scenario, args.scenario)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
     with _signals_stop():  # from before the temporary folder exists: no window unguarded
@@ -230,6 +257,7 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             scenario = load_scenario(path)
+            cost = _resources(scenario, path)
         except ScenarioError as e:
             failed += 1
             for problem in e.problems:
@@ -237,8 +265,18 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         munis = _count(len(scenario.municipalities), "municipality", "municipalities")
         print(f"ok: {path} ({munis}, {_count(len(scenario.agencies), 'agency', 'agencies')}, "
-              f"{_count(scenario.run.weeks, 'week', 'weeks')})")
+              f"{_count(scenario.run.weeks, 'week', 'weeks')}; {cost})")
     return EXIT_USAGE if failed else 0
+
+
+def _resources(scenario, path: Path) -> str:
+    """The run's estimated cost, or ``ScenarioError`` if it would not fit in memory."""
+    from sim.resources import ResourceError, check
+
+    try:
+        return str(check(scenario))
+    except ResourceError as e:
+        raise ScenarioError(path, [str(e)]) from None
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -254,6 +292,23 @@ def _scenarios(args: argparse.Namespace) -> int:
         except ScenarioError:
             question = ["(does not validate: run reception validate on it)"]
         print(f"{path.stem:32} {question[0] if question else ''}")
+    return 0
+
+
+def _new_city(args: argparse.Namespace) -> int:
+    from sim.newcity import new_city, slug, write_scenario
+    from sim.newcity_tables import NewCityError
+
+    try:
+        text, summary = new_city(args.name, args.province, args.start)
+    except NewCityError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    out = write_scenario(text, args.out or Path(f"{slug(summary['city'])}.toml"), args.force)
+    print(f"wrote {out}: {summary['city']} ({summary['province']}), "
+          f"{summary['arrivals']:,} arrivals a year from {summary['start']}; "
+          f"{summary['assumed']} of {summary['values']} values are assumptions to replace "
+          "(marked 'assumption, please replace')")
     return 0
 
 

@@ -38,6 +38,15 @@ HOUSING: tuple[str, ...] = (
 UNSHELTERED, SHELTER, INTERIM, FRIENDS, PRECARIOUS, STABLE, DEPARTED = range(7)
 N_HOUSING = len(HOUSING)
 
+# Age bands (years): 0-14, 15-24, 25-54 (the Labour Force Survey's core working age), 55-64,
+# 65+. Children and seniors are dependants: their ``employment`` column holds the job of
+# their household's main earner (it sets the household's income), and employment outputs
+# count people aged 15-64 only.
+AGES: tuple[str, ...] = ("child", "youth", "core", "older", "senior")
+CHILD, YOUTH, CORE, OLDER, SENIOR = range(5)
+N_AGE = len(AGES)
+AGE_BAND_YEARS = (15, 10, 30, 10)  # width of each band but the last, for ageing
+
 EMPLOYMENT: tuple[str, ...] = ("none", "survival_job", "matched_job")
 NO_JOB, SURVIVAL_JOB, MATCHED_JOB = range(3)
 

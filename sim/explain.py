@@ -35,7 +35,7 @@ def waiting_by_status(model: mesa.Model) -> np.ndarray:
 def may_serve(model: mesa.Model) -> np.ndarray:
     """bool[m, funder, status]: whose hours may serve whom in each city this week."""
     awf = np.array([m.policies["access_without_fear"] for m in model.municipalities])
-    out = np.repeat(model.eligible[None], len(model.municipalities), axis=0)
+    out = model.eligible.copy()
     out[:, MUNICIPAL, :] |= awf[:, None]
     return out
 

@@ -27,6 +27,8 @@ from numba import njit
 
 from sim.codes import (
     ASYLUM,
+    CHILD,
+    CORE,
     DEPARTED,
     ECONOMIC_PR,
     EMPLOYMENT_SVC,
@@ -46,6 +48,7 @@ from sim.codes import (
     PERMANENT_STATUSES,
     PRECARIOUS,
     PROTECTED,
+    SENIOR,
     SHELTER,
     STABLE,
     STUDENT,
@@ -56,6 +59,7 @@ from sim.codes import (
     SVC_WAITING,
     TEMP_WORKER,
     UNSHELTERED,
+    YOUTH,
 )
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -70,7 +74,8 @@ assert N_SERVICE == 4, "kernels unroll the four services"
 
 # Process ids for stream keys: one independent random stream per process and week.
 PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
-PROC_SERVICES = 6
+PROC_AGEING = 6
+PROC_SERVICES = 7
 
 
 @njit(cache=True, inline="always")
@@ -322,22 +327,26 @@ def mark_shelter_use(housing, shelter_week, week):
 
 
 class HousingParams(NamedTuple):
-    """Search, affordability and income parameters (incomes in CAD/month)."""
+    """Search, affordability and income parameters (incomes in CAD/month).
+
+    Income without a job differs by city and status (provincial social assistance), so it
+    is a table given to ``step_housing`` beside these.
+    """
 
     affordable_rent_share: float
     housing_help_boost: float
     stable_loss: float
-    income_none: float
     income_survival: float
     income_matched: float
     second_earner: float
 
 
 @njit(cache=True, inline="always")
-def _household_income(employment: int, skill: float, household: int, p) -> float:
+def _household_income(employment: int, skill: float, household: int, p,
+                      income_none: float) -> float:
     """Monthly household income: the person's own, plus other earners in larger households."""
     if employment == NO_JOB:
-        own = p.income_none
+        own = income_none
     elif employment == SURVIVAL_JOB:
         own = p.income_survival
     else:
@@ -352,8 +361,8 @@ def _rent_needed(rent: float, household: int) -> float:
 
 
 @njit(cache=True)
-def step_housing(housing, muni, employment, skill, household, svc_state, stable_week, week,
-                 key, p, search_p, rent, lettings, out_moves):
+def step_housing(housing, muni, status, employment, skill, household, svc_state, stable_week,
+                 week, key, p, income_none, search_p, rent, lettings, out_moves):
     """Housing search against the lettings newcomers can win this week.
 
     A searcher (anyone not in stable housing) finds a unit with probability
@@ -364,6 +373,8 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
     stable housing. Stable tenancies end with a small weekly chance.
 
     Args:
+        income_none: float64[m, status] CAD/month, a person's income without a job there
+            (social assistance of the city's province, ``sim.provinces``).
         search_p: float64[m]; rent: float64[m] CAD/month; lettings: int64[m] units (in
             agents) newcomers can win this week, consumed here.
         out_moves: int64[m, 2] tallies: moves to stable housing, moves out of
@@ -382,7 +393,8 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
                 housing[i] = PRECARIOUS
         elif h != DEPARTED and lettings[m] > 0 and _uniform(key, i, 1) * p_max < (
                 search_p[m] * boost[np.int64(_served(svc_state[i, HOUSING_HELP]))]):
-            income = _household_income(employment[i], skill[i], household[i], p)
+            income = _household_income(employment[i], skill[i], household[i], p,
+                                       income_none[m, status[i]])
             if _rent_needed(rent[m], household[i]) <= p.affordable_rent_share * income:
                 housing[i] = STABLE
                 lettings[m] -= 1
@@ -403,7 +415,7 @@ def step_housing(housing, muni, employment, skill, household, svc_state, stable_
 def _funder_for(hours, m, s, status, eligible, awf, need):
     """First funder (federal, provincial, municipal, charity) with hours the person may use."""
     for f in range(N_FUNDER):
-        ok = eligible[f, status] or (f == MUNICIPAL and awf[m])
+        ok = eligible[m, f, status] or (f == MUNICIPAL and awf[m])
         if ok and hours[m, s, f] >= need:
             return f
     return -1
@@ -450,7 +462,8 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
             waiting, weeks left while in service).
         hours: float64[m, S, F] agent-hours available this week, consumed.
-        eligible: bool[F, status]; awf: bool[m]; hours_per_week: float64[S];
+        eligible: bool[m, F, status] (a province's rules differ from the national ones,
+            ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
             duration: int64[S] weeks. key: stream key; match: float64[m] chance a referral
             fits; intake_hours: hours a referral that does not fit costs.
         out_used: float64[m, S, F] (misreferred hours included); out_started,
@@ -489,7 +502,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
                 out_completed[m, s] += 1
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
-    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[1]), np.bool_)
+    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
@@ -576,11 +589,12 @@ _PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
 
 
 @njit(cache=True)
-def integration_tables(week, p, features, quality):
+def integration_tables(week, first_week, p, features, quality):
     """What the integration step needs that is the same for many people, worked out once.
 
     Per city: the quality factors of language, employment and orientation services and
-    the root of sentiment; per arrival week: ``min(years here, 3)``; per (services
+    the root of sentiment; per arrival week from ``first_week`` (the earliest, <= 0):
+    ``min(years here, 3)`` at index ``arrival week - first_week``; per (services
     requested, received): the services term of access. The same operations as per
     person, so the same numbers, without per-row branches.
     """
@@ -594,9 +608,9 @@ def integration_tables(week, p, features, quality):
         q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
         q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
         root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
-    years = np.empty(week + 1)
-    for w in range(week + 1):
-        years[w] = min((week - w) / 52.0, 3.0)
+    years = np.empty(week + 1 - first_week)
+    for w in range(first_week, week + 1):
+        years[w - first_week] = min((week - w) / 52.0, 3.0)
     access = np.empty((N_SERVICE + 1, N_SERVICE + 1))
     for requested in range(N_SERVICE + 1):
         for received in range(N_SERVICE + 1):
@@ -619,8 +633,9 @@ def integration_tables(week, p, features, quality):
 
 
 @njit(cache=True)
-def step_integration(status, housing, muni, employment, skill, language, arrival_week,
-                     svc_state, dims, week, key, p, features, quality, out_jobs):
+def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
+                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
+                     out_jobs):
     """Language, job finding and the five integration dimensions, one week.
 
     Each dimension moves ``adjust`` of the way toward a target set by the person's
@@ -639,7 +654,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
     (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
-     security_of) = integration_tables(week, p, features, quality)
+     security_of) = integration_tables(week, first_week, p, features, quality)
     for i in range(status.shape[0]):
         if housing[i] == DEPARTED:
             continue
@@ -648,7 +663,8 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         s = status[i]
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        gain = p.language_gain + (p.language_gain_in_class * q_lang[m]
+        a = age[i]
+        gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
         lang = language[i]
@@ -657,7 +673,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
         e = employment[i]
         if e == NO_JOB:
-            pf = p.job_find * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
+            pf = p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
             if s == NON_STATUS:
                 pf *= p.no_permit_factor
             if _uniform(key, i, 0) < pf:
@@ -675,7 +691,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
                     out_jobs[m, 1] += 1
         e = employment[i]
 
-        years = years_here[arrival_week[i]]
+        years = years_here[arrival_week[i] - first_week]
         housed = _HOUSED_BY_HOUSING[h]
         job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
         oriented = 0.2 * q_or[m] * _served(st0)
@@ -699,6 +715,22 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         dims[i, 2] += p.adjust * (target2 - dims[i, 2])
         dims[i, 3] += p.adjust * (target3 - dims[i, 3])
         dims[i, 4] += p.adjust * (target4 - dims[i, 4])
+
+
+@njit(cache=True)
+def step_ageing(age, housing, key, up_p, out_aged):
+    """People move to the next age band at a weekly chance (1 / the band's width in weeks).
+
+    Args:
+        up_p: float64[N_AGE] weekly chance of leaving each band (0 for the last).
+        out_aged: int64[N_AGE] tallies: people who left each band.
+    """
+    p_max = min(1.0, up_p.max())
+    for i in visits(key, p_max, age.shape[0]):
+        a = age[i]
+        if housing[i] != DEPARTED and _uniform(key, i, 0) * p_max < up_p[a]:
+            age[i] = a + 1
+            out_aged[a] += 1
 
 
 # --------------------------------------------------------------------------- 7. moves
@@ -752,8 +784,11 @@ class TallyOut(NamedTuple):
     dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
     status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
     hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
-    misc: int64[m, 5]: employed, arrived here (origin), still here of those, ever
-        reached stable housing, summed weeks to reach it.
+    misc: int64[m, 12]: employed (of all present), arrived here (origin), still here of
+        those, ever reached stable housing, summed weeks to reach it (these four: arrivals
+        of the run only, not the earlier newcomers), present aged 15-64, employed of them,
+        present aged 25-54, employed of them, present aged 25-54 and here at most
+        ``recent`` weeks, employed of them, children (0-14).
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
     """
 
@@ -773,11 +808,12 @@ class TallyParams(NamedTuple):
     weights: np.ndarray  # float64[N_DIM] index weights
     window: int  # weeks of shelter use that still count as actively homeless
     refugee: np.ndarray  # bool[status]: in the refugee group of the homeless count
+    recent: int  # weeks since arrival within which a person is a recent immigrant (LFS: 5 y)
 
 
 @njit(cache=True)
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
-          stable_week, shelter_week, p, out):
+          stable_week, shelter_week, age, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6.
 
     Args:
@@ -793,14 +829,28 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
         o = origin[i]
         out.counts[m, s, h] += 1
         sw = stable_week[i]
-        reached = sw >= 0
-        out.misc[o, 1] += 1
+        aw = arrival_week[i]
+        ours = aw >= 0  # arrived during the run (not an earlier newcomer)
+        reached = (sw >= 0) & ours
+        out.misc[o, 1] += ours
         out.misc[o, 3] += reached
-        out.misc[o, 4] += (sw - arrival_week[i]) * reached
+        out.misc[o, 4] += (sw - aw) * reached
         if h == DEPARTED:
             continue
-        out.misc[o, 2] += m == o
-        out.misc[m, 0] += employment[i] != NO_JOB
+        out.misc[o, 2] += (m == o) & ours
+        employed = employment[i] != NO_JOB
+        a = age[i]
+        working = (a >= YOUTH) & (a < SENIOR)
+        core = a == CORE
+        recent = core & (p.week - aw <= p.recent)
+        out.misc[m, 0] += employed
+        out.misc[m, 5] += working
+        out.misc[m, 6] += working & employed
+        out.misc[m, 7] += core
+        out.misc[m, 8] += core & employed
+        out.misc[m, 9] += recent
+        out.misc[m, 10] += recent & employed
+        out.misc[m, 11] += a == CHILD
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
         combos[m, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1

@@ -10,11 +10,13 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernels, paths, response
+from sim import kernels, paths, provinces, resources, response
 from sim.agency import QUARTER, Agency
 from sim.arrivals import add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
+    AGE_BAND_YEARS,
+    AGES,
     ASYLUM,
     DIMENSIONS,
     FUNDERS,
@@ -23,8 +25,8 @@ from sim.codes import (
     PROVINCIAL,
     SHELTER,
     SPENDING_LINES,
-    STATUSES,
 )
+from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
 from sim.kernels import (
     MF_AWF,
@@ -35,6 +37,7 @@ from sim.kernels import (
     MF_SHELTER_QUALITY,
     MF_WELCOMING,
     N_MF,
+    PROC_AGEING,
     PROC_HOUSING,
     PROC_INTEGRATION,
     PROC_MOVES,
@@ -101,10 +104,12 @@ class ReceptionModel(mesa.Model):
         self.series_arrivals = {
             name: weekly_arrivals(stream.series, self.start_date, scenario.run.weeks)
             for name, stream in scenario.streams.items() if stream.series is not None}
+        resources.guard(scenario)  # before allocating: a run that cannot fit never starts
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
-        self.claims = ClaimsQueue(self)
+        self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
+        self.first_week = seed_earlier_newcomers(self)  # the earliest arrival week (<= 0)
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
@@ -134,18 +139,17 @@ class ReceptionModel(mesa.Model):
                        if n not in self.series_arrivals)
         per_year += sum(r.mean() * WEEKS_PER_YEAR for r in self.series_arrivals.values())
         peak = max([1.0] + [sh.multiplier for sh in self.scenario.shocks])
-        stock = sum(m.initial_shelter_occupancy for m in self.scenario.municipalities)
+        stock = sum(m.initial_shelter_occupancy + m.earlier_newcomers
+                    for m in self.scenario.municipalities)
         years = self.scenario.run.weeks / WEEKS_PER_YEAR
         return int((per_year * years * min(peak, 2.0) + stock) / self.scale * 1.1) + 64
 
     def _constants(self) -> None:
         """Arrays the kernels need that do not change within a run."""
         sc = self.scenario
-        elig = np.zeros((N_FUNDER, len(STATUSES)), np.bool_)
-        for f, name in enumerate(FUNDERS):
-            for status in sc.services.eligibility.get(name, []):
-                elig[f, STATUSES.index(status)] = True
-        self.eligible = elig
+        self.eligible = provinces.eligibility(sc)  # [city, funder, status]
+        self.income_none = provinces.income_without_job(sc)  # [city, status] CAD/month
+        self.delivered = provinces.delivered_by_province(sc)  # [city, service]
         self.grant_factor = np.array([sc.funding.grant_factor[f] for f in FUNDERS])
         services = sc.services.by_code()
         self.hours_per_week = np.array([s.hours_per_week for s in services])
@@ -166,7 +170,7 @@ class ReceptionModel(mesa.Model):
                                               h.precarious_loss_per_week, h.lost_to_friends)
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
-            e.income_none, e.income_survival, e.income_matched, e.second_earner)
+            e.income_survival, e.income_matched, e.second_earner)
         sec, acc = i.security, i.public_access
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
@@ -175,6 +179,14 @@ class ReceptionModel(mesa.Model):
             sec.permanent, sec.temporary, sec.non_status, sec.non_status_with_policy(False),
             sec.non_status_with_policy(True), acc.with_status, acc.non_status(False),
             acc.non_status(True))
+        ages = sc.ages
+        self.by_age = np.ones((2, len(AGES)))
+        for band, factor in ages.job_find_factor.items():
+            self.by_age[0, AGES.index(band)] = factor
+        self.by_age[1, AGES.index("child")] = ages.school_language_factor
+        self.ageing_p = np.zeros(len(AGES))
+        if ages.ageing:
+            self.ageing_p[:-1] = 1.0 / (WEEKS_PER_YEAR * np.array(AGE_BAND_YEARS))
         weights = [s.per_year for s in sc.streams.values()]
         sizes = [s.household_size for s in sc.streams.values()]
         self.persons_per_unit = float(np.average(sizes, weights=weights)) if sum(weights) else 2.5
@@ -340,9 +352,10 @@ class ReceptionModel(mesa.Model):
         search_p, lettings = self.housing_market()
         moves = np.zeros((len(self.municipalities), 2), np.int64)
         rents = np.array([m.rent for m in self.municipalities])
-        kernels.step_housing(a.housing, a.muni, a.employment, a.skill, a.household, a.svc_state,
-                             a.stable_week, self.week, self._key(PROC_HOUSING),
-                             self.housing_params, search_p, rents, lettings, moves)
+        kernels.step_housing(a.housing, a.muni, a.status, a.employment, a.skill, a.household,
+                             a.svc_state, a.stable_week, self.week, self._key(PROC_HOUSING),
+                             self.housing_params, self.income_none, search_p, rents, lettings,
+                             moves)
         self.week_stats["housing_moves"] = moves
 
     def housing_market(self) -> tuple[np.ndarray, np.ndarray]:
@@ -401,7 +414,7 @@ class ReceptionModel(mesa.Model):
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
-        return offered / self.scale + self.hours_carry
+        return provinces.hand_over(offered, self.delivered) / self.scale + self.hours_carry
 
     def settle_service_hours(self, given: np.ndarray, left: np.ndarray,
                              used: np.ndarray) -> None:
@@ -410,23 +423,39 @@ class ReceptionModel(mesa.Model):
         self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
         for ag in self.agencies:
-            ag.hours_used = ag.hours_available * share_used[ag.muni]
+            mine = provinces.hand_over(ag.hours_available[None], self.delivered[ag.muni][None])
+            ag.hours_used = mine[0] * share_used[ag.muni]
         self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
-        """6. Language, employment and the five integration dimensions."""
+        """6. Ageing, language, employment and the five integration dimensions."""
         a = self.migrants
+        aged = np.zeros(len(AGES), np.int64)
+        kernels.step_ageing(a.age, a.housing, self._key(PROC_AGEING), self.ageing_p, aged)
         jobs = np.zeros((len(self.municipalities), 2), np.int64)
         kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
-                                 a.arrival_week, a.svc_state, a.dims, self.week,
-                                 self._key(PROC_INTEGRATION), self.integration_params,
-                                 self.city_features(), self.quality, jobs)
-        self.week_stats["jobs"] = jobs
+                                 a.arrival_week, a.age, a.svc_state, a.dims, self.week,
+                                 self.first_week, self._key(PROC_INTEGRATION),
+                                 self.integration_params, self.city_features(), self.quality,
+                                 self.by_age, jobs)
+        self.week_stats.update(jobs=jobs, aged=aged)
 
     def city_features(self) -> np.ndarray:
         """Per-city inputs of the integration step (columns ``kernels.MF_*``)."""
+        features = self.settled_features(self.tally.present() * self.scale)
+        occ = self.week_stats["occupancy"][:, 0]
+        regular = np.minimum(occ, self.week_stats["beds"])
+        for m in self.municipalities:
+            i = m.index
+            features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
+                int(regular[i]), self.week_stats["emergency_by_kind"][i],
+                int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
+        return features
+
+    def settled_features(self, present: np.ndarray) -> np.ndarray:
+        """The city features with ``present`` newcomers (persons) and shelters of quality 1."""
         features = np.zeros((len(self.municipalities), N_MF))
-        present = self.tally.present() * self.scale
+        features[:, MF_SHELTER_QUALITY] = 1.0
         for m in self.municipalities:
             share = present[m.index] / m.params.population
             features[m.index, MF_LABOUR] = m.params.labour_demand
@@ -435,13 +464,6 @@ class ReceptionModel(mesa.Model):
             features[m.index, MF_AWF] = m.policies["access_without_fear"]
             features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
             features[m.index, MF_AWF_POLICE] = m.params.policies.awf_covers_police
-        occ = self.week_stats["occupancy"][:, 0]
-        regular = np.minimum(occ, self.week_stats["beds"])
-        for m in self.municipalities:
-            i = m.index
-            features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
-                int(regular[i]), self.week_stats["emergency_by_kind"][i],
-                int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
         return features
 
     def move(self) -> None:

@@ -33,6 +33,13 @@ from sim.params_response import PAYERS
 # months and did not move to permanent housing; its "Refugees" group is refugee claimants
 # and refugees, which here includes claimants who were refused and stayed (non-status).
 ACTIVE_WINDOW_WEEKS = 13
+# The Labour Force Survey's "very recent immigrants": landed at most five years ago.
+RECENT_WEEKS = 5 * 52
+# Employment rates: (employed column, people column) of ``Tally.misc``. Only people aged
+# 15-64 count (a child's or a senior's job is its household earner's: sim.codes).
+EMPLOYMENT_RATES = {"employment_rate": (6, 5), "employment_rate_core_age": (8, 7),
+                    "employment_rate_core_recent": (10, 9)}
+
 REFUGEE_GROUP = np.array([s in ("resettled_refugee", "asylum_claimant", "protected_person",
                                 "non_status") for s in STATUSES])
 
@@ -46,7 +53,7 @@ class Tally:
         self.dims = np.zeros((n_muni, N_DIM + 1))
         self.status_dims = np.zeros((N_STATUS, N_DIM + 2))
         self.hist = np.zeros((n_muni, 10), np.int64)
-        self.misc = np.zeros((n_muni, 5), np.int64)
+        self.misc = np.zeros((n_muni, 12), np.int64)
         self.homeless = np.zeros((n_muni, 2), np.int64)
         self._present: np.ndarray | None = None
         self._quantiles: np.ndarray | None = None
@@ -57,13 +64,13 @@ class Tally:
         a = model.migrants
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
                       a.svc_week, a.dims, a.arrival_week, a.stable_week, a.shelter_week,
-                      t.params(model), t.arrays())
+                      a.age, t.params(model), t.arrays())
         return t
 
     @staticmethod
     def params(model: mesa.Model) -> kernels.TallyParams:
         return kernels.TallyParams(model.week, model.index_weights, ACTIVE_WINDOW_WEEKS,
-                                   REFUGEE_GROUP)
+                                   REFUGEE_GROUP, RECENT_WEEKS)
 
     def arrays(self) -> kernels.TallyOut:
         """The arrays as the kernels take them (the same arrays, not copies)."""
@@ -191,7 +198,9 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     for s, name in enumerate(SERVICES):
         for family, values in services.items():
             rows[f"{family}_{name}"] = values[:, s]
-    rows["employment_rate"] = _ratio(t.misc[:, 0], present)
+    for name, (num, den) in EMPLOYMENT_RATES.items():
+        rows[name] = _ratio(t.misc[:, num], t.misc[:, den])
+    rows["children"] = t.misc[:, 11] * k
     dims = _ratio(t.dims, present[:, None])
     rows["integration_index"] = dims[:, N_DIM]
     for d, name in enumerate(DIMENSIONS):
@@ -229,9 +238,9 @@ REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "intake
                      "emergency_response")
 
 
-SUMMED = ("arrivals", "newcomers", "departed_total", "shelter_beds", "shelter_occupancy",
-          "shelter_overflow", "interim_occupancy", "unsheltered", "actively_homeless",
-          "refugees_actively_homeless", "moved_to_stable",
+SUMMED = ("arrivals", "newcomers", "children", "departed_total", "shelter_beds",
+          "shelter_occupancy", "shelter_overflow", "interim_occupancy", "unsheltered",
+          "actively_homeless", "refugees_actively_homeless", "moved_to_stable",
           "exits_from_shelter", "moved_in", "moved_out", "jobs_found", "matched_jobs_found",
           "overflow_unfunded", "staff_fte")
 # System-wide status events of the week (kernels.step_status tallies, in order).
@@ -264,7 +273,8 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     for s, name in enumerate(SERVICES):
         out[f"current_wait_{name}"] = float(wait_now[s] / waiting[s]) if waiting[s] else nan
     misc = t.misc.sum(axis=0)
-    out["employment_rate"] = float(misc[0] / n) if n else nan
+    for name, (num, den) in EMPLOYMENT_RATES.items():
+        out[name] = float(misc[num] / misc[den]) if misc[den] else nan
     dims = _column_sums(t.dims)
     out["integration_index"] = float(dims[N_DIM] / n) if n else nan
     for d, name in enumerate(DIMENSIONS):

@@ -14,19 +14,13 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
-from sim.params_base import A, P, Strict
+from sim.params_base import A, Number, P, Strict, check_shares
+from sim.params_checks import nonblank, streams_without_destination, unique_names, window
 from sim.params_claims import ClaimsBoard
+from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
+from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
 from sim.params_security import SEED004_POLICE, PublicAccess, Security
-
-
-def _check_shares(shares: dict[str, float], what: str) -> None:
-    negative = {k: v for k, v in shares.items() if v < 0}
-    if negative:
-        raise ValueError(f"{what} must not be negative, found {negative}")
-    total = sum(shares.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{what} must sum to 1, found {total:.6g}")
 
 
 class ScenarioInfo(Strict):
@@ -41,7 +35,8 @@ class Run(Strict):
     weeks: int = P(260, "weeks", "MODEL.md: horizons of 5 to 10 years", "Horizon", ge=1, le=5200)
     seed: int = P(1, "-", A, "The run's one random seed", ge=0, le=2**63 - 1)
     scale: float = P(100.0, "persons per agent", A,
-                     "Population scale: one simulated migrant stands for this many people", gt=0)
+                     "Population scale: one simulated migrant stands for this many people",
+                     ge=0.01, most=1e6)
     progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
 
 
@@ -64,21 +59,26 @@ class Series(Strict):
 class Stream(Strict):
     """One arrival stream (the legal status a person arrives with)."""
 
-    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0)
+    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0, most=1e8)
     series: Series | None = P(None, "-", A,
                               "Observed monthly arrivals that replace per_year (see [series])")
     household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
     skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
     language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)
     housing_on_arrival: dict[Literal["needs_shelter", "friends_family", "precarious_rental",
-                                     "stable_housing"], float] = P(
+                                     "stable_housing"], Number] = P(
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
          "stable_housing": 0.2},
         "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
+    age_shares: dict[AgeName, float] = P(
+        DEFAULT_AGE_SHARES, "shares", "assumption, near the age profile of permanent-resident "
+        "admissions", "Age bands of arrivals (0-14, 15-24, 25-54, 55-64, 65+; shares summing "
+        "to 1)")
 
     @model_validator(mode="after")
     def _shares(self) -> Stream:
-        _check_shares(self.housing_on_arrival, "housing_on_arrival")
+        check_shares(self.housing_on_arrival, "housing_on_arrival")
+        check_shares(self.age_shares, "age_shares")
         return self
 
 
@@ -106,7 +106,8 @@ class Shock(Strict):
     end_week: int | None = P(None, "week", A, "Week after the last week of the shock", ge=1)
     start_date: date_type | None = P(None, "date", A, "First day of the shock")
     end_date: date_type | None = P(None, "date", A, "Day after the shock ends")
-    multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0)
+    multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0,
+                         most=100)
 
     @model_validator(mode="after")
     def _window(self) -> Shock:
@@ -140,7 +141,7 @@ class Transfer(When):
 class Status(Strict):
     asylum_decision_weeks: float = P(
         61.0, "weeks", "IRB average RPD wait 14 months FY2023-24 (national facts sheet)",
-        "Mean time from claim to decision", gt=0)
+        "Mean time from claim to decision", gt=0, most=520)
     asylum_acceptance: float = P(
         0.72, "probability", "IRB RPD Jan-Sep 2023: 26,658 accepted of 36,931 finalized",
         "Share of decided claims accepted", ge=0, le=1)
@@ -148,8 +149,9 @@ class Status(Strict):
                                   "Share of rejected claimants who leave; the rest stay "
                                   "without status",
                                   ge=0, le=1)
-    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0)
-    permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0)
+    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0, most=1040)
+    permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0,
+                                       most=1040)
     permit_to_pr: float = P(0.3, "probability", A, "Expiring permit becomes permanent residence",
                             ge=0, le=1)
     permit_renewal: float = P(0.4, "probability", A, "Expiring permit is renewed", ge=0, le=1)
@@ -313,7 +315,7 @@ class Employment(Strict):
 
 
 class Integration(Strict):
-    weights: dict[Literal[DIMENSIONS], float] = P(  # type: ignore[valid-type]
+    weights: dict[Literal[DIMENSIONS], Number] = P(  # type: ignore[valid-type]
         {d: 0.2 for d in DIMENSIONS}, "weights", "seed 004: Calgary's five key result areas; "
         "equal weights are an assumption", "Weights of the five dimensions in the index")
     adjust_per_week: float = P(0.05, "1/week", A,
@@ -327,7 +329,7 @@ class Integration(Strict):
 
     @model_validator(mode="after")
     def _weights(self) -> Integration:
-        _check_shares(self.weights, "integration.weights")
+        check_shares(self.weights, "integration.weights")
         return self
 
 
@@ -343,7 +345,7 @@ class Moves(Strict):
 
 
 class Funding(Strict):
-    grant_factor: dict[Literal[FUNDERS], float] = P(  # type: ignore[valid-type]
+    grant_factor: dict[Literal[FUNDERS], Number] = P(  # type: ignore[valid-type]
         {f: 1.0 for f in FUNDERS}, "x", A,
         "Multiplier on every agency grant of each funder (the funding-level lever)")
     hire_lag_weeks: int = P(8, "weeks", A, "Weeks to recruit staff after money arrives", ge=0,
@@ -434,37 +436,44 @@ class Policies(Strict):
 
 
 class Municipality(Strict):
-    name: str = P(..., "-", A, "Unique name")
-    province: str = P("", "-", A, "Province or region")
+    name: str = P(..., "-", A, "Unique name (after Unicode normalisation and case)")
+    province: str = P("", "-", A, "Province or region; its rules are [provinces.<province>] "
+                      "(none: national rules)")
     kind: Literal["gateway", "mid_sized", "small_town"] = P("mid_sized", "-", A, "Size class")
     lat: float = P(45.0, "degrees", A, "Latitude (for travel distance)", ge=-90, le=90)
     lon: float = P(-75.0, "degrees", A, "Longitude (for travel distance)", ge=-180, le=180)
-    population: float = P(..., "persons", A, "Resident population", gt=0)
-    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0)
+    population: float = P(..., "persons", A, "Resident population", ge=1, most=1e8)
+    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0, most=1e8)
     vacancy_rate: float = P(0.02, "share", A, "Rental vacancy rate", ge=0, le=1)
     median_rent: float = P(1500.0, "CAD/month", A, "Median two-bedroom rent", ge=0)
     rent_growth_per_year: float = P(0.05, "share/year", "CMHC 2BR same-sample growth 5.6% (2022), "
                                     "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
     new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
-                                   ge=0)
+                                   ge=0, most=1e7)
     refugee_program_beds: float = P(
         0.0, "beds", "Toronto: 500 budgeted refugee spaces (CBC 2023-05-31); Montréal: PRAIDA "
         "~1,300 beds (docs/sources/canada_municipal_facts.csv)",
         "Places of a dedicated refugee programme, open to newcomers only (old key: shelter_beds)",
-        ge=0)
+        ge=0, most=1e6)
     shelter_system_beds: float = P(
         0.0, "beds", "Toronto 337, Vancouver 286, Montréal 173 beds per 100k residents "
         "(docs/sources/canada_municipal_facts.csv)",
-        "Beds of the general emergency shelter system, outside the refugee programme", ge=0)
+        "Beds of the general emergency shelter system, outside the refugee programme", ge=0,
+        most=1e6)
     newcomer_share_of_system: float = P(
         0.0, "share", "Ottawa: 47% of single adults in shelters were newcomers, 31 Dec 2023 "
         "(canada_municipal_facts.csv); elsewhere an assumption",
         "Share of the general system's beds newcomers may use (or held in a base year)",
         ge=0, le=1)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
-                                         "Newcomers already in shelter at week 0", ge=0)
+                                         "Newcomers already in shelter at week 0", ge=0,
+                                         most=1e6)
+    earlier_newcomers: float = P(0.0, "persons", A,
+                                 "Newcomers who arrived in the years before week 0 and live "
+                                 "here (see [earlier_newcomers])", ge=0, most=1e7)
     interim_places: float = P(0.0, "places", A,
-                              "Federally funded interim-housing places for overflow", ge=0)
+                              "Federally funded interim-housing places for overflow", ge=0,
+                              most=1e6)
     newcomer_budget_per_year: float = P(0.0, "CAD/year", A,
                                         "Municipal newcomer budget from property tax", ge=0)
     reserves: float = P(0.0, "CAD", A, "Reserves that can absorb overruns", ge=0)
@@ -472,8 +481,9 @@ class Municipality(Strict):
     labour_demand: float = P(0.7, "0-1", A, "Local labour demand for newcomers", ge=0, le=1)
     transport_access: float = P(1.0, "0-1", "seed 002: transport is a key issue in small towns",
                                 "Public transport access", ge=0, le=1)
-    destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0)
-    stream_weights: dict[Literal[STREAMS], float] = P(  # type: ignore[valid-type]
+    destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0,
+                                      most=1e6)
+    stream_weights: dict[Literal[STREAMS], Number] = P(  # type: ignore[valid-type]
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
@@ -522,10 +532,12 @@ class Municipality(Strict):
 
     @model_validator(mode="after")
     def _weights(self) -> Municipality:
-        negative = {k: v for k, v in self.stream_weights.items() if v < 0}
-        if negative:
-            raise ValueError(f"stream_weights must not be negative, found {negative}")
+        bad = {k: v for k, v in self.stream_weights.items() if not 0 <= v <= 1e6}
+        if bad:
+            raise ValueError(f"stream_weights must be between 0 and 1e6 (relative), found {bad}")
         return self
+
+    _name = field_validator("name")(nonblank)
 
 
 class Grant(Strict):
@@ -539,13 +551,18 @@ class Grant(Strict):
                                    "Chance an expiring program grant is renewed for a year",
                                    ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _window(self) -> Grant:
+        window(self.start_week, self.end_week)
+        return self
+
 
 class Agency(Strict):
-    name: str = P(..., "-", A, "Unique name")
+    name: str = P(..., "-", A, "Unique name (after Unicode normalisation and case)")
     municipality: str = P(..., "-", A, "Municipality the agency serves")
     services: list[Literal[SERVICES]] = P(  # type: ignore[valid-type]
         list(SERVICES), "-", A, "Services offered")
-    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0)
+    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0, most=1e5)
     quality: float = P(0.7, "0-1", "seed 000: lack of culturally relevant services",
                        "Cultural relevance and quality of service", ge=0, le=1)
     flexibility: float = P(0.2, "share", "seed 004: flexible budget lines helped in the pandemic",
@@ -554,6 +571,8 @@ class Agency(Strict):
     reserves: float = P(0.0, "CAD", A, "Cash at week 0", ge=0)
     allowed_deficit: float = P(0.0, "CAD", A, "Overdraft allowed", ge=0)
     grants: list[Grant] = P([], "-", A, "Funding lines")
+
+    _name = field_validator("name")(nonblank)
 
 
 class Scenario(Strict):
@@ -570,6 +589,8 @@ class Scenario(Strict):
     services: Services = Field(default_factory=Services)
     housing: Housing = Field(default_factory=Housing)
     employment: Employment = Field(default_factory=Employment)
+    ages: Ages = Field(default_factory=Ages)
+    earlier_newcomers: EarlierNewcomers = Field(default_factory=EarlierNewcomers)
     integration: Integration = Field(default_factory=Integration)
     moves: Moves = Field(default_factory=Moves)
     funding: Funding = Field(default_factory=Funding)
@@ -577,6 +598,7 @@ class Scenario(Strict):
     response: Response = Field(default_factory=Response)
     politics: Politics = Field(default_factory=Politics)
     governments: Governments = Field(default_factory=Governments)
+    provinces: dict[str, ProvinceRule] = Field(default_factory=dict)
     municipalities: list[Municipality] = Field(..., min_length=1)
     agencies: list[Agency] = Field(default_factory=list)
     timeline: list[Change] = Field(default_factory=list)
@@ -615,22 +637,18 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         names = [m.name for m in self.municipalities]
-        dupes = {n for n in names if names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"municipalities: names must be unique, repeated: {sorted(dupes)}")
-        agency_names = [a.name for a in self.agencies]
-        dupes = {n for n in agency_names if agency_names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"agencies: names must be unique, repeated: {sorted(dupes)}")
+        unique_names(names, "municipalities")
+        unique_names([a.name for a in self.agencies], "agencies")
+        nowhere = streams_without_destination(self)
+        if nowhere:
+            raise ValueError(nowhere[0])
         for a in self.agencies:
             if a.municipality not in names:
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
                                  f"municipality of this scenario (known: {', '.join(names)})")
         provinces = sorted({m.province for m in self.municipalities})
-        for p in self.governments.provinces:
-            if p not in provinces:
-                raise ValueError(f"governments.provinces.{p}: no municipality has province "
-                                 f"{p!r} (provinces of this scenario: {', '.join(provinces)})")
+        check_names("governments.provinces", self.governments.provinces, provinces)
+        check_names("provinces", self.provinces, provinces)
         for i, t in enumerate(self.transfers):
             if t.municipality not in names:
                 raise ValueError(f"transfers[{i}].municipality: {t.municipality!r} is not a "

@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-56 bytes per migrant (see ``bytes_per_migrant``).
+57 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sim.codes import N_DIM, N_SERVICE
 LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     "status": (np.int8, ()),
     "household": (np.int8, ()),
+    "age": (np.int8, ()),  # age band (sim.codes.AGES)
     "skill": (np.float32, ()),
     "language": (np.float32, ()),
     "arrival_week": (np.int16, ()),

@@ -57,7 +57,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
 
             def funder_for(person, need=need, pool=pool, m=m):
                 for f in range(N_FUNDER):
-                    allowed = bool(eligible[f, status[person]]) or (
+                    allowed = bool(eligible[m, f, status[person]]) or (
                         f == MUNICIPAL and bool(awf[m]))
                     if allowed and pool[f] >= need:
                         return f

@@ -117,8 +117,9 @@ GRANT_CLIFF = {
     "funding": {"layoff_lag_weeks": 8, "hire_lag_weeks": 8},
     # 25 client hours less the 15% the old fixed referral waste took, so the counts below hold
     "services": {"client_hours_per_fte_week": 21.25},
-    # 2,000 arrivals a year, a fifth of them want language training: 400 a year
-    "streams": {"economic_pr": {"per_year": 2000}, "asylum_claimant": {"per_year": 0}},
+    # 2,000 adult arrivals a year, a fifth of them want language training: 400 a year
+    "streams": {"economic_pr": {"per_year": 2000, "age_shares": {"core": 1.0}},
+                "asylum_claimant": {"per_year": 0}},
     "municipalities": [{"name": "Metro", "population": 800_000, "rental_stock": 120_000,
                         "shelter_beds": 500}],
 }

@@ -65,7 +65,9 @@ def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money
 
 def test_a_list_of_eligible_people_with_too_few_hours_shows_that_hours_bind():
     short = run(scenario({"run": {"weeks": 20},
-                          "streams": {"asylum_claimant": {"per_year": 0}},
+                          # more than the base's 1,500: the hours referrals no longer lose serve more
+                          "streams": {"economic_pr": {"per_year": 2500},
+                                      "asylum_claimant": {"per_year": 0}},
                           "agencies": [{"name": "Metro Settlement", "municipality": "Metro",
                                         "staff_fte": 1, "grants": [
                                             {"funder": "federal", "amount_per_year": 7.5e4,
@@ -90,3 +92,37 @@ def test_waiting_by_status_adds_up_to_the_weekly_waiting_lists(claimants):
 BASE_TOWN_AGENCY = {"name": "Town Services", "municipality": "Town", "staff_fte": 1,
                     "grants": [{"funder": "provincial", "amount_per_year": 7.5e4,
                                 "kind": "core"}]}
+
+
+def _plan_text(tmp_path, data: dict, target: str) -> tuple[object, str]:
+    from analysis.plan import plan, report
+    from sim.show import to_toml
+
+    path = tmp_path / "case.toml"
+    path.write_text(to_toml(scenario(data), {}))
+    res = plan(path, "funding.grant_factor.federal", target, 1.0, 4.0, replicates=1,
+               city="Metro", grid=2, jobs=1)
+    return res, report(res)
+
+
+def test_the_planner_says_eligibility_binds_when_more_federal_money_leaves_claimants_waiting(
+        tmp_path):
+    res, text = _plan_text(tmp_path, CLAIMANTS, "expected_wait_language<1")
+    assert res.answer is None
+    why = [line for line in text.splitlines() if "hours idle while" in line]
+    assert len(why) == 2  # the lowest and the highest level tried
+    assert "funding.grant_factor.federal = 4 " in why[1]
+    assert "eligibility binds" in why[1]
+    assert "sim.explain.waiting_by_funder" in text
+
+
+def test_the_planner_says_hours_bind_when_eligible_people_wait_for_too_few_hours(tmp_path):
+    short = {"run": {"weeks": 20}, "streams": {"asylum_claimant": {"per_year": 0}},
+             "agencies": [{"name": "Metro Settlement", "municipality": "Metro", "staff_fte": 1,
+                           "grants": [{"funder": "federal", "amount_per_year": 7.5e4,
+                                       "kind": "core"}]}, BASE_TOWN_AGENCY]}
+    _, text = _plan_text(tmp_path, short, "end(waiting_language)<1")
+    why = [line for line in text.splitlines() if "hours idle while" in line]
+    assert why
+    assert all("hours bind" in line for line in why)
+    assert "eligibility binds" not in text

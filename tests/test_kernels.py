@@ -16,6 +16,8 @@ from sim import kernels
 from sim.codes import (
     ASYLUM,
     CHARITY,
+    CHILD,
+    CORE,
     DEPARTED,
     ECONOMIC_PR,
     EMPLOYMENT_SVC,
@@ -27,6 +29,7 @@ from sim.codes import (
     LANGUAGE,
     MATCHED_JOB,
     MUNICIPAL,
+    N_AGE,
     N_DIM,
     N_FUNDER,
     N_HOUSING,
@@ -34,11 +37,13 @@ from sim.codes import (
     N_STATUS,
     NO_JOB,
     NON_STATUS,
+    OLDER,
     ORIENTATION,
     PERMANENT_STATUSES,
     PRECARIOUS,
     PROTECTED,
     PROVINCIAL,
+    SENIOR,
     SHELTER,
     STABLE,
     STATUSES,
@@ -50,6 +55,7 @@ from sim.codes import (
     SVC_WAITING,
     TEMP_WORKER,
     UNSHELTERED,
+    YOUTH,
 )
 from sim.kernels import (
     MF_AWF,
@@ -79,8 +85,8 @@ SEED = 12345
 def people(n: int, **columns) -> SimpleNamespace:
     """``n`` migrant rows with the kernels' dtypes. Each column: a scalar or one value a row.
 
-    Defaults: an economic PR in a shelter in municipality 0, no job, mid skill and
-    language, one-person household, arrived week 0, never stably housed, no status event,
+    Defaults: an economic PR aged 25-54 in a shelter in municipality 0, no job, mid skill
+    and language, one-person household, arrived week 0, never stably housed, no status event,
     no services, all dimensions 0. ``origin`` defaults to ``muni``.
     """
     spec = {
@@ -91,6 +97,7 @@ def people(n: int, **columns) -> SimpleNamespace:
         "skill": (np.float32, 0.5),
         "language": (np.float32, 0.5),
         "household": (np.int8, 1),
+        "age": (np.int8, CORE),
         "arrival_week": (np.int16, 0),
         "stable_week": (np.int16, -1),
         "shelter_week": (np.int16, -1),
@@ -140,7 +147,7 @@ def loss_params(**kw) -> LossParams:
 
 def housing_params(**kw) -> HousingParams:
     base = dict(affordable_rent_share=0.3, housing_help_boost=0.0, stable_loss=0.0,
-                income_none=1000.0, income_survival=2500.0, income_matched=5000.0,
+                income_survival=2500.0, income_matched=5000.0,
                 second_earner=0.5)
     return HousingParams(**(base | kw))
 
@@ -174,13 +181,15 @@ def run_reception(pop, beds, interim=None, overflow=None, capped=None, p=None, w
     return occupancy
 
 
-def run_housing(pop, week, p, search_p, rent, lettings):
+def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0):
+    """``income_none``: CAD/month without a job, one number or a [city, status] table."""
     n_muni = len(search_p)
     moves = np.zeros((n_muni, 2), np.int64)
-    kernels.step_housing(pop.housing, pop.muni, pop.employment, pop.skill, pop.household,
-                         pop.svc_state, pop.stable_week, week, key(PROC_HOUSING, week), p,
-                         np.asarray(search_p, np.float64), np.asarray(rent, np.float64),
-                         lettings, moves)
+    income = np.broadcast_to(np.asarray(income_none, np.float64), (n_muni, N_STATUS)).copy()
+    kernels.step_housing(pop.housing, pop.muni, pop.status, pop.employment, pop.skill,
+                         pop.household, pop.svc_state, pop.stable_week, week,
+                         key(PROC_HOUSING, week), p, income, np.asarray(search_p, np.float64),
+                         np.asarray(rent, np.float64), lettings, moves)
     return moves
 
 
@@ -197,13 +206,16 @@ def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, we
     return f
 
 
-def run_integration(pop, week, p, features, quality=None):
+def run_integration(pop, week, p, features, quality=None, by_age=None, first_week=0):
+    """One integration week; ``by_age`` defaults to factors of 1 for every age band."""
     n_muni = features.shape[0]
     quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
+    by_age = np.ones((2, N_AGE)) if by_age is None else by_age
     jobs = np.zeros((n_muni, 2), np.int64)
     kernels.step_integration(pop.status, pop.housing, pop.muni, pop.employment, pop.skill,
-                             pop.language, pop.arrival_week, pop.svc_state, pop.dims, week,
-                             key(PROC_INTEGRATION, week), p, features, quality, jobs)
+                             pop.language, pop.arrival_week, pop.age, pop.svc_state, pop.dims,
+                             week, first_week, key(PROC_INTEGRATION, week), p, features,
+                             quality, by_age, jobs)
     return jobs
 
 
@@ -239,7 +251,9 @@ def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=
     ``match`` (float[m], default 1: every referral fits) and ``intake_hours`` set the
     referral matching."""
     n_muni = hours.shape[0]
-    eligible = default_eligibility() if eligible is None else eligible
+    eligible = default_eligibility() if eligible is None else np.asarray(eligible)
+    if eligible.ndim == 2:  # one table for every city
+        eligible = np.repeat(eligible[None], n_muni, axis=0)
     awf = np.zeros(n_muni, np.bool_) if awf is None else np.asarray(awf, np.bool_)
     match = np.ones(n_muni) if match is None else np.asarray(match, np.float64)
     out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
@@ -706,6 +720,20 @@ def test_affordability_decides_stable_or_precarious(employment, skill, household
     assert moves.tolist() == [[int(stable), 0]]  # from friends: no shelter exit
 
 
+def test_income_without_a_job_is_the_citys_assistance_for_the_status():
+    # Three jobless single people, rent 1000 -> 760 needed, 30% of income: stable needs
+    # income >= 2534. City 1's province pays claimants 2600 a month (a made-up level), city 0
+    # the national 1000; a PR in city 1 keeps the national amount.
+    pop = people(3, housing=FRIENDS, employment=NO_JOB, status=[ASYLUM, ASYLUM, ECONOMIC_PR],
+                 muni=[0, 1, 1])
+    income = np.full((2, N_STATUS), 1000.0)
+    income[1, ASYLUM] = 2600.0
+    moves = run_housing(pop, 7, housing_params(), search_p=[1.0, 1.0], rent=[1000.0, 1000.0],
+                        lettings=np.array([5, 5], np.int64), income_none=income)
+    assert pop.housing.tolist() == [PRECARIOUS, STABLE, PRECARIOUS]
+    assert moves.tolist() == [[0, 0], [1, 0]]
+
+
 def test_household_income_counts_at_most_two_other_earners():
     # Five people, no job, second_earner 1: income 1000 * (1 + 2) = 3000, 30% = 900 < 1400.
     # (Counting all four others would give 5000 -> 1500 and a stable home.)
@@ -904,6 +932,21 @@ def test_municipal_hours_serve_non_status_only_under_access_without_fear():
     assert out.started[:, HOUSING_HELP].tolist() == [0, 1]
 
 
+def test_each_city_applies_its_own_provinces_eligibility():
+    # Two claimants, one per city, provincial hours in both; city 1's province lets
+    # provincial hours serve claimants (Ontario's, say), city 0 keeps the national row.
+    state, joined = waiting_for(LANGUAGE, 2)
+    pop = people(2, status=ASYLUM, muni=[0, 1], svc_state=state, svc_week=joined)
+    eligible = np.repeat(default_eligibility()[None], 2, axis=0)
+    assert not eligible[0, PROVINCIAL, ASYLUM]
+    eligible[1, PROVINCIAL, ASYLUM] = True
+    hours = pool(2, **{f"s{LANGUAGE}_f{PROVINCIAL}": 5.0})
+    out = run_services(pop, 3, hours, HPW, DURATION, eligible)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_WAITING, SVC_IN_SERVICE]
+    assert out.used[:, LANGUAGE, PROVINCIAL].tolist() == [0.0, 1.0]
+    assert hours[:, LANGUAGE, PROVINCIAL].tolist() == [5.0, 4.0]
+
+
 def test_access_without_fear_does_not_open_other_funders():
     state, joined = waiting_for(HOUSING_HELP, 1)
     pop = people(1, status=NON_STATUS, svc_state=state, svc_week=joined)
@@ -999,8 +1042,9 @@ def _random_services_case(rng: np.random.Generator):
     kind = rng.integers(0, 3, (n_muni, N_SERVICE, N_FUNDER))
     whole = rng.integers(0, 4, kind.shape) * hours_per_week[None, :, None]
     hours = np.where(kind == 0, 0.0, np.where(kind == 1, whole, rng.random(kind.shape) * 5))
-    eligible = (default_eligibility() if rng.random() < 0.3
-                else rng.random((N_FUNDER, N_STATUS)) < 0.5)
+    # One table for every city, or each city its own (provinces' rules differ).
+    eligible = (np.repeat(default_eligibility()[None], n_muni, axis=0) if rng.random() < 0.3
+                else rng.random((n_muni, N_FUNDER, N_STATUS)) < 0.5)
     awf = rng.random(n_muni) < 0.5
     pop = people(n, status=status, housing=housing, muni=muni, svc_state=svc_state,
                  svc_week=svc_week)
@@ -1262,21 +1306,22 @@ def test_rare_moves_keep_each_persons_weekly_chance():
 # --------------------------------------------------------------------------- tally
 
 
-def run_tally(pop, week, weights, n_muni, window=13, refugee=None):
+def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
     out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
         dims=np.zeros((n_muni, N_DIM + 1)),
         status_dims=np.zeros((N_STATUS, N_DIM + 2)),
         hist=np.zeros((n_muni, 10), np.int64),
-        misc=np.zeros((n_muni, 5), np.int64),
+        misc=np.zeros((n_muni, 12), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
     )
     refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
-    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee)
+    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
+                                 recent)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
                   pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
-                  params, out)
+                  pop.age, params, out)
     return out
 
 
@@ -1357,10 +1402,73 @@ def test_tally_index_histogram(tallied):
 def test_tally_misc(tallied):
     # employed (where they are), arrived (by origin), still in origin, reached stable
     # housing (by origin, departed included), summed weeks from arrival to stable.
-    assert tallied.misc.tolist() == [
+    assert tallied.misc[:, :5].tolist() == [
         [1, 2, 1, 1, 10 - 2],
         [1, 2, 1, 2, (6 - 0) + (12 - 1)],
     ]
+    # All three present are aged 25-54 and recent: people 15-64, employed of them, the
+    # same for 25-54 and for 25-54 landed within `recent` weeks; no children.
+    assert tallied.misc[:, 5:].tolist() == [[1, 1, 1, 1, 1, 1, 0], [2, 1, 2, 1, 2, 1, 0]]
+
+
+def test_tally_employment_counts_people_15_to_64_and_the_recent_among_25_to_54():
+    """Children and seniors hold their household earner's job: not in employment counts."""
+    pop = people(
+        6,
+        age=[CHILD, YOUTH, CORE, CORE, OLDER, SENIOR],
+        employment=[SURVIVAL_JOB, NO_JOB, SURVIVAL_JOB, MATCHED_JOB, SURVIVAL_JOB, MATCHED_JOB],
+        arrival_week=[0, 0, 0, -300, 0, 0],  # row 3: an earlier newcomer, 320 weeks here
+    )
+    misc = run_tally(pop, 20, WEIGHTS, 1, recent=260).misc[0]
+    assert misc[0] == 5  # employed of everyone (dependants included)
+    assert misc[5:7].tolist() == [4, 3]  # aged 15-64: 4, employed 3
+    assert misc[7:9].tolist() == [2, 2]  # aged 25-54: both employed
+    assert misc[9:11].tolist() == [1, 1]  # 25-54 here at most 260 weeks: row 2 only
+    assert misc[11] == 1  # children
+    assert misc[1] == 5  # arrivals of the run: the earlier newcomer is not one
+
+
+def test_ageing_moves_people_up_a_band_at_the_weekly_rate():
+    n = 200_000
+    pop = people(n, age=[CHILD, CORE, SENIOR, CORE] * (n // 4),
+                 housing=[STABLE, STABLE, STABLE, DEPARTED] * (n // 4))
+    up = np.array([0.02, 0.0, 0.1, 0.0, 0.0])  # child -> youth 2%, core -> older 10%
+    aged = np.zeros(N_AGE, np.int64)
+    kernels.step_ageing(pop.age, pop.housing, key(kernels.PROC_AGEING), up, aged)
+    children, core = pop.age[0::4], pop.age[1::4]
+    assert set(np.unique(children)) == {CHILD, YOUTH}
+    assert set(np.unique(core)) == {CORE, OLDER}
+    assert (pop.age[2::4] == SENIOR).all()  # the last band stays
+    assert (pop.age[3::4] == CORE).all()  # departed people do not age
+    assert aged.tolist() == [(children == YOUTH).sum(), 0, (core == OLDER).sum(), 0, 0]
+    assert abs((children == YOUTH).mean() - 0.02) < 0.003  # 50,000 rows: sd 0.0006
+    assert abs((core == OLDER).mean() - 0.1) < 0.006
+
+
+def test_job_finding_and_everyday_language_gain_scale_by_age_band():
+    n = 100_000
+    pop = people(n, age=[CHILD, OLDER] * (n // 2), language=0.0)
+    by_age = np.ones((2, N_AGE))
+    by_age[0, OLDER] = 0.5  # older people find jobs at half the rate
+    by_age[1, CHILD] = 3.0  # children learn three times as fast
+    p = integration_params(job_find=0.4, language_gain=0.01)
+    run_integration(pop, 1, p, features_table(), by_age=by_age)
+    np.testing.assert_allclose(pop.language[0::2], 0.03, rtol=1e-5)
+    np.testing.assert_allclose(pop.language[1::2], 0.01, rtol=1e-5)
+    # chance = job_find x factor x labour x (0.3 + 0.7 x language)
+    found_child = (pop.employment[0::2] == SURVIVAL_JOB).mean()
+    found_older = (pop.employment[1::2] == SURVIVAL_JOB).mean()
+    assert abs(found_child - 0.4 * (0.3 + 0.7 * 0.03)) < 0.01
+    assert abs(found_older - 0.2 * (0.3 + 0.7 * 0.01)) < 0.01
+
+
+def test_integration_reads_years_here_of_people_who_arrived_before_week_0():
+    """Arrival weeks below 0 index the years table from ``first_week``."""
+    pop = people(2, arrival_week=[-156, 0], housing=STABLE)
+    p = integration_params(adjust=1.0)
+    run_integration(pop, 0, p, features_table(), first_week=-156)
+    # networks target: 0.2 + 0.1 x years (3 capped, and 0) with no orientation or network
+    np.testing.assert_allclose(pop.dims[:, 1], [0.5, 0.2], rtol=1e-6)
 
 
 def test_tally_counts_the_actively_homeless_as_toronto_does():

@@ -226,7 +226,7 @@ def test_validate_reports_every_file_and_exits_2_on_any_failure(folder, capsys):
     out, err = capsys.readouterr()
     assert "ok: " in out
     assert "municipalities[Town].population" in err
-    assert "greater than 0" in err
+    assert "greater than or equal to 1 persons" in err
 
 
 def test_resolve_records_where_values_came_from(folder):

@@ -51,7 +51,7 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
     svc_week = np.zeros((n, N_SERVICE), np.int16)
     svc_week[:, 0] = joined  # weeks < 32768 fit the model's int16 week columns
     zeros8, zeros16 = np.zeros(n, np.int8), np.zeros(n, np.int16)
-    eligible = np.ones((N_FUNDER, N_STATUS), np.bool_)
+    eligible = np.ones((1, N_FUNDER, N_STATUS), np.bool_)
     awf = np.zeros(1, np.bool_)
     per_week = np.ones(N_SERVICE)
     duration = np.ones(N_SERVICE, np.int64)
