@@ -66,8 +66,11 @@ class Person(mesa.Agent):
             return
         s = self.status
         if s == NON_STATUS:
-            if draw() < p.regularize_per_week:
-                self.status = ECONOMIC_PR
+            if draw() < p.regularize_per_week:  # a work permit, then the permit rules
+                length = -p.regularized_permit_weeks * math.log(1.0 - draw())
+                self.status = TEMP_WORKER
+                self.status_due = min(model.week + 1 + int(length), 32000)
+                events[5] += 1
             return
         if self.status_due < 0:
             return
@@ -181,14 +184,23 @@ class Person(mesa.Agent):
             model.housing_moves[m][1] += 1
 
     # ---------------------------------------------------------------- 5. services
-    def _take_hours(self, s):
-        """One week of service ``s`` from the first funder that may pay for this person."""
+    def _take_hours(self, s, referral=False):
+        """One week of service ``s`` from the first funder that may pay for this person.
+
+        A ``referral`` from the waiting list fits with the city's match chance; one that
+        does not costs the intake hours and the person keeps waiting (returns False)."""
         model, m = self.model, self.muni
         need = model.need[s]
         pool = model.pool[m][s]
         for f in range(N_FUNDER):
             if ((model.eligible_lists[m][f][self.status] or f == MUNICIPAL and model.awf[m])
                     and pool[f] >= need):
+                if referral and model.random.random() >= model.match[m]:
+                    cost = min(model.intake_hours, pool[f])
+                    pool[f] -= cost
+                    model.used[m][s][f] += cost
+                    model.misreferred[m][s] += cost
+                    return False
                 pool[f] -= need
                 model.used[m][s][f] += need
                 return True
@@ -212,7 +224,7 @@ class Person(mesa.Agent):
             return
         model, m = self.model, self.muni
         for s in range(N_SERVICE):
-            if self.svc_state[s] == SVC_WAITING and self._take_hours(s):
+            if self.svc_state[s] == SVC_WAITING and self._take_hours(s, referral=True):
                 model.started[m][s] += 1
                 model.wait_sum[m][s] += model.week - self.svc_week[s]
                 if model.weeks_of[s] <= 1:
@@ -228,7 +240,7 @@ class Person(mesa.Agent):
             return
         model, p, draw = self.model, self.model.integration_params, self.model.random.random
         m, s, svc = self.muni, self.status, self.svc_state
-        labour, network, sentiment, awf, welcoming, shelter_quality = model.features[m]
+        labour, network, sentiment, awf, welcoming, shelter_quality, police = model.features[m]
         quality = model.quality_lists[m]
         served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
 
@@ -264,10 +276,14 @@ class Person(mesa.Agent):
         oriented = 0.2 * q(ORIENTATION) if served[ORIENTATION] else 0.0
         requested = sum(st != SVC_NONE for st in svc)
         permanent = s in PERMANENT
-        shut_out = s == NON_STATUS and not awf
-        access = (0.1 if shut_out else 0.4) + (
-            0.5 * sum(served) / requested if requested > 0 else 0.25)
-        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+        if s == NON_STATUS:  # access without fear: the municipal share, fear of city services
+            base = p.access_non_status_awf if awf else p.access_non_status
+            security = (p.security_non_status if not awf else p.security_non_status_awf_police
+                        if police else p.security_non_status_awf)
+        else:
+            base = p.access_with_status
+            security = p.security_permanent if permanent else p.security_temporary
+        access = base + (0.5 * sum(served) / requested if requested > 0 else 0.25)
         targets = (
             job_level * housed,
             min(1.0, 0.2 + 0.1 * years + oriented + network),
@@ -411,7 +427,7 @@ class ReferenceModel(ReceptionModel):
                    for p in stock)
 
     def decide_status(self):
-        self.status_events = [0] * 5
+        self.status_events = [0] * 6
         self.claims_quota = self.claims.quota(self)
         self.claims_left = self.claims_quota
         self.people().do("decide_status")
@@ -447,6 +463,11 @@ class ReferenceModel(ReceptionModel):
         self.awf = [m.policies["access_without_fear"] for m in self.municipalities]
         self.need, self.weeks_of = self.hours_per_week.tolist(), self.duration.tolist()
         self.started, self.wait_sum, self.completed = (_zeros(n, N_SERVICE) for _ in range(3))
+        svc = self.scenario.services
+        self.match = [svc.lip_referral_match if m.policies["lip"] else svc.referral_match
+                      for m in self.municipalities]
+        self.intake_hours = svc.intake_hours_per_referral
+        self.misreferred = np.zeros((n, N_SERVICE)).tolist()
         self.people().do("continue_services").do("start_services")
         self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
         # Requests are made on arrival only and never lapse here (ODD 7.5 before lapsing);
@@ -458,7 +479,7 @@ class ReferenceModel(ReceptionModel):
                                wait_sum=np.array(self.wait_sum, np.int64),
                                completed=np.array(self.completed, np.int64),
                                requests=np.zeros((n, N_SERVICE, 2), np.int64),
-                               eligibility=eligibility)
+                               eligibility=eligibility, misreferred=np.array(self.misreferred))
 
     def integrate(self):
         self.features = self.city_features().tolist()

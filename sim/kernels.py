@@ -169,11 +169,16 @@ class StatusParams(NamedTuple):
     permit_weeks_student: float
     regularize_per_week: float
     emigrate_per_week: float
+    regularized_permit_weeks: float  # mean length of the permit regularization gives
 
 
 @njit(cache=True)
 def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
+
+    Regularization gives a non-status person a work permit (temporary_worker) of mean
+    length ``regularized_permit_weeks``; at its end the permit rules apply (permanent
+    residence, renewal, departure or non-status again), not permanent residence at once.
 
     Args:
         status, housing: int8[n], updated in place.
@@ -182,8 +187,8 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
         claims_quota: claims the board decides this week (agents), first come first served
             in row (= claim) order among pending claims whatever their due week; -1: each
             claim is decided in its own due week (fixed delays).
-        out_events: int64[5] tallies: accepted, rejected, permit to PR, to non-status,
-            departures.
+        out_events: int64[6] tallies: accepted, rejected, permit to PR, to non-status,
+            departures, regularized.
     """
     n = status.shape[0]
     for i in visits(key, p.emigrate_per_week, n):  # first: emigrants have no status event
@@ -197,7 +202,10 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
         s = status[i]
         if s == NON_STATUS:
             if _uniform(key, i, 1) < p.regularize_per_week:
-                status[i] = ECONOMIC_PR
+                status[i] = TEMP_WORKER
+                length = -p.regularized_permit_weeks * np.log(1.0 - _uniform(key, i, 3))
+                status_due[i] = min(week + 1 + int(length), 32000)
+                out_events[5] += 1
             continue
         due = status_due[i]
         if due < 0:
@@ -460,14 +468,15 @@ class RequestParams(NamedTuple):
     may_ask: np.ndarray  # bool[age, S] services a person of each age band may ask for
 
 
-# Draw slots of step_services: lapse of service s is slot s, a new request slot N_SERVICE + s.
-_LAPSE_SLOT, _REQUEST_SLOT = 0, N_SERVICE
+# Draw slots of step_services for service s: a lapse s, a new request N_SERVICE + s, whether
+# a referral fits 2 N_SERVICE + s.
+_LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
 
 
 @njit(cache=True)
 def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
-                  awf, hours_per_week, duration, req, out_used, out_started, out_wait_sum,
-                  out_completed, out_requests, out_eligibility):
+                  awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
+                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred):
     """Requests lapse and are made again; agencies spend caseworker hours on their waiting
     lists, first come, first served.
 
@@ -484,6 +493,10 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     the first funder whose rules admit the person's status (municipal hours admit
     everyone under access without fear); a client no funder can serve waits.
 
+    Each referral from the list fits with chance ``match[m]`` (a Local Immigration
+    Partnership raises it); one that does not costs ``intake_hours`` of the funder's
+    hours (intake, then redirection) and the person waits on for another week.
+
     Most rows have nothing to do in a given week, so each pass first asks, without
     branching on each service, whether the row has a request to check or a client in
     service (pass 1) or waiting on a pool that still has a client-week of hours (pass 2);
@@ -498,11 +511,14 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         hours: float64[m, S, F] agent-hours available this week, consumed.
         eligible: bool[m, F, status] (a province's rules differ from the national ones,
             ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
-            duration: int64[S] weeks.
-        out_used: float64[m, S, F]; out_started, out_completed: int64[m, S];
-            out_wait_sum: int64[m, S] summed weeks waited by those starting.
+            duration: int64[S] weeks. match: float64[m] chance a referral fits;
+            intake_hours: hours a referral that does not fit costs.
+        out_used: float64[m, S, F] (misreferred hours included); out_started,
+            out_completed: int64[m, S]; out_wait_sum: int64[m, S] summed weeks waited by
+            those starting.
         out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
         out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
+        out_misreferred: float64[m, S] hours spent on referrals that did not fit.
     """
     n = status.shape[0]
     n_muni = hours.shape[0]
@@ -591,13 +607,18 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
             f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
             if f < 0:
                 continue
-            hours[m, s, f] -= hours_per_week[s]
-            out_used[m, s, f] += hours_per_week[s]
+            fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
+            cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
+            hours[m, s, f] -= cost
+            out_used[m, s, f] += cost
             if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
                 _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
                 if not _pool_open(hours, m, s, hours_per_week[s]):
                     open_[m, s] = False
                     n_open -= 1
+            if not fits:
+                out_misreferred[m, s] += cost
+                continue
             out_started[m, s] += 1
             out_wait_sum[m, s] += week - svc_week[i, s]
             if duration[s] <= 1:
@@ -624,13 +645,24 @@ class IntegrationParams(NamedTuple):
     no_permit_factor: float
     adjust: float
     quality_weight: float
+    # status security (safety target) and base access by status; the non-status values
+    # without a city policy, with access without fear, and with it covering police
+    security_permanent: float
+    security_temporary: float
+    security_non_status: float
+    security_non_status_awf: float
+    security_non_status_awf_police: float
+    access_with_status: float
+    access_non_status: float
+    access_non_status_awf: float
 
 
 # Columns of the per-municipality feature table given to step_integration.
 # MF_SHELTER_QUALITY: mean quality of the places people in shelter sleep in (regular beds
 # 1, emergency places their kind's quality); scales the safety target of shelter residents.
 MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING, MF_SHELTER_QUALITY = range(6)
-N_MF = 6
+MF_AWF_POLICE = 6  # the city's access-without-fear policy also covers police
+N_MF = 7
 
 # Safety by housing state (index = housing code): sleeping rough is least safe.
 _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
@@ -669,7 +701,20 @@ def integration_tables(week, first_week, p, features, quality):
         for received in range(N_SERVICE + 1):
             access[requested, received] = (0.5 * received / requested if requested > 0
                                            else 0.25)
-    return q_lang, q_emp, q_or, root_sentiment, years, access
+    # per (city, status): base access to public services and status security, which access
+    # without fear changes for non-status people only (through the IntegrationParams values)
+    base_access = np.full((n_muni, N_STATUS), p.access_with_status)
+    security = np.empty((n_muni, N_STATUS))
+    for m in range(n_muni):
+        awf = features[m, MF_AWF] > 0.5
+        police = features[m, MF_AWF_POLICE] > 0.5
+        for st in range(N_STATUS):
+            security[m, st] = p.security_permanent if _PERMANENT[st] else p.security_temporary
+        base_access[m, NON_STATUS] = p.access_non_status_awf if awf else p.access_non_status
+        security[m, NON_STATUS] = (p.security_non_status if not awf
+                                   else p.security_non_status_awf_police if police
+                                   else p.security_non_status_awf)
+    return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
 
 
 @njit(cache=True)
@@ -681,18 +726,24 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
     Each dimension moves ``adjust`` of the way toward a target set by the person's
     situation (Calgary's key result areas, seed 004):
     economic well-being from job and housing; networks from time, orientation and
-    co-newcomer density; access from services received and eligibility; civic
-    participation from permanence, time and a welcoming strategy; safety and
-    acceptance from housing, public sentiment and status security.
+    co-newcomer density; access from services received and the public services open to
+    the person's status; civic participation from permanence, time and a welcoming
+    strategy; safety and acceptance from housing, public sentiment and status security
+    (access without fear changes the last two for non-status people only: see
+    ``integration_tables`` and sim/params_security.py).
 
     Args:
         features: float64[m, N_MF] (labour demand, network density, sentiment, access
-            without fear, welcoming strategy, shelter quality). quality: float64[m, S]
-            agency quality.
+            without fear, welcoming strategy, shelter quality, policy covers police).
+            quality: float64[m, S] agency quality. first_week: the earliest arrival week
+            (<= 0; earlier newcomers).
+        by_age: float64[2, N_AGE]: job finding and everyday language gain relative to
+            the core working age. A dependant's (child's, senior's) job is its household
+            earner's: it is found at the dependant's factor (1 by default).
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
-    q_lang, q_emp, q_or, root_sentiment, years_here, access_share = integration_tables(
-        week, first_week, p, features, quality)
+    (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
+     security_of) = integration_tables(week, first_week, p, features, quality)
     for i in range(status.shape[0]):
         if housing[i] == DEPARTED:
             continue
@@ -701,7 +752,6 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         s = status[i]
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        awf = features[m, MF_AWF] > 0.5
         a = age[i]
         gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
@@ -737,9 +787,8 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
         permanent = _PERMANENT[s]
-        shut_out = s == NON_STATUS and not awf
-        access = (0.1 if shut_out else 0.4) + access_share[requested, received]
-        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+        access = base_access[m, s] + access_share[requested, received]
+        security = security_of[m, s]
 
         target0 = job_level * housed
         target1 = min(1.0, 0.2 + 0.1 * years + oriented + features[m, MF_NETWORK])

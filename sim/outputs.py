@@ -209,6 +209,7 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "started": week_stats["started"] * k,
         "hours_available": week_stats["hours_offered"].sum(axis=2) * k,
         "hours_used": week_stats["hours_used"].sum(axis=2) * k,
+        "hours_misreferred": week_stats["misreferred"] * k,
         "hours_idle": idle,
         "hours_idle_while_waiting": np.where(waiting > 0, idle, 0.0),
         "requests_lapsed": week_stats["requests"][:, :, 0] * k,
@@ -266,7 +267,7 @@ SUMMED = ("arrivals", "newcomers", "children", "departed_total", "shelter_beds",
           "overflow_unfunded", "staff_fte")
 # System-wide status events of the week (kernels.step_status tallies, in order).
 STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_non_status",
-                 "departures")
+                 "departures", "regularized")
 
 
 def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:

@@ -14,12 +14,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.params import Scenario
+from sim.params_base import RENAMED_KEYS
 
 HEADER = """# Parameters
 
 Generated from the scenario schema (`sim/params.py`) by `python -m sim.paramdoc`; do not edit
 by hand. Paths are as written in scenario files and in `--set`; items of `municipalities` and
-`agencies` are addressed by name (`municipalities.Toronto.shelter_beds`).
+`agencies` are addressed by name (`municipalities.Toronto.refugee_program_beds`).
 
 ## Types: one rule for every field
 
@@ -49,7 +50,8 @@ a run that would not fit in the machine's memory, naming the `run.scale` that wo
 
 
 def parameters_markdown() -> str:
-    sections: list[str] = [HEADER]
+    renamed = ", ".join(f"`{old}` means `{new}`" for old, new in RENAMED_KEYS.items())
+    sections: list[str] = [HEADER, f"Old keys still read (with their old meaning): {renamed}.\n"]
     _section(Scenario, "", sections, seen=set())
     return "\n".join(sections).rstrip() + "\n"
 

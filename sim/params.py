@@ -20,6 +20,7 @@ from sim.params_claims import ClaimsBoard
 from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
 from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
+from sim.params_security import SEED004_POLICE, PublicAccess, Security
 from sim.params_services import Service, Services  # noqa: F401 (re-exported)
 
 
@@ -162,6 +163,11 @@ class Status(Strict):
                                        "level is an assumption",
                                        "Yearly rate at which non-status people get status",
                                        ge=0, le=1)
+    regularized_permit_weeks: float = P(
+        156.0, "weeks", "assumption (seed 000 names 'regularize' without a form; a temporary "
+        "status first, as temporary protection statutes give)",
+        "Mean length of the work permit a regularized person gets; at its end the permit rules "
+        "apply (permit_to_pr, permit_renewal, permit_departure)", gt=0)
     emigration_per_year: float = P(0.01, "1/year", A, "Yearly rate of leaving the country",
                                    ge=0, le=1)
 
@@ -239,6 +245,8 @@ class Integration(Strict):
     service_quality_weight: float = P(0.5, "share", "seed 000: lack of culturally relevant "
                                       "services", "How much agency quality scales service effects",
                                       ge=0, le=1)
+    security: Security = Field(default_factory=Security)
+    public_access: PublicAccess = Field(default_factory=PublicAccess)
 
     @model_validator(mode="after")
     def _weights(self) -> Integration:
@@ -325,6 +333,9 @@ class Sentiment(Strict):
 class Policies(Strict):
     access_without_fear: bool = P(False, "-", "seed 004: 7 cities since 2013",
                                   "Municipal services for all regardless of status")
+    awf_covers_police: bool = P(False, "-", SEED004_POLICE,
+                                "Access without fear also covers police (removes "
+                                "integration.security.fear_police)")
     welcoming_strategy: bool = P(False, "-", "seed 004: Calgary Welcoming Community Policy 2011",
                                  "Welcoming strategy with a newcomer office")
     lip: bool = P(False, "-", "seed 004: LIPs in 87 communities", "Local Immigration Partnership")
@@ -360,8 +371,21 @@ class Municipality(Strict):
                                     "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
     new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
                                    ge=0, most=1e7)
-    shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers",
-                         ge=0, most=1e6)
+    refugee_program_beds: float = P(
+        0.0, "beds", "Toronto: 500 budgeted refugee spaces (CBC 2023-05-31); Montréal: PRAIDA "
+        "~1,300 beds (docs/sources/canada_municipal_facts.csv)",
+        "Places of a dedicated refugee programme, open to newcomers only (old key: shelter_beds)",
+        ge=0, most=1e6)
+    shelter_system_beds: float = P(
+        0.0, "beds", "Toronto 337, Vancouver 286, Montréal 173 beds per 100k residents "
+        "(docs/sources/canada_municipal_facts.csv)",
+        "Beds of the general emergency shelter system, outside the refugee programme", ge=0,
+        most=1e6)
+    newcomer_share_of_system: float = P(
+        0.0, "share", "Ottawa: 47% of single adults in shelters were newcomers, 31 Dec 2023 "
+        "(canada_municipal_facts.csv); elsewhere an assumption",
+        "Share of the general system's beds newcomers may use (or held in a base year)",
+        ge=0, le=1)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
                                          "Newcomers already in shelter at week 0", ge=0,
                                          most=1e6)
@@ -384,6 +408,48 @@ class Municipality(Strict):
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_beds(cls, data: Any) -> Any:
+        """``shelter_beds`` (old files) means ``refugee_program_beds``, share of system 0."""
+        if isinstance(data, dict) and "shelter_beds" in data:
+            if "refugee_program_beds" in data:
+                raise ValueError("give refugee_program_beds or its old name shelter_beds, "
+                                 "not both")
+            data = {("refugee_program_beds" if k == "shelter_beds" else k): v
+                    for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _some_beds(self) -> Municipality:
+        """Beds must be stated, as the old required shelter_beds was (0 for none)."""
+        if not {"refugee_program_beds", "shelter_system_beds"} & self.model_fields_set:
+            raise ValueError("give refugee_program_beds (old name shelter_beds) and/or "
+                             "shelter_system_beds, in beds (0 for none)")
+        return self
+
+    @property
+    def shelter_beds(self) -> float:
+        """The old key: the refugee programme's places."""
+        return self.refugee_program_beds
+
+    def newcomer_beds(self) -> float:
+        """Beds newcomers may use: the programme's, plus their share of the general system."""
+        return self.refugee_program_beds + self.newcomer_share_of_system * self.shelter_system_beds
+
+    def public_fill(self, newcomers: float, extra_places: float) -> float:
+        """The whole system's fill as the public sees it, for ``newcomers`` in shelter.
+
+        Other users are taken to fill the general beds newcomers may not use (Toronto's
+        system ran at capacity, facts s.11); ``extra_places`` (emergency places) add to the
+        beds. Without a general system this is newcomers over the programme's places.
+        """
+        beds = self.refugee_program_beds + self.shelter_system_beds + extra_places
+        others = (1.0 - self.newcomer_share_of_system) * self.shelter_system_beds
+        if beds <= 0:
+            return 2.0 if newcomers > 0 else 0.0
+        return (others + newcomers) / beds
 
     @model_validator(mode="after")
     def _weights(self) -> Municipality:

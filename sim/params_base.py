@@ -14,6 +14,10 @@ A = "assumption"
 # stand, as the one type rule refuses them in fields (sim.params_checks)
 Number = Annotated[float, StrictType()]
 
+# Keys renamed in the schema that old scenario files may still use: old -> new. Loading,
+# ``--set`` and timelines read the old key as the new one (it keeps its old meaning).
+RENAMED_KEYS = {"shelter_beds": "refugee_program_beds"}
+
 
 def P(default: Any, unit: str, source: str, doc: str, most: float | None = None,
       **limits: Any) -> Any:

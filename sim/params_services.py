@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.codes import FUNDERS, SERVICES, STATUSES
 from sim.params_base import A, P, Strict
@@ -64,12 +64,19 @@ class Services(Strict):
     client_hours_per_fte_week: float = P(25.0, "hours/week", A,
                                          "Client-facing hours one full-time caseworker gives", gt=0)
     cost_per_fte_year: float = P(75000.0, "CAD/year", A, "Loaded cost of one caseworker", gt=0)
-    referral_waste: float = P(0.15, "share", A,
-                              "Share of hours lost to poor referrals without coordination",
-                              ge=0, lt=1)
-    lip_waste_reduction: float = P(0.5, "share", "seed 004: LIPs coordinate (87 communities); "
-                                   "size is an assumption",
-                                   "Fraction of referral waste removed by a LIP", ge=0, le=1)
+    referral_match: float = P(
+        0.75, "probability", "assumption (seed 004: Calgary 2007 named 'a lack of leadership and "
+        "coordination of services'; seed 000: lack of culturally relevant services)",
+        "Chance a referral from a waiting list fits the client without local coordination",
+        gt=0, le=1)
+    lip_referral_match: float = P(
+        0.9, "probability", "seed 004: LIPs map services and coordinate agencies (87 communities) "
+        "but 'do not directly provide settlement services'; size an assumption",
+        "Chance a referral fits where a Local Immigration Partnership coordinates", gt=0, le=1)
+    intake_hours_per_referral: float = P(
+        1.5, "caseworker hours", A,
+        "Hours a referral that does not fit costs (intake, assessment, redirection); the client "
+        "waits another week", ge=0)
     outreach_takeup_boost: float = P(0.5, "x", A,
                                      "Relative rise of take-up with multilingual outreach", ge=0)
     lapse_unservable_per_week: float = P(
@@ -82,6 +89,18 @@ class Services(Strict):
         "Chance, relative to an arrival's take-up, that a person without a request asks once "
         "a new status lets a funder with hours here serve them (0: requests only on arrival)",
         ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        """Name the keys of the old fixed referral waste and what replaced them."""
+        old = sorted({"referral_waste", "lip_waste_reduction"} & set(data)) if isinstance(
+            data, dict) else []
+        if old:
+            raise ValueError(f"{', '.join(old)}: replaced by referral_match, lip_referral_match "
+                             "and intake_hours_per_referral (hours are lost per referral that "
+                             "does not fit, docs/ODD.md)")
+        return data
 
     @field_validator(*SERVICES, mode="before")
     @classmethod

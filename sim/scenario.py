@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim import access, limits, paths
 from sim.params import Scenario
+from sim.params_base import RENAMED_KEYS
 from sim.series import SeriesError, weekly_arrivals
 from sim.toml_lines import find_line
 
@@ -373,8 +374,22 @@ def drop_missing_explained_by_typos(
             if not (err["type"] == "missing" and loc_of(err) in suggested)]
 
 
+def _as_written(loc: tuple, data: Any) -> tuple:
+    """``loc`` with a renamed key put back as the file wrote it (``shelter_beds``)."""
+    old = {new: old for old, new in RENAMED_KEYS.items()}.get(loc[-1] if loc else None)
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    if old and isinstance(node, dict) and old in node and loc[-1] not in node:
+        return (*loc[:-1], old)
+    return loc
+
+
 def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> str:
-    loc = err["loc"]
+    loc = _as_written(tuple(err["loc"]), data)
     key = _key_path(loc, data)
     where = _origin(loc, data, resolved)
     prefix = f"{where}: " if where else ""
@@ -500,7 +515,8 @@ def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
     """Field names of the schema model found at ``loc`` under ``root`` (did-you-mean hints)."""
     model = _model_at(loc, root)
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
+        fields = list(model.model_fields)
+        return fields + [old for old, new in RENAMED_KEYS.items() if new in fields]
     return []
 
 

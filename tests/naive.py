@@ -44,7 +44,8 @@ def eligibility_classes(hours, eligible, awf, hours_per_week):
 
 
 def step_services(svc_state, svc_week, status, housing, muni, week, key, hours, eligible, awf,
-                  hours_per_week, duration, lapse, lapse_unservable, takeup):
+                  hours_per_week, duration, lapse, lapse_unservable, takeup, match=None,
+                  intake_hours=0.0):
     """Twin of ``kernels.step_services``.
 
     Requests first, person by person: a request waiting since an earlier week lapses if
@@ -58,16 +59,21 @@ def step_services(svc_state, svc_week, status, housing, muni, week, key, hours, 
     (municipality, service) pool of hours is independent, and within one pool the
     queue is every continuing client (by row), then every waiting client (by row).
     Each client takes one week of hours from the first funder, in funder order, that
-    may serve their status and still has at least one week of hours left.
+    may serve their status and still has at least one week of hours left. A waiting
+    client's referral fits if draw ``8 + s`` of their row is below ``match[m]`` (default:
+    always); one that does not costs ``intake_hours`` (at most what the funder has left)
+    and the client keeps waiting.
 
     Returns:
         dict of svc_state, svc_week, hours (what is left), used, started, wait_sum,
-        completed, requests (lapsed, made again), eligibility.
+        completed, requests (lapsed, made again), eligibility, misreferred.
     """
+    n_muni = hours.shape[0]
+    match = np.ones(n_muni) if match is None else match
+    misreferred = np.zeros((n_muni, N_SERVICE))
     svc_state = svc_state.copy()
     svc_week = svc_week.copy()
     hours = hours.copy()
-    n_muni = hours.shape[0]
     used = np.zeros((n_muni, N_SERVICE, N_FUNDER))
     started = np.zeros((n_muni, N_SERVICE), np.int64)
     wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
@@ -75,7 +81,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, key, hours, 
     requests = np.zeros((n_muni, N_SERVICE, 2), np.int64)
     eligibility = eligibility_classes(hours, eligible, awf, hours_per_week)
     n = len(status)
-    draws = [uniforms(key, n, j) for j in range(2 * N_SERVICE)]
+    draws = [uniforms(np.uint64(key), n, j) for j in range(3 * N_SERVICE)]
 
     for i in range(n):
         if housing[i] == DEPARTED:
@@ -130,6 +136,12 @@ def step_services(svc_state, svc_week, status, housing, muni, week, key, hours, 
                 f = funder_for(i)
                 if f is None:
                     continue
+                if draws[2 * N_SERVICE + s][i] >= match[m]:  # a referral that does not fit
+                    cost = min(float(intake_hours), pool[f])
+                    pool[f] -= cost
+                    used[m, s, f] += cost
+                    misreferred[m, s] += cost
+                    continue
                 pool[f] -= need
                 used[m, s, f] += need
                 started[m, s] += 1
@@ -147,4 +159,4 @@ def step_services(svc_state, svc_week, status, housing, muni, week, key, hours, 
 
     return {"svc_state": svc_state, "svc_week": svc_week, "hours": hours, "used": used,
             "started": started, "wait_sum": wait_sum, "completed": completed,
-            "requests": requests, "eligibility": eligibility}
+            "requests": requests, "eligibility": eligibility, "misreferred": misreferred}

@@ -11,9 +11,12 @@ from sim.outputs import frames
 
 # Metro's agency has plenty of federal hours; nearly everyone arriving is an asylum claimant,
 # whom federal settlement money may not serve (services.eligibility, seed 004).
+# Every referral fits: the tests are about eligibility, not misreferrals (which leave eligible
+# people waiting a week).
 CLAIMANTS = {"run": {"weeks": 20},
              "streams": {"economic_pr": {"per_year": 100},
-                         "asylum_claimant": {"per_year": 3000}}}
+                         "asylum_claimant": {"per_year": 3000}},
+             "services": {"referral_match": 1.0}}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,10 @@ def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money
 
 def test_a_list_of_eligible_people_with_too_few_hours_shows_that_hours_bind():
     short = run(scenario({"run": {"weeks": 20},
-                          "streams": {"asylum_claimant": {"per_year": 0}},
+                          # more than the base's 1,500: hours no longer lost to referrals
+                          # serve more
+                          "streams": {"economic_pr": {"per_year": 2500},
+                                      "asylum_claimant": {"per_year": 0}},
                           "agencies": [{"name": "Metro Settlement", "municipality": "Metro",
                                         "staff_fte": 1, "grants": [
                                             {"funder": "federal", "amount_per_year": 7.5e4,

@@ -64,6 +64,7 @@ from sim.codes import (
 )
 from sim.kernels import (
     MF_AWF,
+    MF_AWF_POLICE,
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
@@ -141,7 +142,8 @@ def key(process: int, week: int = 0, seed: int = SEED) -> np.uint64:
 def status_params(**kw) -> StatusParams:
     base = dict(asylum_acceptance=0.0, rejected_departure=0.0, permit_to_pr=0.0,
                 permit_renewal=0.0, permit_departure=0.0, permit_weeks_worker=52.0,
-                permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0)
+                permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0,
+                regularized_permit_weeks=156.0)
     return StatusParams(**(base | kw))
 
 
@@ -160,12 +162,15 @@ def housing_params(**kw) -> HousingParams:
 def integration_params(**kw) -> IntegrationParams:
     base = dict(language_gain=0.0, language_gain_in_class=0.0, job_find=0.0, match=0.0,
                 service_boost=0.0, job_loss=0.0, no_permit_factor=1.0, adjust=0.0,
-                quality_weight=0.0)
+                quality_weight=0.0, security_permanent=1.0, security_temporary=0.7,
+                security_non_status=0.5, security_non_status_awf=0.65,
+                security_non_status_awf_police=0.85, access_with_status=0.4,
+                access_non_status=0.1, access_non_status_awf=0.3)
     return IntegrationParams(**(base | kw))
 
 
 def run_status(pop, week, p, claims_quota=-1):
-    events = np.zeros(5, np.int64)
+    events = np.zeros(6, np.int64)
     kernels.step_status(pop.status, pop.housing, pop.status_due, week,
                         key(PROC_STATUS, week), p, claims_quota, events)
     return events
@@ -195,8 +200,10 @@ def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0):
     return moves
 
 
-def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, welcoming=0.0):
+def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, welcoming=0.0,
+                   police=0.0):
     f = np.zeros((n_muni, N_MF))
+    f[:, MF_AWF_POLICE] = police
     f[:, MF_LABOUR] = labour
     f[:, MF_NETWORK] = network
     f[:, MF_SENTIMENT] = sentiment
@@ -245,11 +252,14 @@ def default_eligibility() -> np.ndarray:
 
 
 def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None,
-                 lapse=0.0, lapse_unservable=0.0, takeup=0.0):
+                 lapse=0.0, lapse_unservable=0.0, takeup=0.0, match=None, intake_hours=0.0,
+                 stream=None):
     """Run step_services; returns the outputs and leaves ``hours`` consumed in place.
 
     ``lapse`` (per service) and ``takeup`` (per city and service) may be scalars; by
-    default no request lapses and none is made again.
+    default no request lapses and none is made again. ``match`` (float[m], default 1:
+    every referral fits) and ``intake_hours`` set the referral matching. ``stream``: the
+    random stream key (default: the model's for ``week``).
     """
     n_muni = hours.shape[0]
     eligible = default_eligibility() if eligible is None else np.asarray(eligible)
@@ -260,18 +270,20 @@ def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=
                         float(lapse_unservable),
                         np.broadcast_to(np.asarray(takeup, np.float64), (n_muni, N_SERVICE)).copy(),
                         MAY_ASK)
+    match = np.ones(n_muni) if match is None else np.asarray(match, np.float64)
+    stream = key(PROC_SERVICES, week) if stream is None else np.uint64(stream)
     out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
                           started=np.zeros((n_muni, N_SERVICE), np.int64),
                           wait_sum=np.zeros((n_muni, N_SERVICE), np.int64),
                           completed=np.zeros((n_muni, N_SERVICE), np.int64),
                           requests=np.zeros((n_muni, N_SERVICE, 2), np.int64),
-                          eligibility=np.full((n_muni, N_SERVICE, N_STATUS), -1, np.int8))
-    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.age, pop.housing, pop.muni,
-                          week,
-                          key(PROC_SERVICES, week), hours, eligible, awf,
+                          eligibility=np.full((n_muni, N_SERVICE, N_STATUS), -1, np.int8),
+                          misreferred=np.zeros((n_muni, N_SERVICE)))
+    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.age, pop.housing,
+                          pop.muni, week, stream, hours, eligible, awf,
                           np.asarray(hours_per_week, np.float64), np.asarray(duration, np.int64),
-                          req, out.used, out.started, out.wait_sum, out.completed,
-                          out.requests, out.eligibility)
+                          req, match, float(intake_hours), out.used, out.started, out.wait_sum,
+                          out.completed, out.requests, out.eligibility, out.misreferred)
     return out
 
 
@@ -396,7 +408,7 @@ def test_asylum_acceptance_one_protects_due_claimants():
     assert pop.status.tolist() == [PROTECTED] * 3
     assert pop.status_due.tolist() == [-1] * 3
     assert pop.housing.tolist() == [SHELTER] * 3
-    assert events.tolist() == [3, 0, 0, 0, 0]
+    assert events.tolist() == [3, 0, 0, 0, 0, 0]
 
 
 def test_rejected_claimants_depart_when_departure_is_certain():
@@ -406,7 +418,7 @@ def test_rejected_claimants_depart_when_departure_is_certain():
     assert pop.housing.tolist() == [DEPARTED] * 2
     assert pop.status.tolist() == [ASYLUM] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 2, 0, 0, 2]  # rejected, and departed
+    assert events.tolist() == [0, 2, 0, 0, 2, 0]  # rejected, and departed
 
 
 def test_rejected_claimants_who_stay_become_non_status():
@@ -416,7 +428,7 @@ def test_rejected_claimants_who_stay_become_non_status():
     assert pop.status.tolist() == [NON_STATUS] * 2
     assert pop.housing.tolist() == [SHELTER, FRIENDS]
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 2, 0, 2, 0]
+    assert events.tolist() == [0, 2, 0, 2, 0, 0]
 
 
 def test_permit_to_pr_one_makes_workers_and_students_permanent():
@@ -424,7 +436,7 @@ def test_permit_to_pr_one_makes_workers_and_students_permanent():
     events = run_status(pop, week=8, p=status_params(permit_to_pr=1.0, permit_renewal=1.0))
     assert pop.status.tolist() == [ECONOMIC_PR] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 2, 0, 0]
+    assert events.tolist() == [0, 0, 2, 0, 0, 0]
 
 
 def test_permit_renewal_sets_a_future_due_week():
@@ -435,7 +447,7 @@ def test_permit_renewal_sets_a_future_due_week():
     assert np.all(pop.status_due > week)
     assert np.all(pop.status_due <= 32000)
     assert pop.housing.tolist() == [SHELTER] * 50
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_permit_renewal_length_follows_the_mean_permit_weeks():
@@ -453,7 +465,7 @@ def test_permit_departure_one_removes_permit_holders():
     events = run_status(pop, week=3, p=status_params(permit_departure=1.0))
     assert pop.housing.tolist() == [DEPARTED] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 0, 0, 2]
+    assert events.tolist() == [0, 0, 0, 0, 2, 0]
 
 
 def test_expired_permit_without_renewal_or_departure_becomes_non_status():
@@ -462,7 +474,7 @@ def test_expired_permit_without_renewal_or_departure_becomes_non_status():
     assert pop.status.tolist() == [NON_STATUS] * 2
     assert pop.housing.tolist() == [STABLE] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 0, 2, 0]
+    assert events.tolist() == [0, 0, 0, 2, 0, 0]
 
 
 def test_visits_picks_each_row_with_the_chance_in_row_order():
@@ -502,7 +514,7 @@ def test_emigration_one_makes_everyone_present_depart():
                                                      asylum_acceptance=1.0))
     assert pop.housing.tolist() == [DEPARTED] * N_STATUS
     assert pop.status.tolist() == statuses  # emigration happens before any status event
-    assert events.tolist() == [0, 0, 0, 0, N_STATUS]
+    assert events.tolist() == [0, 0, 0, 0, N_STATUS, 0]
 
 
 def test_status_events_wait_for_their_due_week():
@@ -511,7 +523,7 @@ def test_status_events_wait_for_their_due_week():
     before = snapshot(pop)
     events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_departed_rows_are_untouched_by_status():
@@ -521,15 +533,28 @@ def test_departed_rows_are_untouched_by_status():
     events = run_status(pop, week=5, p=status_params(
         asylum_acceptance=1.0, permit_to_pr=1.0, regularize_per_week=1.0, emigrate_per_week=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
-def test_regularization_one_makes_non_status_economic_pr():
+def test_regularization_gives_a_work_permit_not_permanent_residence():
+    pop = people(2000, status=NON_STATUS, status_due=-1)
+    events = run_status(pop, week=5, p=status_params(regularize_per_week=1.0,
+                                                     regularized_permit_weeks=100.0))
+    assert set(pop.status.tolist()) == {TEMP_WORKER}
+    assert pop.housing.tolist() == [SHELTER] * 2000
+    assert events.tolist() == [0, 0, 0, 0, 0, 2000]  # the last column: regularized
+    length = pop.status_due.astype(float) - 6  # due = week + 1 + int(exponential draw)
+    assert length.min() >= 0
+    assert length.mean() == pytest.approx(99.5, rel=0.06)  # mean 100, floored
+
+
+def test_a_regularized_permit_ends_by_the_permit_rules():
     pop = people(2, status=NON_STATUS, status_due=-1)
-    events = run_status(pop, week=5, p=status_params(regularize_per_week=1.0))
-    assert pop.status.tolist() == [ECONOMIC_PR] * 2
-    assert pop.housing.tolist() == [SHELTER] * 2
-    assert events.tolist() == [0, 0, 0, 0, 0]  # regularization has no event column
+    run_status(pop, week=5, p=status_params(regularize_per_week=1.0))
+    due = int(pop.status_due.max())
+    events = run_status(pop, week=due, p=status_params(permit_to_pr=1.0))
+    assert pop.status.tolist() == [ECONOMIC_PR] * 2  # permanent only when the permit ends
+    assert events.tolist() == [0, 0, 2, 0, 0, 0]
 
 
 def test_permanent_residents_have_no_status_events():
@@ -538,7 +563,7 @@ def test_permanent_residents_have_no_status_events():
     events = run_status(pop, week=5, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0,
                                                      permit_departure=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_a_funded_board_decides_its_quota_first_come_first_served():
@@ -551,7 +576,7 @@ def test_a_funded_board_decides_its_quota_first_come_first_served():
     assert pop.status.tolist() == [PROTECTED, ASYLUM, TEMP_WORKER, ASYLUM, PROTECTED,
                                    PROTECTED, ASYLUM]
     assert pop.status_due.tolist() == [-1, -1, 50, 3, -1, -1, 1]
-    assert events.tolist() == [3, 0, 0, 0, 0]
+    assert events.tolist() == [3, 0, 0, 0, 0, 0]
 
 
 def test_a_board_with_no_quota_decides_no_claim_but_permits_still_expire():
@@ -560,7 +585,7 @@ def test_a_board_with_no_quota_decides_no_claim_but_permits_still_expire():
                         claims_quota=0)
     assert pop.status.tolist() == [ASYLUM, ASYLUM, ECONOMIC_PR]
     assert pop.status_due.tolist() == [1, 2, -1]
-    assert events.tolist() == [0, 0, 1, 0, 0]
+    assert events.tolist() == [0, 0, 1, 0, 0, 0]
 
 
 def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
@@ -568,7 +593,7 @@ def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
     events = run_status(pop, week=1, p=status_params(asylum_acceptance=0.0,
                                                      rejected_departure=0.0), claims_quota=100)
     assert pop.status.tolist() == [NON_STATUS] * 3 + [ASYLUM]
-    assert events.tolist() == [0, 3, 0, 3, 0]
+    assert events.tolist() == [0, 3, 0, 3, 0, 0]
 
 
 # --------------------------------------------------------------------------- step_reception
@@ -1180,15 +1205,20 @@ def test_services_match_naive_twin_on_random_cases(block):
         pop, week, hours, eligible, awf, hpw, duration, req = _random_services_case(
             np.random.default_rng(seed))
         given = hours.copy()
+        # half the cases misrefer: a chance per city that referrals fit, intake hours
+        rng = np.random.default_rng(seed + 77)
+        match = np.where(rng.random(hours.shape[0]) < 0.5, 1.0, rng.random(hours.shape[0]))
+        stream, intake = key(PROC_SERVICES, week), float(rng.choice([0.0, 0.4, 1.0, 3.0]))
         expected = naive_step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing,
-                                       pop.muni, week, key(PROC_SERVICES, week), hours, eligible,
-                                       awf, hpw, duration, req["lapse"], req["lapse_unservable"],
-                                       req["takeup"])
-        out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req)
+                                       pop.muni, week, stream, hours, eligible, awf, hpw,
+                                       duration, req["lapse"], req["lapse_unservable"],
+                                       req["takeup"], match, intake)
+        out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req, match=match,
+                           intake_hours=intake)
         got = {"svc_state": pop.svc_state, "svc_week": pop.svc_week, "hours": hours,
                "used": out.used, "started": out.started, "wait_sum": out.wait_sum,
                "completed": out.completed, "requests": out.requests,
-               "eligibility": out.eligibility}
+               "eligibility": out.eligibility, "misreferred": out.misreferred}
         for name, value in expected.items():
             np.testing.assert_array_equal(got[name], value, err_msg=f"{name}, seed {seed}")
         # Hours are never overspent: used + left == given, and nothing goes negative.
@@ -1236,10 +1266,35 @@ def test_safety_target_from_housing_sentiment_and_security():
     feats = features_table(2, sentiment=0.64)
     feats[1, MF_AWF] = 1.0
     run_integration(pop, 10, integration_params(adjust=1.0), feats)
-    # safety(housing) * sqrt(0.64) * security: permanent 1, non-status shut out 0.5,
-    # claimant 0.7 without and 0.85 with access without fear.
+    # safety(housing) * sqrt(0.64) * security: permanent 1, non-status without a policy 0.5,
+    # claimant 0.7 with or without access without fear (it changes non-status people only).
     np.testing.assert_allclose(pop.dims[:, 4], [1.0 * 0.8 * 1.0, 0.2 * 0.8 * 0.5,
-                                                0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.85], rtol=1e-6)
+                                                0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.7], rtol=1e-6)
+
+
+def test_access_without_fear_changes_non_status_safety_only_through_its_channels():
+    """Cities: no policy; the policy; the policy covering police. The params give
+    non-status security 0.5, 0.65 (fear of city services gone), 0.85 (police too)."""
+    pop = people(6, status=[NON_STATUS, NON_STATUS, NON_STATUS, TEMP_WORKER, TEMP_WORKER,
+                            TEMP_WORKER], housing=STABLE, muni=[0, 1, 2, 0, 1, 2])
+    feats = features_table(3)
+    feats[1:, MF_AWF] = 1.0
+    feats[2, MF_AWF_POLICE] = 1.0
+    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(pop.dims[:, 4], [0.5, 0.65, 0.85, 0.7, 0.7, 0.7], rtol=1e-6)
+    covered_only = people(1, status=NON_STATUS, housing=STABLE)  # police flag, no policy
+    run_integration(covered_only, 10, integration_params(adjust=1.0),
+                    features_table(1, police=1.0))
+    assert covered_only.dims[0, 4] == pytest.approx(0.5)
+
+
+def test_access_without_fear_opens_the_municipal_share_of_public_services():
+    """Nothing requested: access = base + 0.25; non-status base 0.1 without, 0.3 with."""
+    pop = people(4, status=[NON_STATUS, NON_STATUS, ECONOMIC_PR, ECONOMIC_PR], muni=[0, 1, 0, 1])
+    feats = features_table(2)
+    feats[1, MF_AWF] = 1.0
+    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(pop.dims[:, 2], [0.35, 0.55, 0.65, 0.65], rtol=1e-6)
 
 
 def test_dimensions_move_adjust_of_the_way_to_their_targets():
@@ -1602,3 +1657,34 @@ def test_tally_counts_the_actively_homeless_as_toronto_does():
     # not 13 weeks ago, not the renters, not the departed, not someone never in shelter.
     # city 1: a non-status person sleeping rough 10 weeks after shelter (refugee group).
     assert out.homeless.tolist() == [[2, 1], [1, 1]]
+
+
+def _waiting_for_orientation(n: int) -> SimpleNamespace:
+    state = np.zeros((n, N_SERVICE), np.int8)
+    state[:, 0] = SVC_WAITING
+    return people(n, svc_state=state)
+
+
+def test_a_referral_that_does_not_fit_costs_intake_hours_and_a_week():
+    pop = _waiting_for_orientation(3)
+    hours = pool(s0_f0=10.0)
+    out = run_services(pop, 4, hours, [2.0, 1, 1, 1], [3, 1, 1, 1], match=[0.0],
+                       intake_hours=1.5)
+    assert out.started.sum() == 0
+    assert (pop.svc_state[:, 0] == SVC_WAITING).all()  # still waiting, place kept
+    assert out.misreferred[0, 0] == pytest.approx(4.5)  # 3 x 1.5 hours
+    assert out.used[0, 0, 0] == pytest.approx(4.5)
+    assert hours[0, 0, 0] == pytest.approx(5.5)
+    fit = _waiting_for_orientation(3)
+    out = run_services(fit, 4, pool(s0_f0=10.0), [2.0, 1, 1, 1], [3, 1, 1, 1], match=[1.0],
+                       intake_hours=1.5)
+    assert out.started[0, 0] == 3 and out.misreferred.sum() == 0.0
+
+
+def test_referral_matching_fits_the_stated_share_of_referrals():
+    n = 4000
+    pop = _waiting_for_orientation(n)
+    out = run_services(pop, 4, pool(s0_f0=1e6), [2.0, 1, 1, 1], [3, 1, 1, 1], stream=99,
+                       match=[0.75], intake_hours=1.5)
+    assert out.started[0, 0] / n == pytest.approx(0.75, abs=0.02)
+    assert out.misreferred[0, 0] == pytest.approx((n - out.started[0, 0]) * 1.5)

@@ -241,7 +241,8 @@ def test_parameters_doc_is_generated_from_the_current_schema():
     doc = Path(__file__).parent.parent / "docs" / "parameters.md"
     assert doc.read_text() == parameters_markdown(), (
         "docs/parameters.md is stale: run python -m sim.paramdoc > docs/parameters.md")
-    assert "| `shelter_beds` |" in doc.read_text()
+    assert "| `refugee_program_beds` |" in doc.read_text()
+    assert "`shelter_beds` means `refugee_program_beds`" in doc.read_text()
 
 
 def test_same_seed_same_timeline_same_result(folder):

@@ -76,10 +76,11 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
         hours = np.zeros((1, N_SERVICE, N_FUNDER))
         hours[0, 0, 0] = c
         w = slice(first, last)
-        kernels.step_services(svc_state[w], svc_week[w], zeros8[w], ages[w], zeros8[w], zeros16[w],
-                              week, kernels.stream_key(seed, week, 0), hours, eligible, awf,
-                              per_week, duration, no_lapse, used, started, wait_sum, done,
-                              requests, eligibility)
+        kernels.step_services(svc_state[w], svc_week[w], zeros8[w], ages[w], zeros8[w],
+                              zeros16[w], week, kernels.stream_key(seed, week, 0), hours,
+                              eligible, awf, per_week, duration, no_lapse, np.ones(1), 0.0, used,
+                              started, wait_sum, done, requests, eligibility,
+                              np.zeros((1, N_SERVICE)))
         first += int(np.argmax(svc_state[first:last, 0] != SVC_DONE)) if last > first and \
             (svc_state[first:last, 0] != SVC_DONE).any() else last - first
         if week >= warmup:
