@@ -115,7 +115,8 @@ def test_shelter_stock_follows_arrivals_minus_exits_to_the_person():
         "run": {"weeks": 80, "scale": 1},
         "streams": {"economic_pr": {"per_year": 0},
                     "asylum_claimant": {"per_year": 3000, "housing_on_arrival": NEEDS_SHELTER}},
-        "status": {"asylum_decision_weeks": 1e6, "emigration_per_year": 0.0},
+        "status": {"emigration_per_year": 0.0},
+        "claims_board": {"decisions_per_year": 0.0},  # no claim is decided: nobody departs
         "moves": {"base_per_year": 0.0},
         "employment": {"job_find_per_week": 0.0},  # nobody can afford to move on again
         "housing": {"search_rate": 1.0, "reference_vacancy": 0.01, "discrimination": 0.0,
