@@ -58,8 +58,9 @@ def waiting_by_funder(model: mesa.Model) -> pd.DataFrame:
     ``waiting_no_funder_with_hours`` (those no funder offering hours here this week may
     serve: more hours from these funders cannot reach them; the weekly rows split them into
     ``waiting_no_hours_<service>`` and ``waiting_no_funder_<service>``, after the week's
-    moves); and ``binds``: "eligibility"
-    (hours idle while people wait), "hours" (people wait, no hours idle) or "none".
+    moves); and ``binds``: "eligibility" (hours idle while some of those waiting have no
+    funder with hours here), "hours" (everyone waiting has such a funder, or no hours sit
+    idle) or "none".
     """
     if not model.municipal_history:
         raise ValueError("no week has been stepped yet")
@@ -85,6 +86,10 @@ def waiting_by_funder(model: mesa.Model) -> pd.DataFrame:
             if row["waiting"] == 0:
                 row["binds"] = "none"
             else:
-                row["binds"] = "eligibility" if idle[m, s].sum() > 0 else "hours"
+                # Eligibility binds when hours sit idle while some of those waiting have no
+                # funder with hours here; if every waiting person has one, hours bind.
+                unreachable = row["waiting_no_funder_with_hours"] > 0
+                row["binds"] = ("eligibility" if idle[m, s].sum() > 0 and unreachable
+                                else "hours")
             records.append(row)
     return pd.DataFrame.from_records(records)

@@ -115,8 +115,9 @@ def test_access_without_fear_with_municipal_money_serves_them_and_raises_integra
 GRANT_CLIFF = {
     "run": {"weeks": 130},
     "funding": {"layoff_lag_weeks": 8, "hire_lag_weeks": 8},
-    # 25 client hours less the 15% the old fixed referral waste took, so the counts below hold
-    "services": {"client_hours_per_fte_week": 21.25},
+    # 25 client hours less the 15% the old fixed referral waste took, and every referral
+    # fits (referral matching is tested in test_mechanisms.py), so the counts below hold
+    "services": {"client_hours_per_fte_week": 21.25, "referral_match": 1.0},
     # 2,000 adult arrivals a year, a fifth of them want language training: 400 a year
     "streams": {"economic_pr": {"per_year": 2000, "age_shares": {"core": 1.0}},
                 "asylum_claimant": {"per_year": 0}},

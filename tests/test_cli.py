@@ -133,9 +133,9 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_bundled_scenarios_are_found_by_name_from_any_folder(tmp_path):
     done = reception("validate", "classroom", "classroom.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines == ["ok: classroom (3 municipalities, 3 agencies, 104 weeks)",
-                     "ok: classroom.toml (3 municipalities, 3 agencies, 104 weeks)"]
+    lines = [line.split(";")[0] for line in done.stdout.splitlines()]  # before the estimate
+    assert lines == ["ok: classroom (3 municipalities, 3 agencies, 104 weeks",
+                     "ok: classroom.toml (3 municipalities, 3 agencies, 104 weeks"]
     done = reception("run", "classroom", "--weeks", "2", "--out", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "overflow" in done.stdout.splitlines()[1]  # the summary table's header
@@ -149,4 +149,4 @@ def test_a_file_in_the_working_folder_comes_before_a_bundled_one(tmp_path):
         'shelter_beds = 10\n', ""))
     done = reception("validate", "classroom", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok: classroom (1 municipality, 1 agency, 20 weeks)"
+    assert done.stdout.startswith("ok: classroom (1 municipality, 1 agency, 20 weeks;")
