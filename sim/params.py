@@ -71,7 +71,7 @@ class Stream(Strict):
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
          "stable_housing": 0.2},
         "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
-    age_shares: dict[AgeName, float] = P(
+    age_shares: dict[AgeName, Number] = P(
         DEFAULT_AGE_SHARES, "shares", "assumption, near the age profile of permanent-resident "
         "admissions", "Age bands of arrivals (0-14, 15-24, 25-54, 55-64, 65+; shares summing "
         "to 1)")

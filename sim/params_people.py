@@ -9,12 +9,14 @@ instead of at zero (docs/ODD.md 5.3).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from sim.codes import AGES
-from sim.params_base import A, P, Strict, check_shares
+from sim.params_base import A, Number, P, Strict, check_shares
+
+Factor = Annotated[Number, Field(ge=0, le=2)]  # a multiplier of a weekly rate
 
 AgeName = Literal[AGES]  # type: ignore[valid-type]
 
@@ -28,7 +30,7 @@ STOCK_HOUSING = ("friends_family", "precarious_rental", "stable_housing")
 class Ages(Strict):
     """What age changes: who looks for work, who goes to language class or to school."""
 
-    job_find_factor: dict[Literal["youth", "core", "older"], float] = P(
+    job_find_factor: dict[Literal["youth", "core", "older"], Factor] = P(
         {"youth": 0.7, "core": 1.0, "older": 0.75}, "x",
         "assumption, shaped on the Labour Force Survey's age profile (employment rates of "
         "15-24 and 55-64 year-olds well below the core working age's)",
@@ -41,10 +43,8 @@ class Ages(Strict):
 
     @field_validator("job_find_factor")
     @classmethod
-    def _factors(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: x for k, x in v.items() if not 0 <= x <= 2}
-        if bad:
-            raise ValueError(f"factors must lie in 0-2, found {bad}")
+    def _keep_defaults(cls, v: dict[str, float]) -> dict[str, float]:
+        """A band left out keeps its default factor."""
         return {"youth": 0.7, "core": 1.0, "older": 0.75} | v
 
 
@@ -59,13 +59,13 @@ class EarlierNewcomers(Strict):
 
     years: float = P(5.0, "years", "Census 2021: 'recent immigrants' landed in the five years "
                      "before the census", "Years over which they arrived", gt=0, le=10)
-    status_shares: dict[Literal[STOCK_STATUSES], float] = P(  # type: ignore[valid-type]
+    status_shares: dict[Literal[STOCK_STATUSES], Number] = P(  # type: ignore[valid-type]
         {"economic_pr": 0.57, "family_pr": 0.27, "resettled_refugee": 0.08,
          "protected_person": 0.08}, "shares",
         "assumption, near IRCC permanent-resident admissions by class 2016-2021 (about 57% "
         "economic, 27% family, 16% refugees and protected persons)",
         "Their status (shares summing to 1)")
-    housing_shares: dict[Literal[STOCK_HOUSING], float] = P(  # type: ignore[valid-type]
+    housing_shares: dict[Literal[STOCK_HOUSING], Number] = P(  # type: ignore[valid-type]
         {"friends_family": 0.03, "precarious_rental": 0.12, "stable_housing": 0.85}, "shares",
         A, "Where they live at week 0 (shares summing to 1)")
 

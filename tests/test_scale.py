@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import scenario
 
+from sim.codes import SERVICES
 from sim.runner import simulate
 from sim.state import bytes_per_migrant
 
@@ -40,7 +41,12 @@ def test_small_service_pools_still_serve_at_a_large_scale():
     started = [f"started_{s}" for s in ("orientation", "language", "employment", "housing_help")]
 
     def starts(scale):
-        m = simulate(scenario({"run": {"weeks": 104, "scale": scale}})).municipalities
+        # requests never lapse here: at scale 100 the pool takes months to hold one
+        # client-week, longer than a lapsing request waits (lapsing: test_waiting_lists.py)
+        never = {s: {"lapse_per_week": 0.0} for s in SERVICES}
+        m = simulate(scenario({"run": {"weeks": 104, "scale": scale},
+                               "services": never | {"lapse_unservable_per_week": 0.0}})
+                     ).municipalities
         return m[started].sum().sum(), m.query("municipality == 'Town'")[started].sum().sum()
 
     exact_all, exact_town = starts(1)
