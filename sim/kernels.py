@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim import threads
 from sim.codes import (
     ASYLUM,
     CHILD,
@@ -150,6 +151,45 @@ def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     return out
 
 
+def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
+    """``kernel(lo, hi, *args[, part])`` on every block of rows (``sim.threads``); the parts
+    are then added into ``out`` in block order. Returns what each block's call returned.
+
+    ``out`` is an array, a NamedTuple of arrays or None; ``part`` is block ``b``'s own zeroed
+    copy of it, so threads never share a tally and float sums do not depend on the thread
+    count. Kernels that list rows return how many they listed (``_listed``), an int or a
+    tuple of ints per block.
+    """
+    arrays = () if out is None else tuple(out) if isinstance(out, tuple) else (out,)
+    count = threads.n_blocks(n)
+    parts = [np.zeros((count, *a.shape), a.dtype) for a in arrays]
+    returned = [None] * count
+
+    def block(b: int, lo: int, hi: int) -> None:
+        mine = [part[b] for part in parts]
+        if out is not None:
+            mine = [type(out)(*mine) if isinstance(out, tuple) else mine[0]]
+        returned[b] = kernel(lo, hi, *args, *mine)
+
+    threads.each_block(n, block)
+    for a, part in zip(arrays, parts, strict=True):
+        for b in range(count):
+            a += part[b]
+    return np.array(returned, np.int64) if returned[0] is not None else None
+
+
+@njit(cache=True)
+def _listed(rows, found, block):
+    """The rows that blocks listed in ``rows`` (block ``b`` from row ``b * block``, ``found[b]``
+    of them), in row order."""
+    out = np.empty(found.sum(), np.int64)
+    k = 0
+    for b in range(found.shape[0]):
+        out[k:k + found[b]] = rows[b * block:b * block + found[b]]
+        k += found[b]
+    return out
+
+
 # --------------------------------------------------------------------------- 2. status
 
 
@@ -167,9 +207,12 @@ class StatusParams(NamedTuple):
     emigrate_per_week: float
 
 
-@njit(cache=True)
 def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
+
+    Emigration first (rare: by ``visits``); then every row's own events, block by block on
+    threads, which list the asylum claims to decide; then those claims in row order, since
+    a board's quota takes them first come, first served.
 
     Args:
         status, housing: int8[n], updated in place.
@@ -182,12 +225,30 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
             departures.
     """
     n = status.shape[0]
-    for i in visits(key, p.emigrate_per_week, n):  # first: emigrants have no status event
+    _emigration(housing, key, p, out_events)
+    claims = np.empty(n, np.int64)
+    found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
+                                          claims_quota, claims), out_events)
+    _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due, key, p,
+                   claims_quota, out_events)
+
+
+@njit(cache=True)
+def _emigration(housing, key, p, out_events):
+    """Emigration: rows picked at the weekly chance leave (before any status event)."""
+    for i in visits(key, p.emigrate_per_week, housing.shape[0]):
         if housing[i] != DEPARTED:
             housing[i] = DEPARTED
             out_events[4] += 1
-    decided = 0
-    for i in range(n):
+
+
+@njit(cache=True, nogil=True)
+def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quota, claims,
+                  out_events):
+    """Regularization and permit events of rows lo:hi; lists the asylum claims to decide
+    in ``claims[lo:]`` and returns how many."""
+    listed = 0
+    for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
         s = status[i]
@@ -196,29 +257,14 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
                 status[i] = ECONOMIC_PR
             continue
         due = status_due[i]
-        if due < 0:
+        if due < 0 or (due > week and not (s == ASYLUM and claims_quota >= 0)):
             continue
-        if s == ASYLUM and claims_quota >= 0:
-            if decided >= claims_quota:
-                continue
-            decided += 1
-        elif due > week:
+        if s == ASYLUM:
+            claims[lo + listed] = i
+            listed += 1
             continue
         u = _uniform(key, i, 2)
-        if s == ASYLUM:
-            status_due[i] = -1
-            if u < p.asylum_acceptance:
-                status[i] = PROTECTED
-                out_events[0] += 1
-            else:
-                out_events[1] += 1
-                if _uniform(key, i, 3) < p.rejected_departure:
-                    housing[i] = DEPARTED
-                    out_events[4] += 1
-                else:
-                    status[i] = NON_STATUS
-                    out_events[3] += 1
-        elif s == TEMP_WORKER or s == STUDENT:
+        if s == TEMP_WORKER or s == STUDENT:
             if u < p.permit_to_pr:
                 status[i] = ECONOMIC_PR
                 status_due[i] = -1
@@ -235,6 +281,28 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
                 status[i] = NON_STATUS
                 status_due[i] = -1
                 out_events[3] += 1
+    return listed
+
+
+@njit(cache=True)
+def _decide_claims(claims, status, housing, status_due, key, p, claims_quota, out_events):
+    """Decide the listed claims in row order, at most ``claims_quota`` (-1: all)."""
+    for k in range(claims.shape[0]):
+        if claims_quota >= 0 and k >= claims_quota:
+            return
+        i = claims[k]
+        status_due[i] = -1
+        if _uniform(key, i, 2) < p.asylum_acceptance:
+            status[i] = PROTECTED
+            out_events[0] += 1
+        else:
+            out_events[1] += 1
+            if _uniform(key, i, 3) < p.rejected_departure:
+                housing[i] = DEPARTED
+                out_events[4] += 1
+            else:
+                status[i] = NON_STATUS
+                out_events[3] += 1
 
 
 # --------------------------------------------------------------------------- 3. reception
@@ -248,7 +316,6 @@ class LossParams(NamedTuple):
     lost_to_friends: float
 
 
-@njit(cache=True)
 def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_places,
                    capped, out_occupancy):
     """Housing losses, then shelter placement first come, first served.
@@ -265,28 +332,52 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
         out_occupancy: int64[m, 3] written: shelter (incl. overflow), interim,
             unsheltered after placement.
     """
-    n_muni = beds.shape[0]
-    shelter = np.zeros(n_muni, np.int64)
-    interim = np.zeros(n_muni, np.int64)
     n = housing.shape[0]
-    # Losses are rare: rows are visited by geometric gaps and thinning, as in step_moves.
+    _housing_losses(housing, key, p)
+    # Who sleeps where, block by block on threads: per city in shelter and in interim
+    # housing, and the rows sleeping rough (listed in row order).
+    placed = np.zeros((beds.shape[0], 2), np.int64)
+    seekers = np.empty(n, np.int64)
+    found = _in_blocks(_sleeping_block, n, (housing, muni, seekers), placed)
+    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, beds, interim_places,
+                   overflow_places, capped, placed, out_occupancy)
+
+
+@njit(cache=True)
+def _housing_losses(housing, key, p):
+    """Stays with friends and precarious tenancies that end this week (rare: ``visits``)."""
     p_max = min(1.0, max(p.friends_breakdown, p.precarious_loss))
-    for i in visits(key, p_max, n):
+    for i in visits(key, p_max, housing.shape[0]):
         h = housing[i]
         if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) * p_max < (
                 p.friends_breakdown if h == FRIENDS else p.precarious_loss):
             housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-    seekers = np.empty(n, np.int64)  # rows sleeping rough, in row order
+
+
+@njit(cache=True, nogil=True)
+def _sleeping_block(lo, hi, housing, muni, seekers, out_placed):
+    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``),
+    list those sleeping rough in ``seekers[lo:]`` and return how many."""
     n_seekers = 0
-    for i in range(n):
+    for i in range(lo, hi):
         h = housing[i]
         m = muni[i]
-        shelter[m] += h == SHELTER
-        interim[m] += h == INTERIM
-        seekers[n_seekers] = i
+        out_placed[m, 0] += h == SHELTER
+        out_placed[m, 1] += h == INTERIM
+        seekers[lo + n_seekers] = i
         n_seekers += h == UNSHELTERED
+    return n_seekers
+
+
+@njit(cache=True)
+def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places, capped,
+                   placed, out_occupancy):
+    """Beds, then interim places, then overflow, first come first served in row order."""
+    n_muni = beds.shape[0]
+    shelter = placed[:, 0].copy()
+    interim = placed[:, 1].copy()
     unsheltered = np.zeros(n_muni, np.int64)
-    for k in range(n_seekers):
+    for k in range(seekers.shape[0]):
         i = seekers[k]
         m = muni[i]
         if shelter[m] < beds[m]:
@@ -306,10 +397,14 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
         out_occupancy[m, 2] = unsheltered[m]
 
 
-@njit(cache=True)
 def mark_shelter_use(housing, shelter_week, week):
     """Record the week for everyone sleeping in shelter or interim housing this week."""
-    for i in range(housing.shape[0]):
+    _in_blocks(_shelter_use_block, housing.shape[0], (housing, shelter_week, week))
+
+
+@njit(cache=True, nogil=True)
+def _shelter_use_block(lo, hi, housing, shelter_week, week):
+    for i in range(lo, hi):
         if housing[i] == SHELTER or housing[i] == INTERIM:
             shelter_week[i] = week
 
@@ -428,7 +523,6 @@ def _update_servable(servable, hours, m, s, eligible, awf, need):
         servable[m, s, status] = _funder_for(hours, m, s, status, eligible, awf, need) >= 0
 
 
-@njit(cache=True)
 def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
                   hours_per_week, duration, out_used, out_started, out_wait_sum,
                   out_completed):
@@ -443,7 +537,9 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
     branching on each service, whether the row has a client in service (pass 1) or
     waiting on a pool that still has a client-week of hours (pass 2); only then does it
     look at the four services. Pools of different services are disjoint, so this skips
-    work without changing who is served.
+    work without changing who is served. The screens run block by block on threads
+    before either pass (pass 1 changes no waiting entry, and pools only close, so pass 2
+    checks its screen again); the passes themselves go in row order.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
@@ -456,19 +552,56 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
             out_wait_sum: int64[m, S] summed weeks waited by those starting.
     """
     n = status.shape[0]
-    n_muni = hours.shape[0]
-    # A pool is open while some funder still has a client's weekly hours; once every pool
-    # is closed the rest of the waiting list cannot be served and the pass stops early.
-    open_ = np.zeros((n_muni, N_SERVICE), np.bool_)
-    for m in range(n_muni):
+    open_ = _open_pools(hours, hours_per_week)
+    busy = np.empty(n, np.int64)
+    waiting = np.empty(n, np.int64)
+    found = _in_blocks(_services_screen_block, n, (svc_state, housing, muni, open_, busy,
+                                                   waiting))
+    _serve(_listed(busy, found[:, 0], threads.BLOCK), _listed(waiting, found[:, 1],
+                                                               threads.BLOCK),
+           open_, svc_state, svc_week, status, muni, week, hours, eligible, awf,
+           hours_per_week, duration, out_used, out_started, out_wait_sum, out_completed)
+
+
+@njit(cache=True)
+def _open_pools(hours, hours_per_week):
+    """open_[m, s]: some funder of pool (m, s) still has a client's weekly hours."""
+    open_ = np.zeros((hours.shape[0], N_SERVICE), np.bool_)
+    for m in range(hours.shape[0]):
         for s in range(N_SERVICE):
             open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
-    n_open = open_.sum()
-    for i in range(n):  # pass 1: continuing clients
-        busy = ((svc_state[i, 0] == SVC_IN_SERVICE) | (svc_state[i, 1] == SVC_IN_SERVICE)
-                | (svc_state[i, 2] == SVC_IN_SERVICE) | (svc_state[i, 3] == SVC_IN_SERVICE))
-        if not busy or housing[i] == DEPARTED:
+    return open_
+
+
+@njit(cache=True, nogil=True)
+def _services_screen_block(lo, hi, svc_state, housing, muni, open_, busy, waiting):
+    """Rows lo:hi present with a client in service (listed in ``busy[lo:]``) or waiting on
+    an open pool (``waiting[lo:]``); returns how many of each."""
+    n_busy = 0
+    n_waiting = 0
+    for i in range(lo, hi):
+        if housing[i] == DEPARTED:
             continue
+        m = muni[i]
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        busy[lo + n_busy] = i
+        n_busy += ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
+                   | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
+        waiting[lo + n_waiting] = i
+        n_waiting += (((st0 == SVC_WAITING) & open_[m, 0]) | ((st1 == SVC_WAITING) & open_[m, 1])
+                      | ((st2 == SVC_WAITING) & open_[m, 2])
+                      | ((st3 == SVC_WAITING) & open_[m, 3]))
+    return n_busy, n_waiting
+
+
+@njit(cache=True)
+def _serve(busy, waiting, open_, svc_state, svc_week, status, muni, week, hours, eligible, awf,
+           hours_per_week, duration, out_used, out_started, out_wait_sum, out_completed):
+    """Pass 1 over the rows in service, pass 2 over the rows waiting (``step_services``)."""
+    n_muni = hours.shape[0]
+    n_open = open_.sum()
+    for i in busy:  # pass 1: continuing clients
         m = muni[i]
         for s in range(N_SERVICE):
             if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
@@ -491,7 +624,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-    for i in range(n):  # pass 2: the waiting lists
+    for i in waiting:  # pass 2: the waiting lists
         if n_open == 0:
             break
         m = muni[i]
@@ -499,7 +632,7 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
               | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
               | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
               | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
-        if not go or housing[i] == DEPARTED:
+        if not go:
             continue
         for s in range(N_SERVICE):
             if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
@@ -588,11 +721,11 @@ def integration_tables(week, first_week, p, features, quality):
     return q_lang, q_emp, q_or, root_sentiment, years, access
 
 
-@njit(cache=True)
-def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
-                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
-                     out_jobs):
-    """Language, job finding and the five integration dimensions, one week.
+@njit(cache=True, nogil=True)
+def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
+                       arrival_week, age, svc_state, dims, week, first_week, key, p, features,
+                       quality, by_age, out_jobs):
+    """Language, job finding and the five integration dimensions, one week, rows lo:hi.
 
     Each dimension moves ``adjust`` of the way toward a target set by the person's
     situation (Calgary's key result areas, seed 004):
@@ -609,7 +742,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
     """
     q_lang, q_emp, q_or, root_sentiment, years_here, access_share = integration_tables(
         week, first_week, p, features, quality)
-    for i in range(status.shape[0]):
+    for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
         h = housing[i]
@@ -671,6 +804,15 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         dims[i, 2] += p.adjust * (target2 - dims[i, 2])
         dims[i, 3] += p.adjust * (target3 - dims[i, 3])
         dims[i, 4] += p.adjust * (target4 - dims[i, 4])
+
+
+def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
+                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
+                     out_jobs):
+    """``_integration_block`` over all rows, block by block on threads (``sim.threads``)."""
+    _in_blocks(_integration_block, status.shape[0], (
+        status, housing, muni, employment, skill, language, arrival_week, age, svc_state, dims,
+        week, first_week, key, p, features, quality, by_age), out_jobs)
 
 
 @njit(cache=True)
@@ -767,18 +909,29 @@ class TallyParams(NamedTuple):
     recent: int  # weeks since arrival within which a person is a recent immigrant (LFS: 5 y)
 
 
-@njit(cache=True)
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
           stable_week, shelter_week, age, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6.
 
+    Block by block on threads (``sim.threads``): each block sums its rows in row order,
+    and the blocks' sums are added in block order.
+
     Args:
         p: TallyParams. out: TallyOut, added into.
     """
+    _in_blocks(_tally_block, status.shape[0], (
+        status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
+        stable_week, shelter_week, age, p), out)
+
+
+@njit(cache=True, nogil=True)
+def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week, dims,
+                 arrival_week, stable_week, shelter_week, age, p, out):
+    """``tally`` of rows lo:hi, added into ``out``."""
     # People by (city, combination of the four service states): one count a row instead
     # of eight; the waiting and in-service counts per service are read off it afterwards.
     combos = np.zeros((out.counts.shape[0], 256), np.int64)
-    for i in range(status.shape[0]):
+    for i in range(lo, hi):
         m = muni[i]
         s = status[i]
         h = housing[i]
