@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace an output folder an earlier run wrote (only such a folder: "
                           "docs/outputs.md)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="threads for the row kernels (default: NUMBA_NUM_THREADS if set, "
+                          "else every core); results are the same for any N")
     run.set_defaults(handler=_run)
 
     show = sub.add_parser("show", parents=[sets],
@@ -167,9 +170,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim import threads
     from sim.outdir import prepare
     from sim.runner import simulate, write
 
+    if args.threads is not None:
+        threads.set_threads(args.threads)
     sets = list(args.sets)
     if args.seed is not None:
         sets.append(f"run.seed={args.seed}")
