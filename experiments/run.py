@@ -173,11 +173,9 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from sim import paths
+    from sim import paths, threads
     from sim.runner import simulate
     from sim.scenario import validate
-
-    from sim import threads
 
     warm = warm_up()
     t0 = time.perf_counter()

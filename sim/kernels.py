@@ -557,10 +557,9 @@ def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligi
     waiting = np.empty(n, np.int64)
     found = _in_blocks(_services_screen_block, n, (svc_state, housing, muni, open_, busy,
                                                    waiting))
-    _serve(_listed(busy, found[:, 0], threads.BLOCK), _listed(waiting, found[:, 1],
-                                                               threads.BLOCK),
-           open_, svc_state, svc_week, status, muni, week, hours, eligible, awf,
-           hours_per_week, duration, out_used, out_started, out_wait_sum, out_completed)
+    _serve(busy, waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, week,
+           hours, eligible, awf, hours_per_week, duration, out_used, out_started, out_wait_sum,
+           out_completed)
 
 
 @njit(cache=True)
@@ -596,66 +595,70 @@ def _services_screen_block(lo, hi, svc_state, housing, muni, open_, busy, waitin
 
 
 @njit(cache=True)
-def _serve(busy, waiting, open_, svc_state, svc_week, status, muni, week, hours, eligible, awf,
-           hours_per_week, duration, out_used, out_started, out_wait_sum, out_completed):
-    """Pass 1 over the rows in service, pass 2 over the rows waiting (``step_services``)."""
+def _serve(busy, waiting, found, block, open_, svc_state, svc_week, status, muni, week, hours,
+           eligible, awf, hours_per_week, duration, out_used, out_started, out_wait_sum,
+           out_completed):
+    """Pass 1 over the rows in service, pass 2 over the rows waiting (``step_services``):
+    block ``b`` listed ``found[b]`` of each from row ``b * block`` of ``busy`` and ``waiting``."""
     n_muni = hours.shape[0]
     n_open = open_.sum()
-    for i in busy:  # pass 1: continuing clients
-        m = muni[i]
-        for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
-                continue
-            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
-            if f < 0:
-                continue
-            hours[m, s, f] -= hours_per_week[s]
-            out_used[m, s, f] += hours_per_week[s]
-            if not _pool_open(hours, m, s, hours_per_week[s]):
-                open_[m, s] = False
-                n_open -= 1
-            svc_week[i, s] -= 1
-            if svc_week[i, s] <= 0:
-                svc_state[i, s] = SVC_DONE
-                out_completed[m, s] += 1
+    for b in range(found.shape[0]):  # pass 1: continuing clients
+        for i in busy[b * block:b * block + found[b, 0]]:
+            m = muni[i]
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                hours[m, s, f] -= hours_per_week[s]
+                out_used[m, s, f] += hours_per_week[s]
+                if not _pool_open(hours, m, s, hours_per_week[s]):
+                    open_[m, s] = False
+                    n_open -= 1
+                svc_week[i, s] -= 1
+                if svc_week[i, s] <= 0:
+                    svc_state[i, s] = SVC_DONE
+                    out_completed[m, s] += 1
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
     servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-    for i in waiting:  # pass 2: the waiting lists
-        if n_open == 0:
-            break
-        m = muni[i]
-        go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-              | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-              | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-              | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
-        if not go:
-            continue
-        for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
+    for b in range(found.shape[0]):  # pass 2: the waiting lists
+        for i in waiting[b * block:b * block + found[b, 1]]:
+            if n_open == 0:
+                return
+            m = muni[i]
+            go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                  | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                  | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                  | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+            if not go:
                 continue
-            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
-            if f < 0:
-                continue
-            hours[m, s, f] -= hours_per_week[s]
-            out_used[m, s, f] += hours_per_week[s]
-            if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
-                _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-                if not _pool_open(hours, m, s, hours_per_week[s]):
-                    open_[m, s] = False
-                    n_open -= 1
-            out_started[m, s] += 1
-            out_wait_sum[m, s] += week - svc_week[i, s]
-            if duration[s] <= 1:
-                svc_state[i, s] = SVC_DONE
-                svc_week[i, s] = 0
-                out_completed[m, s] += 1
-            else:
-                svc_state[i, s] = SVC_IN_SERVICE
-                svc_week[i, s] = duration[s] - 1
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                hours[m, s, f] -= hours_per_week[s]
+                out_used[m, s, f] += hours_per_week[s]
+                if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
+                    _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
+                    if not _pool_open(hours, m, s, hours_per_week[s]):
+                        open_[m, s] = False
+                        n_open -= 1
+                out_started[m, s] += 1
+                out_wait_sum[m, s] += week - svc_week[i, s]
+                if duration[s] <= 1:
+                    svc_state[i, s] = SVC_DONE
+                    svc_week[i, s] = 0
+                    out_completed[m, s] += 1
+                else:
+                    svc_state[i, s] = SVC_IN_SERVICE
+                    svc_week[i, s] = duration[s] - 1
 
 
 # --------------------------------------------------------------------------- 6. integration

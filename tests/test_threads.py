@@ -25,9 +25,10 @@ def test_blocks_cover_the_rows_once_whatever_the_thread_count(monkeypatch):
     for n_threads in (1, 2, 5):
         seen: list[tuple[int, int, int]] = []
         with threads.limit(n_threads):
-            assert threads.each_block(95, lambda b, lo, hi: seen.append((b, lo, hi))) == 10
+            count = threads.each_block(95, lambda b, lo, hi, seen=seen: seen.append((b, lo, hi)))
+        assert count == 10
         assert sorted(seen) == [(b, 10 * b, min(95, 10 * b + 10)) for b in range(10)]
-    assert threads.n_blocks(0) == 1 and threads.n_blocks(10) == 1 and threads.n_blocks(11) == 2
+    assert [threads.n_blocks(n) for n in (0, 10, 11)] == [1, 1, 2]
 
 
 def test_limit_is_per_thread_and_restored(monkeypatch):
@@ -38,7 +39,8 @@ def test_limit_is_per_thread_and_restored(monkeypatch):
         other.start()
         other.join()
         assert threads.threads() == 1
-    assert seen["other"] == 4 and threads.threads() == 4
+    assert seen["other"] == 4
+    assert threads.threads() == 4
     with pytest.raises(ValueError, match="threads: 0"):
         threads.set_threads(0)
 
@@ -147,7 +149,8 @@ def test_a_sweep_run_uses_one_thread(monkeypatch):
     monkeypatch.setattr(sim.runner, "simulate", spy)
     with pytest.raises(RuntimeError, match="stop here"):
         run_one({"scenario": TINY, "sets": {}, "seed": 1, "run_id": "r0"})
-    assert seen == [1] and threads.threads() == 2
+    assert seen == [1]
+    assert threads.threads() == 2
 
 
 def test_results_do_not_depend_on_the_thread_limit(monkeypatch):
@@ -160,4 +163,4 @@ def test_results_do_not_depend_on_the_thread_limit(monkeypatch):
     assert threaded.totals.equals(single.totals)
     assert threaded.municipalities.equals(single.municipalities)
     assert threaded.record["migrant_agents"] > 1000  # several blocks of 200 rows
-    assert threaded.record["threads"] == 2 and single.record["threads"] == 1
+    assert [threaded.record["threads"], single.record["threads"]] == [2, 1]
