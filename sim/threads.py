@@ -32,6 +32,7 @@ BLOCK = 1 << 16  # rows per block: fixed, so results do not depend on the thread
 _threads = max(1, int(numba.config.NUMBA_NUM_THREADS))
 _local = threading.local()
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_lock = threading.Lock()
 
 
@@ -68,19 +69,21 @@ def n_blocks(n_rows: int) -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool
+    """The process's helper threads, at least ``workers`` of them (grown, never shrunk)."""
+    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool._max_workers < workers:
+        if _pool is None or _pool_size < workers:
             if _pool is not None:
-                _pool.shutdown(wait=False)
+                _pool.shutdown(wait=False)  # its queued work still runs
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sim-rows")
+            _pool_size = workers
         return _pool
 
 
 def _forget_pool() -> None:
     """In a forked child: the parent's threads did not come along, so start afresh."""
-    global _pool, _pool_lock
-    _pool = None
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size = None, 0
     _pool_lock = threading.Lock()
 
 
@@ -93,6 +96,8 @@ def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
     Blocks are handed out one at a time to whichever thread is free (the calling thread
     is one of them), so a thread slowed by other load on the machine takes fewer. Which
     thread runs a block changes nothing: ``work`` must write only block ``b``'s partials.
+    The caller waits for the blocks, not for the helper threads: on a busy machine a helper
+    that has not been scheduled yet finds nothing left to do when it runs.
     """
     count = n_blocks(n_rows)
     helpers = min(threads(), count) - 1
@@ -101,14 +106,27 @@ def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
             work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK))
         return count
     queue = itertools.count()  # next() on it is atomic under the GIL
+    left = [count]
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    finished = threading.Event()
 
     def drain() -> None:
         while (b := next(queue)) < count:
-            work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK))
+            try:
+                work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK))
+            except BaseException as e:  # noqa: BLE001 -- raised again in the caller
+                errors.append(e)
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    finished.set()
 
     pool = _executor(helpers)
-    futures = [pool.submit(drain) for _ in range(helpers)]
+    for _ in range(helpers):
+        pool.submit(drain)
     drain()
-    for f in futures:
-        f.result()
+    finished.wait()
+    if errors:
+        raise errors[0]
     return count

@@ -164,3 +164,17 @@ def test_results_do_not_depend_on_the_thread_limit(monkeypatch):
     assert threaded.municipalities.equals(single.municipalities)
     assert threaded.record["migrant_agents"] > 1000  # several blocks of 200 rows
     assert [threaded.record["threads"], single.record["threads"]] == [2, 1]
+
+
+def test_threads_option_of_reception_run(tmp_path, monkeypatch):
+    import json
+
+    from sim.cli import main
+    from sim.outdir import RUN_RECORD
+
+    monkeypatch.setattr(threads, "_threads", 2)  # restored after the test
+    assert main(["run", str(ROOT / "scenarios" / "classroom.toml"), "--weeks", "2",
+                 "--threads", "1", "--no-progress", "--out", str(tmp_path / "o")]) == 0
+    assert json.loads((tmp_path / "o" / RUN_RECORD).read_text())["threads"] == 1
+    with pytest.raises(ValueError, match="threads: 0 is not"):
+        main(["run", "--threads", "0", "--out", str(tmp_path / "p")])
