@@ -16,6 +16,12 @@ per call, several times the work of a row (docs/performance.md).
 
 All helpers live in this module on purpose: numba's cache does not notice edits to
 jitted functions imported from other files.
+
+Work whose rows do not depend on each other runs on threads over fixed blocks of rows
+(``sim.threads``): such a kernel is a Python function that runs a ``nogil`` numba
+``_..._block(lo, hi, ...)`` on every block through ``_in_blocks``, each block adding into its
+own partial tallies, added up in block order, so results are the same for any thread count.
+First come, first served stays sequential, in row order (docs/performance.md section 10).
 """
 
 from __future__ import annotations
