@@ -15,7 +15,7 @@ from typing import Any
 
 from analysis.discover import Box, Discovery
 from analysis.targets import PlanError
-from sim import paths
+from sim import limits, paths
 from sim.show import toml_key, toml_value
 
 
@@ -51,8 +51,8 @@ class Source:
                             "not there any more (manifest.json, experiment.file)")
         self.file = Path(file)
         try:
-            data = tomllib.loads(self.file.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
+            data = tomllib.loads(limits.read_bytes(self.file).decode())
+        except (OSError, ValueError, RecursionError) as e:  # TOML, UTF-8, size limit
             raise PlanError(f"cannot write box files: {self.file}: {e}") from None
         base = data.get("base") or {}
         if "scenario" not in base:

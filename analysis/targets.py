@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from analysis.outcomes import EXTRA, HEADLINE, SYSTEM_ONLY, is_custom
+from sim.params_base import RENAMED_KEYS
 
 OPS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "<=": np.less_equal, ">=": np.greater_equal, "<": np.less, ">": np.greater}
@@ -141,6 +142,8 @@ def lever_value(data: dict, lever: str, allow_bool: bool = False) -> Any:
                 raise PlanError(f"--lever {lever}: {where} has no item named {part!r}{hint}")
             node = node[names.index(part)]
         elif isinstance(node, dict):
+            if part not in node and RENAMED_KEYS.get(part) in node:
+                part = RENAMED_KEYS[part]  # an old key names the new one
             if part not in node:
                 close = difflib.get_close_matches(part, [str(k) for k in node], n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""

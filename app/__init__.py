@@ -11,10 +11,23 @@ are the page (``solara run app/page.py``), ``app.cli`` the ``reception app`` com
 
 import warnings
 
-# Mesa 3.3's own ComponentsView trips Solara's hook check when mesa.visualization is
-# imported; the warning is about Mesa's code, not this app's.
-warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite",
-                        category=UserWarning)
+# UserWarnings that say nothing to a teacher, filtered out of the server's terminal:
+QUIET = (
+    # Mesa 3.3's own ComponentsView trips Solara's hook check when mesa.visualization is
+    # imported; the warning is about Mesa's code, not this app's.
+    ".*ComponentsView: `use_state` found despite",
+    # Solara's, once per page load over http at 127.0.0.1: about embedding in iframes.
+    "Cookies with samesite=none require https",
+)
+
+
+def quiet_warnings() -> None:
+    """Ignore the ``QUIET`` warnings (and only those)."""
+    for message in QUIET:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+
+
+quiet_warnings()
 
 # The scenario file ``reception app FILE.toml`` was started with, passed to the Solara server
 # process (app.cli sets it; app.model and app.page read it).

@@ -34,6 +34,16 @@ CSS = f"""
   gap: 6px 10px; align-items: center; background: #263238; color: white; padding: 6px 10px; }}
 .app-topbar .app-title, .app-topbar .app-week {{ font-weight: bold; color: white; }}
 .app-topbar > div, .app-topbar .v-sheet {{ background: transparent !important; }}
+.app-topbar .v-input {{ flex: none; }}
+.app-topbar .v-input__details {{ display: none; }}  /* an empty message row under a box */
+.app-topbar .v-selection-control {{ min-height: 40px; }}
+@media (max-height: 520px) {{  /* 150-200% zoom on a 768-px screen: a compact top bar */
+  .app-topbar {{ padding: 3px 6px; gap: 3px 6px; }}
+  .app-topbar .app-title {{ display: none; }}
+  .app-topbar .v-btn {{ height: 32px !important; padding: 0 10px !important; }}
+  .app-topbar .v-btn-group {{ height: auto; }}
+  .app-topbar .v-selection-control {{ min-height: 32px; }}
+}}
 .app-body {{ display: flex; align-items: flex-start; }}
 .app-side {{ flex: 0 0 320px; width: 320px; padding: 6px; position: sticky; top: 56px;
   max-height: calc(100vh - 60px); overflow-y: auto; }}

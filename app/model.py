@@ -10,7 +10,8 @@ lever                       what it changes in the preset
 ==========================  ================================================================
 ``federal_funding``         ``funding.grant_factor.federal`` times the factor
 ``municipal_budget``        every city's ``newcomer_budget_per_year`` times the factor
-``shelter_beds``            every city's ``shelter_beds`` times the factor
+``shelter_beds``            every city's beds (``BED_KEYS``: programme and general system)
+                            times the factor
 ``arrivals``                every stream's ``per_year`` (or its series ``share``) times the
                             factor
 ``surge``                   an extra shock on ``asylum_claimant`` arrivals, this multiplier for
@@ -73,6 +74,8 @@ DEFAULT_PRESET = ("classroom" if "classroom" in PRESETS
                   else PRESETS[0] if PRESETS else "")
 
 POLICY_CHOICES = [AS_IN_SCENARIO, ALL_CITIES, NO_CITY]
+# The bed counts the shelter_beds lever scales (the old key, the programme, the general system).
+BED_KEYS = ("shelter_beds", "refugee_program_beds", "shelter_system_beds")
 POLICY_LEVERS = ("access_without_fear", "lip", "intake_cap", "emergency_response")
 
 SURGE_STREAM = "asylum_claimant"
@@ -193,8 +196,9 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
         if municipal_budget != 1.0:
             m["newcomer_budget_per_year"] = float(m.get("newcomer_budget_per_year", 0.0)) \
                 * municipal_budget
-        if "shelter_beds" in m and shelter_beds != 1.0:
-            m["shelter_beds"] = float(m["shelter_beds"]) * shelter_beds
+        for key in BED_KEYS:
+            if key in m and shelter_beds != 1.0:
+                m[key] = float(m[key]) * shelter_beds
         for name, choice in policies_chosen.items():
             if choice != AS_IN_SCENARIO:
                 policies = m.setdefault("policies", {})
@@ -221,7 +225,7 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
     forced = tuple(name for name, choice in policies_chosen.items() if choice != AS_IN_SCENARIO)
     if "intake_cap" in forced:
         forced += ("adaptive_cap",)
-    _scale_timeline(data, {("shelter_beds",): shelter_beds,
+    _scale_timeline(data, {**{(key,): shelter_beds for key in BED_KEYS},
                            ("newcomer_budget_per_year",): municipal_budget,
                            ("per_year",): arrivals,
                            ("grant_factor", "federal"): federal_funding}, forced,
@@ -375,7 +379,7 @@ def midrun_path(path: str) -> bool:
             or tuple(parts) in CRISIS_MIDRUN)
 
 
-CITY_MIDRUN = ("shelter_beds", "newcomer_budget_per_year")
+CITY_MIDRUN = (*BED_KEYS, "newcomer_budget_per_year")
 # The crisis response reads these from the model's scenario every week (docs/ODD.md 7.8.6).
 CRISIS_MIDRUN = (("response", "speed"), ("response", "trigger_weeks"),
                  ("politics", "act_pressure"), ("governments", "federal", "shelter_funding"),

@@ -93,9 +93,11 @@ class Outcome:
         if self.city is not None:
             y = sum(city_column(model, self.city, c) for c in self.columns)
         else:
-            frame = totals(model)
-            if all(c in frame for c in self.columns):
-                y = sum(frame[c].to_numpy(float) for c in self.columns)
+            # the collector's lists, not ``totals``: building that frame (every column)
+            # took half of a Step's server time on the Lesson tab
+            collected = model.datacollector.model_vars
+            if all(c in collected for c in self.columns):
+                y = sum(np.asarray(collected[c], float) for c in self.columns)
             else:  # a city-level column: the system's is the sum over cities
                 y = sum(np.array([row[c].sum() for row in model.municipal_history], float)
                         for c in self.columns)

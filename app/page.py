@@ -22,25 +22,27 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (solara run app/page.py): find the repo
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-# as in app/__init__.py, which a script run imports only after Mesa
-warnings.filterwarnings("ignore", message=".*ComponentsView: `use_state` found despite",
-                        category=UserWarning)
+# Reacton's fast renderer (opt-in, fuzz-tested against the default one by reacton): a
+# Step then re-renders the views under ``Main`` and the run buttons, not the controls
+# panel too; it halved the server's time per Step (docs/app.md, "How fast"). Read at each
+# render, so setting it before the first page is rendered is enough; REACTON_FAST=0 in
+# the environment keeps the default renderer.
+os.environ.setdefault("REACTON_FAST", "1")
+from app import quiet_warnings  # noqa: E402
+
+quiet_warnings()  # before Mesa is imported (a script run imports app only here)
 
 import solara  # noqa: E402
+import solara.server.settings  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402
 from mesa.visualization.utils import force_update, update_counter  # noqa: E402
-
-warnings.filterwarnings("ignore", message="Cookies with samesite=none require https",
-                        category=UserWarning)  # once per page load, about iframes over http
-
-import solara.server.settings  # noqa: E402
+from reacton.core import get_render_context  # noqa: E402
 
 from app import SCENARIO_ENV  # noqa: E402
 from app.compare import COMPARE_LEVERS, Twin  # noqa: E402
@@ -168,6 +170,13 @@ def RunControls(model, playing, on_reset, interval_ms: int, weeks_per_redraw: in
     """
     update_counter.get()
     current = model.value
+    render_context = get_render_context()
+
+    def redraw() -> None:
+        """Bump ``update_counter`` in one batch: its two listeners (this and ``Main``)
+        then re-render the page once, not once each."""
+        with render_context:
+            force_update()
 
     def play_loop():
         m = model.value
@@ -177,7 +186,7 @@ def RunControls(model, playing, on_reset, interval_ms: int, weeks_per_redraw: in
                 if not (playing.value and model.value is m and m.running):
                     break
                 m.step()
-            force_update()
+            redraw()
         if model.value is m:
             playing.value = False
 
@@ -188,7 +197,7 @@ def RunControls(model, playing, on_reset, interval_ms: int, weeks_per_redraw: in
         for _ in range(weeks_per_redraw):
             if current.running:
                 current.step()
-        force_update()
+        redraw()
 
     with solara.Row(gap="6px", style={"align-items": "center"}) as main:
         solara.Button(label="Reset", color="primary", on_click=on_reset,

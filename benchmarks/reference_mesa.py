@@ -27,11 +27,14 @@ from mesa.agent import AgentSet
 from sim.codes import (
     ASYLUM, CHILD, CORE, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP,
     INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS,
-    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE, STUDENT,
-    SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER, UNSHELTERED,
+    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE,
+    STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER,
+    UNSHELTERED,
 )
+from sim import kernels
 from sim.model import ReceptionModel
-from sim.outputs import ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally
+from sim.outputs import (ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally,
+                         eligibility_table)
 from sim.state import MigrantArrays
 
 PERMANENT = (ECONOMIC_PR, FAMILY_PR, RESETTLED, PROTECTED)
@@ -63,8 +66,11 @@ class Person(mesa.Agent):
             return
         s = self.status
         if s == NON_STATUS:
-            if draw() < p.regularize_per_week:
-                self.status = ECONOMIC_PR
+            if draw() < p.regularize_per_week:  # a work permit, then the permit rules
+                length = -p.regularized_permit_weeks * math.log(1.0 - draw())
+                self.status = TEMP_WORKER
+                self.status_due = min(model.week + 1 + int(length), 32000)
+                events[5] += 1
             return
         if self.status_due < 0:
             return
@@ -178,14 +184,23 @@ class Person(mesa.Agent):
             model.housing_moves[m][1] += 1
 
     # ---------------------------------------------------------------- 5. services
-    def _take_hours(self, s):
-        """One week of service ``s`` from the first funder that may pay for this person."""
+    def _take_hours(self, s, referral=False):
+        """One week of service ``s`` from the first funder that may pay for this person.
+
+        A ``referral`` from the waiting list fits with the city's match chance; one that
+        does not costs the intake hours and the person keeps waiting (returns False)."""
         model, m = self.model, self.muni
         need = model.need[s]
         pool = model.pool[m][s]
         for f in range(N_FUNDER):
             if ((model.eligible_lists[m][f][self.status] or f == MUNICIPAL and model.awf[m])
                     and pool[f] >= need):
+                if referral and model.random.random() >= model.match[m]:
+                    cost = min(model.intake_hours, pool[f])
+                    pool[f] -= cost
+                    model.used[m][s][f] += cost
+                    model.misreferred[m][s] += cost
+                    return False
                 pool[f] -= need
                 model.used[m][s][f] += need
                 return True
@@ -209,7 +224,7 @@ class Person(mesa.Agent):
             return
         model, m = self.model, self.muni
         for s in range(N_SERVICE):
-            if self.svc_state[s] == SVC_WAITING and self._take_hours(s):
+            if self.svc_state[s] == SVC_WAITING and self._take_hours(s, referral=True):
                 model.started[m][s] += 1
                 model.wait_sum[m][s] += model.week - self.svc_week[s]
                 if model.weeks_of[s] <= 1:
@@ -225,7 +240,7 @@ class Person(mesa.Agent):
             return
         model, p, draw = self.model, self.model.integration_params, self.model.random.random
         m, s, svc = self.muni, self.status, self.svc_state
-        labour, network, sentiment, awf, welcoming, shelter_quality = model.features[m]
+        labour, network, sentiment, awf, welcoming, shelter_quality, police = model.features[m]
         quality = model.quality_lists[m]
         served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
 
@@ -261,10 +276,14 @@ class Person(mesa.Agent):
         oriented = 0.2 * q(ORIENTATION) if served[ORIENTATION] else 0.0
         requested = sum(st != SVC_NONE for st in svc)
         permanent = s in PERMANENT
-        shut_out = s == NON_STATUS and not awf
-        access = (0.1 if shut_out else 0.4) + (
-            0.5 * sum(served) / requested if requested > 0 else 0.25)
-        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+        if s == NON_STATUS:  # access without fear: the municipal share, fear of city services
+            base = p.access_non_status_awf if awf else p.access_non_status
+            security = (p.security_non_status if not awf else p.security_non_status_awf_police
+                        if police else p.security_non_status_awf)
+        else:
+            base = p.access_with_status
+            security = p.security_permanent if permanent else p.security_temporary
+        access = base + (0.5 * sum(served) / requested if requested > 0 else 0.25)
         targets = (
             job_level * housed,
             min(1.0, 0.2 + 0.1 * years + oriented + network),
@@ -330,6 +349,7 @@ class Person(mesa.Agent):
             if st == SVC_WAITING:
                 t.services[m][sv][0] += 1
                 t.services[m][sv][1] += t.week - self.svc_week[sv]
+                t.waiting_by[m][sv][t.eligibility[m][sv][s]] += 1
             elif st == SVC_IN_SERVICE:
                 t.services[m][sv][2] += 1
         index = sum(w * v for w, v in zip(t.weights, self.dims, strict=True))
@@ -366,6 +386,8 @@ class _TallyLists:
         self.hist = _zeros(n_muni, 10)
         self.misc = _zeros(n_muni, 12)
         self.homeless = _zeros(n_muni, 2)
+        self.eligibility = eligibility_table(model).tolist()
+        self.waiting_by = _zeros(n_muni, N_SERVICE, 3)
 
 
 class ReferenceModel(ReceptionModel):
@@ -405,7 +427,7 @@ class ReferenceModel(ReceptionModel):
                    for p in stock)
 
     def decide_status(self):
-        self.status_events = [0] * 5
+        self.status_events = [0] * 6
         self.claims_quota = self.claims.quota(self)
         self.claims_left = self.claims_quota
         self.people().do("decide_status")
@@ -441,11 +463,23 @@ class ReferenceModel(ReceptionModel):
         self.awf = [m.policies["access_without_fear"] for m in self.municipalities]
         self.need, self.weeks_of = self.hours_per_week.tolist(), self.duration.tolist()
         self.started, self.wait_sum, self.completed = (_zeros(n, N_SERVICE) for _ in range(3))
+        svc = self.scenario.services
+        self.match = [svc.lip_referral_match if m.policies["lip"] else svc.referral_match
+                      for m in self.municipalities]
+        self.intake_hours = svc.intake_hours_per_referral
+        self.misreferred = np.zeros((n, N_SERVICE)).tolist()
         self.people().do("continue_services").do("start_services")
         self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
+        # Requests are made on arrival only and never lapse here (ODD 7.5 before lapsing);
+        # the eligibility classes of the pools are the model-level table the outputs use.
+        eligibility = np.empty((n, N_SERVICE, N_STATUS), np.int8)
+        kernels.eligibility_classes(given, self.eligible, np.array(self.awf, np.bool_),
+                                    self.hours_per_week, eligibility)
         self.week_stats.update(started=np.array(self.started, np.int64),
                                wait_sum=np.array(self.wait_sum, np.int64),
-                               completed=np.array(self.completed, np.int64))
+                               completed=np.array(self.completed, np.int64),
+                               requests=np.zeros((n, N_SERVICE, 2), np.int64),
+                               eligibility=eligibility, misreferred=np.array(self.misreferred))
 
     def integrate(self):
         self.features = self.city_features().tolist()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.schema import ExperimentError
+from sim import limits
 
 KINDS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster",
          "lsf": "LSFCluster", "htcondor": "HTCondorCluster", "oar": "OARCluster",
@@ -36,10 +37,13 @@ def read_cluster_file(path: Path) -> tuple[str, int, dict[str, Any]]:
     """(cluster class name, jobs, options) from the file, or ``ExperimentError``."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(limits.read_bytes(path).decode())
     except FileNotFoundError:
         raise ExperimentError(path, ["--cluster: file not found"]) from None
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except RecursionError:
+        raise ExperimentError(path, [f"--cluster: {limits.too_deep('nested too deeply')}"]
+                              ) from None
+    except (OSError, ValueError) as e:  # TOML, UTF-8 and size errors are ValueErrors
         raise ExperimentError(path, [f"--cluster: cannot be read ({e})"]) from None
     unknown = sorted(set(data) - {"kind", "jobs", "options"})
     if unknown:

@@ -154,14 +154,13 @@ class Agency(mesa.Agent):
             self.pending = [(w, d) for (w, d) in self.pending if w > week]
 
     # -- hours ---------------------------------------------------------------
-    def offer_hours(self, week: int, services: Services, waste: float,
-                    waiting: np.ndarray) -> np.ndarray:
+    def offer_hours(self, week: int, services: Services, waiting: np.ndarray) -> np.ndarray:
         """Client hours this week by service and funder (float[S, F], in people-hours).
 
         Hours are split evenly across the services offered, except a ``flexibility``
         share that follows the local waiting lists.
         """
-        total = self.staff * services.client_hours_per_fte_week * (1.0 - waste)
+        total = self.staff * services.client_hours_per_fte_week
         offered = self.offers.astype(float)
         if offered.sum() == 0 or total <= 0:
             self.hours_available = np.zeros((N_SERVICE, N_FUNDER))

@@ -29,6 +29,12 @@ from sim.params import Scenario, Stream
 from sim.provinces import stream_pull
 from sim.state import MigrantArrays
 
+# Which services a person of each age band may ask for (bool[age, service]): children go to
+# school, not to language or employment classes; seniors do not look for work (their
+# household's earner does: sim.codes). Used on arrival and when requests are made again.
+MAY_ASK = np.ones((len(AGES), N_SERVICE), np.bool_)
+MAY_ASK[CHILD, LANGUAGE] = MAY_ASK[CHILD, EMPLOYMENT_SVC] = MAY_ASK[SENIOR, EMPLOYMENT_SVC] = False
+
 ARRIVAL_HOUSING = {
     "needs_shelter": UNSHELTERED,
     "friends_family": FRIENDS,
@@ -131,12 +137,10 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
         svc[:, s] = np.where(wants, SVC_WAITING, 0)
     age = _draw(rng, spec.age_shares, AGES, k)
     cols["age"][rows] = age
-    # Children go to school, not to language or employment classes; seniors do not
-    # look for work (their household's earner does: sim.codes).
-    svc[:, LANGUAGE] *= age != CHILD
-    svc[:, EMPLOYMENT_SVC] *= (age != CHILD) & (age != SENIOR)
+    svc *= MAY_ASK[age]
     cols["svc_state"][rows] = svc
-    cols["svc_week"][rows] = week
+    # waiting: the week joined; none: the status the person decided in (a new one may ask)
+    cols["svc_week"][rows] = np.where(svc == SVC_WAITING, week, code)
     cols["dims"][rows] = INITIAL_DIMS
     return rows
 

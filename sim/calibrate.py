@@ -42,7 +42,7 @@ from scipy.optimize import minimize
 from scipy.stats import qmc
 from tqdm import tqdm
 
-from sim import paths
+from sim import limits, paths
 from sim.model import ReceptionModel
 from sim.outputs import MONTHLY_FLOWS, MONTHLY_STOCKS, frames, monthly
 from sim.params import Scenario
@@ -77,7 +77,10 @@ def read_observed(path: Path, value_column: str = "value",
     """Observed monthly values indexed by the first day of the month, one row per month."""
     path = Path(path)
     if path.is_file():
-        text = path.read_text(errors="replace")
+        try:
+            text = limits.read_bytes(path).decode(errors="replace")
+        except (limits.LimitError, OSError) as e:
+            raise CalibrationError(f"{path}: cannot read the file: {e}") from None
         lines = [ln for ln in text.splitlines() if ln.strip()]
         if not lines:
             raise CalibrationError(f"{path}: the file is empty (expected columns "
@@ -151,6 +154,14 @@ class Param:
         return min(1.0, max(0.0, u))
 
 
+def _plausible_max(holder: Any, key: str) -> bool:
+    """Whether the upper limit is a plausibility ceiling (cuts a range; no search range)."""
+    if not isinstance(holder, BaseModel):
+        return False
+    extra = type(holder).model_fields[key].json_schema_extra
+    return isinstance(extra, dict) and "plausible_max" in extra
+
+
 def _limits(holder: Any, key: str) -> dict[str, float]:
     """ge/gt/le/lt of a schema field (empty for a key of a free-form table)."""
     if not isinstance(holder, BaseModel):
@@ -203,7 +214,7 @@ def parameter(scenario: Scenario, path: str, factor: float = DEFAULT_FACTOR,
                                    f"limits ({schema})")
         log = lo > 0 and hi / lo >= 10
         return Param(path, float(current), lo, hi, "--bounds", log, integer)
-    if low_in is not None and high_in is not None:
+    if low_in is not None and high_in is not None and not _plausible_max(holder, key):
         return Param(path, float(current), low_in, high_in, f"schema ({schema})", False, integer)
     if current <= 0:
         raise CalibrationError(f"--fit {path}: current value {current:g} gives no factor range; "

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim import access
 from sim.outdir import OutputError
+from sim.resources import ResourceError
 from sim.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
 EXIT_USAGE = 2
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, metavar="N",
                      help="threads for the row kernels (default: NUMBA_NUM_THREADS if set, "
                           "else every core); results are the same for any N")
+    run.add_argument("--force", action="store_true",
+                     help="run even if the estimated memory exceeds what the machine has "
+                          "(docs/parameters.md, 'Limits on input files')")
     run.set_defaults(handler=_run)
 
     show = sub.add_parser("show", parents=[sets],
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in e.problems:
             print(f"error: {e.path}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except (FileExistsError, OutputError) as e:
+    except (FileExistsError, OutputError, ResourceError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -172,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from sim import threads
     from sim.outdir import prepare
+    from sim.resources import force
     from sim.runner import simulate, write
 
     if args.threads is not None:
@@ -182,6 +187,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.weeks is not None:
         sets.append(f"run.weeks={args.weeks}")
     scenario = load_scenario(args.scenario, sets)
+    if args.force:
+        force()
+    else:
+        _resources(scenario, args.scenario)
     out = args.out or Path("results") / (
         f"{args.scenario.stem}-seed{scenario.run.seed}-{datetime.now():%Y%m%d-%H%M%S}")
     with _signals_stop():  # from before the temporary folder exists: no window unguarded
@@ -254,6 +263,7 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             scenario = load_scenario(path)
+            cost = _resources(scenario, path)
         except ScenarioError as e:
             failed += 1
             for problem in e.problems:
@@ -261,8 +271,18 @@ def _validate(args: argparse.Namespace) -> int:
             continue
         munis = _count(len(scenario.municipalities), "municipality", "municipalities")
         print(f"ok: {path} ({munis}, {_count(len(scenario.agencies), 'agency', 'agencies')}, "
-              f"{_count(scenario.run.weeks, 'week', 'weeks')})")
+              f"{_count(scenario.run.weeks, 'week', 'weeks')}; {cost})")
     return EXIT_USAGE if failed else 0
+
+
+def _resources(scenario, path: Path) -> str:
+    """The run's estimated cost, or ``ScenarioError`` if it would not fit in memory."""
+    from sim.resources import ResourceError, check
+
+    try:
+        return str(check(scenario))
+    except ResourceError as e:
+        raise ScenarioError(path, [str(e)]) from None
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -74,3 +74,9 @@ N_DIM = len(DIMENSIONS)
 # Budget lines of the spending outputs: payments made, by what they pay for.
 SPENDING_LINES: tuple[str, ...] = ("services", "shelter_beds", "overflow", "emergency_places",
                                      "interim_housing")
+
+# Why a waiting request waits (per city, service and status, from the week's service pools):
+# a funder with hours here may serve the person (hours bind); only funders without hours here
+# may (more money from them would reach the person); no funder's rules admit the person.
+ELIGIBILITY: tuple[str, ...] = ("with_hours", "no_hours", "no_funder")
+ELIG_WITH_HOURS, ELIG_NO_HOURS, ELIG_NO_FUNDER = range(3)

@@ -14,7 +14,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.codes import DEPARTED, FUNDERS, MUNICIPAL, N_STATUS, SERVICES, STATUSES, SVC_WAITING
+from sim.codes import (
+    DEPARTED,
+    ELIG_WITH_HOURS,
+    FUNDERS,
+    MUNICIPAL,
+    N_STATUS,
+    SERVICES,
+    STATUSES,
+    SVC_WAITING,
+)
 from sim.outputs import idle_hours
 
 
@@ -47,7 +56,9 @@ def waiting_by_funder(model: mesa.Model) -> pd.DataFrame:
     ``hours_used_<f>``, ``hours_idle_<f>`` (unused whole client-weeks) and
     ``waiting_eligible_<f>`` (those waiting whom the funder's rules admit);
     ``waiting_no_funder_with_hours`` (those no funder offering hours here this week may
-    serve: more hours from these funders cannot reach them); and ``binds``: "eligibility"
+    serve: more hours from these funders cannot reach them; the weekly rows split them into
+    ``waiting_no_hours_<service>`` and ``waiting_no_funder_<service>``, after the week's
+    moves); and ``binds``: "eligibility"
     (hours idle while people wait), "hours" (people wait, no hours idle) or "none".
     """
     if not model.municipal_history:
@@ -64,8 +75,7 @@ def waiting_by_funder(model: mesa.Model) -> pd.DataFrame:
             row: dict = {"week": model.week - 1, "municipality": city.name, "service": service,
                          "waiting": waiting[m, s].sum() * k}
             row.update({f"waiting_{st}": waiting[m, s, j] * k for j, st in enumerate(STATUSES)})
-            with_hours = stats["hours_offered"][m, s, :] >= need[s]
-            reachable = (rules[m] & with_hours[:, None]).any(axis=0)
+            reachable = stats["eligibility"][m, s] == ELIG_WITH_HOURS
             for f, funder in enumerate(FUNDERS):
                 row[f"hours_available_{funder}"] = stats["hours_offered"][m, s, f] * k
                 row[f"hours_used_{funder}"] = stats["hours_used"][m, s, f] * k

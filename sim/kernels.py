@@ -38,6 +38,9 @@ from sim.codes import (
     CORE,
     DEPARTED,
     ECONOMIC_PR,
+    ELIG_NO_FUNDER,
+    ELIG_NO_HOURS,
+    ELIG_WITH_HOURS,
     EMPLOYMENT_SVC,
     FRIENDS,
     HOUSING_HELP,
@@ -82,6 +85,7 @@ assert N_SERVICE == 4, "kernels unroll the four services"
 # Process ids for stream keys: one independent random stream per process and week.
 PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
 PROC_AGEING = 6
+PROC_SERVICES = 8  # (7 is the earlier newcomers' warm-up: sim.earlier)
 
 
 @njit(cache=True, inline="always")
@@ -211,10 +215,15 @@ class StatusParams(NamedTuple):
     permit_weeks_student: float
     regularize_per_week: float
     emigrate_per_week: float
+    regularized_permit_weeks: float  # mean length of the permit regularization gives
 
 
 def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
+
+    Regularization gives a non-status person a work permit (temporary_worker) of mean
+    length ``regularized_permit_weeks``; at its end the permit rules apply (permanent
+    residence, renewal, departure or non-status again), not permanent residence at once.
 
     Emigration first (rare: by ``visits``); then every row's own events, block by block on
     threads, which list the asylum claims to decide; then those claims in row order, since
@@ -227,8 +236,8 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
         claims_quota: claims the board decides this week (agents), first come first served
             in row (= claim) order among pending claims whatever their due week; -1: each
             claim is decided in its own due week (fixed delays).
-        out_events: int64[5] tallies: accepted, rejected, permit to PR, to non-status,
-            departures.
+        out_events: int64[6] tallies: accepted, rejected, permit to PR, to non-status,
+            departures, regularized.
     """
     n = status.shape[0]
     _emigration(housing, key, p, out_events)
@@ -260,7 +269,10 @@ def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quot
         s = status[i]
         if s == NON_STATUS:
             if _uniform(key, i, 1) < p.regularize_per_week:
-                status[i] = ECONOMIC_PR
+                status[i] = TEMP_WORKER
+                length = -p.regularized_permit_weeks * np.log(1.0 - _uniform(key, i, 3))
+                status_due[i] = min(week + 1 + int(length), 32000)
+                out_events[5] += 1
             continue
         due = status_due[i]
         if due < 0 or (due > week and not (s == ASYLUM and claims_quota >= 0)):
@@ -529,43 +541,118 @@ def _update_servable(servable, hours, m, s, eligible, awf, need):
         servable[m, s, status] = _funder_for(hours, m, s, status, eligible, awf, need) >= 0
 
 
-def step_services(svc_state, svc_week, status, housing, muni, week, hours, eligible, awf,
-                  hours_per_week, duration, out_used, out_started, out_wait_sum,
-                  out_completed):
-    """Agencies spend caseworker hours on their waiting lists, first come, first served.
+@njit(cache=True)
+def eligibility_classes(hours, eligible, awf, hours_per_week, out):
+    """Why someone of each status would wait in each pool: ``ELIG_*`` into int8[m, S, status].
 
-    Clients already in service keep their place and are served first; then the
-    waiting list is served in arrival order while eligible hours last. Hours come from
+    With hours: a funder whose rules admit the status has a client-week of hours in the pool
+    (``hours``, as offered at the start of the week). No hours: only funders without such
+    hours here admit the status. No funder: no funder's rules admit it here.
+    """
+    for m in range(hours.shape[0]):
+        for s in range(N_SERVICE):
+            for status in range(eligible.shape[2]):
+                rules = awf[m]  # access without fear opens municipal hours to every status
+                for f in range(N_FUNDER):
+                    rules = rules or eligible[m, f, status]
+                out[m, s, status] = (ELIG_WITH_HOURS if _funder_for(
+                    hours, m, s, status, eligible, awf, hours_per_week[s]) >= 0
+                    else (ELIG_NO_HOURS if rules else ELIG_NO_FUNDER))
+
+
+class RequestParams(NamedTuple):
+    """How requests lapse and are made again (weekly chances; ``takeup`` per city)."""
+
+    lapse: np.ndarray  # float64[S] weekly lapse chance of a waiting request
+    lapse_unservable: float  # the chance where no funder with hours here may serve
+    takeup: np.ndarray  # float64[m, S] chance of asking after a change of status
+    may_ask: np.ndarray  # bool[age, S] services a person of each age band may ask for
+
+
+# Draw slots of step_services for service s: a lapse s, a new request N_SERVICE + s, whether
+# a referral fits 2 N_SERVICE + s.
+_LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
+
+
+def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
+                  awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
+                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred):
+    """Requests lapse and are made again; agencies spend caseworker hours on their waiting
+    lists, first come, first served.
+
+    Requests first: a request waiting since an earlier week lapses with ``req.lapse[s]``
+    a week, or ``req.lapse_unservable`` where higher if no funder with hours here may serve
+    the person. A person without a request whose status differs from the one recorded when
+    he or she last went without one (on arrival or at a lapse; ``svc_week`` of a ``none``
+    service) records the new status and, if a funder with hours here may now serve it,
+    asks with chance ``req.takeup[m, s]`` (housing help only if not in stable housing; only
+    services ``req.may_ask`` allows at the person's age).
+
+    Then clients already in service keep their place and are served first; then the
+    waiting list is served in row (arrival) order while eligible hours last. Hours come from
     the first funder whose rules admit the person's status (municipal hours admit
     everyone under access without fear); a client no funder can serve waits.
 
+    Each referral from the list fits with chance ``match[m]`` (a Local Immigration
+    Partnership raises it); one that does not costs ``intake_hours`` of the funder's
+    hours (intake, then redirection) and the person waits on for another week.
+
     Most rows have nothing to do in a given week, so each pass first asks, without
-    branching on each service, whether the row has a client in service (pass 1) or
-    waiting on a pool that still has a client-week of hours (pass 2); only then does it
-    look at the four services. Pools of different services are disjoint, so this skips
-    work without changing who is served. The screens run block by block on threads
-    before either pass (pass 1 changes no waiting entry, and pools only close, so pass 2
-    checks its screen again); the passes themselves go in row order.
+    branching on each service, whether the row has a request to check or a client in
+    service (pass 1) or waiting on a pool that still has a client-week of hours (pass 2);
+    only then does it look at the four services. Pools of different services are disjoint,
+    so this skips work without changing who is served.
+
+    On threads, block by block: the requests (each row's own, and they neither use hours
+    nor touch clients in service) with the screen for pass 1, then the screen for pass 2.
+    The passes themselves go in row order; pass 2 checks its screen again, as pools close.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
-            waiting, weeks left while in service).
+            waiting, weeks left while in service, status code at the last decision while
+            none).
+        key: stream key; req: RequestParams.
         hours: float64[m, S, F] agent-hours available this week, consumed.
         eligible: bool[m, F, status] (a province's rules differ from the national ones,
             ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
-            duration: int64[S] weeks.
-        out_used: float64[m, S, F]; out_started, out_completed: int64[m, S];
-            out_wait_sum: int64[m, S] summed weeks waited by those starting.
+            duration: int64[S] weeks. match: float64[m] chance a referral fits;
+            intake_hours: hours a referral that does not fit costs.
+        out_used: float64[m, S, F] (misreferred hours included); out_started,
+            out_completed: int64[m, S]; out_wait_sum: int64[m, S] summed weeks waited by
+            those starting.
+        out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
+        out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
+        out_misreferred: float64[m, S] hours spent on referrals that did not fit.
     """
     n = status.shape[0]
+    eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
+    p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
     busy = np.empty(n, np.int64)
+    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
+                                            week, key, req, p_lapse, out_eligibility, busy),
+                       out_requests)
+    _continuing(busy, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, hours,
+                eligible, awf, hours_per_week, out_used, out_completed)
     waiting = np.empty(n, np.int64)
-    found = _in_blocks(_services_screen_block, n, (svc_state, housing, muni, open_, busy,
-                                                   waiting))
-    _serve(busy, waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, week,
-           hours, eligible, awf, hours_per_week, duration, out_used, out_started, out_wait_sum,
-           out_completed)
+    found = _in_blocks(_waiting_block, n, (svc_state, housing, muni, open_, waiting))
+    _serve_waiting(waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                   week, key, hours, eligible, awf, hours_per_week, duration, match,
+                   intake_hours, out_used, out_started, out_wait_sum, out_completed,
+                   out_misreferred)
+
+
+@njit(cache=True)
+def _lapse_table(req, out_eligibility):
+    """p_lapse[m, s, status]: a waiting request's weekly lapse chance."""
+    n_muni = out_eligibility.shape[0]
+    p_lapse = np.empty(out_eligibility.shape)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            for st in range(out_eligibility.shape[2]):
+                p_lapse[m, s, st] = (req.lapse[s] if out_eligibility[m, s, st] == ELIG_WITH_HOURS
+                                     else max(req.lapse[s], req.lapse_unservable))
+    return p_lapse
 
 
 @njit(cache=True)
@@ -579,37 +666,55 @@ def _open_pools(hours, hours_per_week):
 
 
 @njit(cache=True, nogil=True)
-def _services_screen_block(lo, hi, svc_state, housing, muni, open_, busy, waiting):
-    """Rows lo:hi present with a client in service (listed in ``busy[lo:]``) or waiting on
-    an open pool (``waiting[lo:]``); returns how many of each."""
-    n_busy = 0
-    n_waiting = 0
+def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
+                    p_lapse, out_eligibility, busy, out_requests):
+    """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
+    listed in ``busy[lo:]`` (returns how many)."""
+    listed = 0
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
-        m = muni[i]
+        st = status[i]
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        busy[lo + n_busy] = i
-        n_busy += ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
-                   | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
-        waiting[lo + n_waiting] = i
-        n_waiting += (((st0 == SVC_WAITING) & open_[m, 0]) | ((st1 == SVC_WAITING) & open_[m, 1])
-                      | ((st2 == SVC_WAITING) & open_[m, 2])
-                      | ((st3 == SVC_WAITING) & open_[m, 3]))
-    return n_busy, n_waiting
+        ask = ((st0 == SVC_WAITING) | ((st0 == SVC_NONE) & (svc_week[i, 0] != st))
+               | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (svc_week[i, 1] != st))
+               | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (svc_week[i, 2] != st))
+               | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (svc_week[i, 3] != st)))
+        in_service = ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
+                      | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
+        if not (ask or in_service):
+            continue
+        m = muni[i]
+        if ask:
+            for s in range(N_SERVICE):
+                state = svc_state[i, s]
+                if state == SVC_WAITING:
+                    if (svc_week[i, s] < week
+                            and _uniform(key, i, _LAPSE_SLOT + s) < p_lapse[m, s, st]):
+                        svc_state[i, s] = SVC_NONE
+                        svc_week[i, s] = st
+                        out_requests[m, s, 0] += 1
+                elif state == SVC_NONE and svc_week[i, s] != st:
+                    svc_week[i, s] = st
+                    if (out_eligibility[m, s, st] == ELIG_WITH_HOURS and req.may_ask[age[i], s]
+                            and (s != HOUSING_HELP or housing[i] != STABLE)
+                            and _uniform(key, i, _REQUEST_SLOT + s) < req.takeup[m, s]):
+                        svc_state[i, s] = SVC_WAITING
+                        svc_week[i, s] = week
+                        out_requests[m, s, 1] += 1
+        busy[lo + listed] = i
+        listed += in_service
+    return listed
 
 
 @njit(cache=True)
-def _serve(busy, waiting, found, block, open_, svc_state, svc_week, status, muni, week, hours,
-           eligible, awf, hours_per_week, duration, out_used, out_started, out_wait_sum,
-           out_completed):
-    """Pass 1 over the rows in service, pass 2 over the rows waiting (``step_services``):
-    block ``b`` listed ``found[b]`` of each from row ``b * block`` of ``busy`` and ``waiting``."""
-    n_muni = hours.shape[0]
-    n_open = open_.sum()
-    for b in range(found.shape[0]):  # pass 1: continuing clients
-        for i in busy[b * block:b * block + found[b, 0]]:
+def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, hours, eligible,
+                awf, hours_per_week, out_used, out_completed):
+    """Pass 1: clients in service go on while their pool has hours, in row order (block
+    ``b`` listed ``found[b]`` rows from ``busy[b * block]``)."""
+    for b in range(found.shape[0]):
+        for i in busy[b * block:b * block + found[b]]:
             m = muni[i]
             for s in range(N_SERVICE):
                 if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
@@ -621,19 +726,43 @@ def _serve(busy, waiting, found, block, open_, svc_state, svc_week, status, muni
                 out_used[m, s, f] += hours_per_week[s]
                 if not _pool_open(hours, m, s, hours_per_week[s]):
                     open_[m, s] = False
-                    n_open -= 1
                 svc_week[i, s] -= 1
                 if svc_week[i, s] <= 0:
                     svc_state[i, s] = SVC_DONE
                     out_completed[m, s] += 1
+
+
+@njit(cache=True, nogil=True)
+def _waiting_block(lo, hi, svc_state, housing, muni, open_, waiting):
+    """Rows lo:hi present and waiting on an open pool, listed in ``waiting[lo:]``."""
+    listed = 0
+    for i in range(lo, hi):
+        m = muni[i]
+        waiting[lo + listed] = i
+        listed += ((housing[i] != DEPARTED)
+                   & (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                      | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                      | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                      | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3])))
+    return listed
+
+
+@njit(cache=True)
+def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
+                   hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred):
+    """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
+    ``found[b]`` rows from ``waiting[b * block]``)."""
+    n_muni = hours.shape[0]
+    n_open = open_.sum()
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
     servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-    for b in range(found.shape[0]):  # pass 2: the waiting lists
-        for i in waiting[b * block:b * block + found[b, 1]]:
+    for b in range(found.shape[0]):
+        for i in waiting[b * block:b * block + found[b]]:
             if n_open == 0:
                 return
             m = muni[i]
@@ -649,13 +778,18 @@ def _serve(busy, waiting, found, block, open_, svc_state, svc_week, status, muni
                 f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
                 if f < 0:
                     continue
-                hours[m, s, f] -= hours_per_week[s]
-                out_used[m, s, f] += hours_per_week[s]
+                fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
+                cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
+                hours[m, s, f] -= cost
+                out_used[m, s, f] += cost
                 if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
                     _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
                     if not _pool_open(hours, m, s, hours_per_week[s]):
                         open_[m, s] = False
                         n_open -= 1
+                if not fits:
+                    out_misreferred[m, s] += cost
+                    continue
                 out_started[m, s] += 1
                 out_wait_sum[m, s] += week - svc_week[i, s]
                 if duration[s] <= 1:
@@ -665,7 +799,6 @@ def _serve(busy, waiting, found, block, open_, svc_state, svc_week, status, muni
                 else:
                     svc_state[i, s] = SVC_IN_SERVICE
                     svc_week[i, s] = duration[s] - 1
-
 
 # --------------------------------------------------------------------------- 6. integration
 
@@ -682,13 +815,24 @@ class IntegrationParams(NamedTuple):
     no_permit_factor: float
     adjust: float
     quality_weight: float
+    # status security (safety target) and base access by status; the non-status values
+    # without a city policy, with access without fear, and with it covering police
+    security_permanent: float
+    security_temporary: float
+    security_non_status: float
+    security_non_status_awf: float
+    security_non_status_awf_police: float
+    access_with_status: float
+    access_non_status: float
+    access_non_status_awf: float
 
 
 # Columns of the per-municipality feature table given to step_integration.
 # MF_SHELTER_QUALITY: mean quality of the places people in shelter sleep in (regular beds
 # 1, emergency places their kind's quality); scales the safety target of shelter residents.
 MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING, MF_SHELTER_QUALITY = range(6)
-N_MF = 6
+MF_AWF_POLICE = 6  # the city's access-without-fear policy also covers police
+N_MF = 7
 
 # Safety by housing state (index = housing code): sleeping rough is least safe.
 _SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
@@ -727,7 +871,20 @@ def integration_tables(week, first_week, p, features, quality):
         for received in range(N_SERVICE + 1):
             access[requested, received] = (0.5 * received / requested if requested > 0
                                            else 0.25)
-    return q_lang, q_emp, q_or, root_sentiment, years, access
+    # per (city, status): base access to public services and status security, which access
+    # without fear changes for non-status people only (through the IntegrationParams values)
+    base_access = np.full((n_muni, N_STATUS), p.access_with_status)
+    security = np.empty((n_muni, N_STATUS))
+    for m in range(n_muni):
+        awf = features[m, MF_AWF] > 0.5
+        police = features[m, MF_AWF_POLICE] > 0.5
+        for st in range(N_STATUS):
+            security[m, st] = p.security_permanent if _PERMANENT[st] else p.security_temporary
+        base_access[m, NON_STATUS] = p.access_non_status_awf if awf else p.access_non_status
+        security[m, NON_STATUS] = (p.security_non_status if not awf
+                                   else p.security_non_status_awf_police if police
+                                   else p.security_non_status_awf)
+    return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
 
 
 @njit(cache=True, nogil=True)
@@ -739,18 +896,24 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
     Each dimension moves ``adjust`` of the way toward a target set by the person's
     situation (Calgary's key result areas, seed 004):
     economic well-being from job and housing; networks from time, orientation and
-    co-newcomer density; access from services received and eligibility; civic
-    participation from permanence, time and a welcoming strategy; safety and
-    acceptance from housing, public sentiment and status security.
+    co-newcomer density; access from services received and the public services open to
+    the person's status; civic participation from permanence, time and a welcoming
+    strategy; safety and acceptance from housing, public sentiment and status security
+    (access without fear changes the last two for non-status people only: see
+    ``integration_tables`` and sim/params_security.py).
 
     Args:
         features: float64[m, N_MF] (labour demand, network density, sentiment, access
-            without fear, welcoming strategy, shelter quality). quality: float64[m, S]
-            agency quality.
+            without fear, welcoming strategy, shelter quality, policy covers police).
+            quality: float64[m, S] agency quality. first_week: the earliest arrival week
+            (<= 0; earlier newcomers).
+        by_age: float64[2, N_AGE]: job finding and everyday language gain relative to
+            the core working age. A dependant's (child's, senior's) job is its household
+            earner's: it is found at the dependant's factor (1 by default).
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
-    q_lang, q_emp, q_or, root_sentiment, years_here, access_share = integration_tables(
-        week, first_week, p, features, quality)
+    (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
+     security_of) = integration_tables(week, first_week, p, features, quality)
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
@@ -759,7 +922,6 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
         s = status[i]
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        awf = features[m, MF_AWF] > 0.5
         a = age[i]
         gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
@@ -795,9 +957,8 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
         permanent = _PERMANENT[s]
-        shut_out = s == NON_STATUS and not awf
-        access = (0.1 if shut_out else 0.4) + access_share[requested, received]
-        security = 1.0 if permanent else (0.5 if shut_out else (0.85 if awf else 0.7))
+        access = base_access[m, s] + access_share[requested, received]
+        security = security_of[m, s]
 
         target0 = job_level * housed
         target1 = min(1.0, 0.2 + 0.1 * years + oriented + features[m, MF_NETWORK])
@@ -897,6 +1058,7 @@ class TallyOut(NamedTuple):
         present aged 25-54, employed of them, present aged 25-54 and here at most
         ``recent`` weeks, employed of them, children (0-14).
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
+    waiting_by: int64[m, S, 3] waiting by ``eligibility`` class (``ELIG_*``).
     """
 
     counts: np.ndarray
@@ -906,6 +1068,7 @@ class TallyOut(NamedTuple):
     hist: np.ndarray
     misc: np.ndarray
     homeless: np.ndarray
+    waiting_by: np.ndarray
 
 
 class TallyParams(NamedTuple):
@@ -916,6 +1079,7 @@ class TallyParams(NamedTuple):
     window: int  # weeks of shelter use that still count as actively homeless
     refugee: np.ndarray  # bool[status]: in the refugee group of the homeless count
     recent: int  # weeks since arrival within which a person is a recent immigrant (LFS: 5 y)
+    eligibility: np.ndarray  # int8[m, S, status]: step_services' eligibility classes
 
 
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
@@ -937,9 +1101,10 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
 def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week, dims,
                  arrival_week, stable_week, shelter_week, age, p, out):
     """``tally`` of rows lo:hi, added into ``out``."""
-    # People by (city, combination of the four service states): one count a row instead
-    # of eight; the waiting and in-service counts per service are read off it afterwards.
-    combos = np.zeros((out.counts.shape[0], 256), np.int64)
+    # People by (city, status, combination of the four service states): one count a row
+    # instead of twelve; the waiting (also by eligibility class) and in-service counts per
+    # service are read off it afterwards.
+    combos = np.zeros((out.counts.shape[0], out.counts.shape[1], 256), np.int64)
     for i in range(lo, hi):
         m = muni[i]
         s = status[i]
@@ -971,7 +1136,7 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         out.misc[m, 11] += a == CHILD
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        combos[m, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
+        combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
         out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
         out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
         out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
@@ -1001,8 +1166,13 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
             out.homeless[m, 0] += 1
             out.homeless[m, 1] += p.refugee[s]
     for m in range(combos.shape[0]):
-        for code in range(256):
-            for sv in range(N_SERVICE):
-                st = (code >> (2 * sv)) & 3
-                out.services[m, sv, 0] += combos[m, code] * (st == SVC_WAITING)
-                out.services[m, sv, 2] += combos[m, code] * (st == SVC_IN_SERVICE)
+        for s in range(combos.shape[1]):
+            for code in range(256):
+                c = combos[m, s, code]
+                if c == 0:
+                    continue
+                for sv in range(N_SERVICE):
+                    st = (code >> (2 * sv)) & 3
+                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
+                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
+                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)

@@ -10,9 +10,9 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernels, paths, provinces, response
+from sim import kernels, paths, provinces, resources, response
 from sim.agency import QUARTER, Agency
-from sim.arrivals import add_people, arrive
+from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
     AGE_BAND_YEARS,
@@ -25,11 +25,13 @@ from sim.codes import (
     PROVINCIAL,
     SHELTER,
     SPENDING_LINES,
+    STATUSES,
 )
 from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
 from sim.kernels import (
     MF_AWF,
+    MF_AWF_POLICE,
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
@@ -41,6 +43,7 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
@@ -102,6 +105,7 @@ class ReceptionModel(mesa.Model):
         self.series_arrivals = {
             name: weekly_arrivals(stream.series, self.start_date, scenario.run.weeks)
             for name, stream in scenario.streams.items() if stream.series is not None}
+        resources.guard(scenario)  # before allocating: a run that cannot fit never starts
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
         self._constants()
         self._seed_initial_shelter_stock()
@@ -161,16 +165,21 @@ class ReceptionModel(mesa.Model):
         self.status_params = kernels.StatusParams(
             st.asylum_acceptance, st.rejected_departure, st.permit_to_pr, st.permit_renewal,
             st.permit_departure, st.permit_weeks_worker, st.permit_weeks_student,
-            st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR)
+            st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR,
+            st.regularized_permit_weeks)
         self.loss_params = kernels.LossParams(h.friends_breakdown_per_week,
                                               h.precarious_loss_per_week, h.lost_to_friends)
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
             e.income_survival, e.income_matched, e.second_earner)
+        sec, acc = i.security, i.public_access
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
             e.match_per_week, e.service_boost, e.job_loss_per_week, e.no_permit_factor,
-            i.adjust_per_week, i.service_quality_weight)
+            i.adjust_per_week, i.service_quality_weight,
+            sec.permanent, sec.temporary, sec.non_status, sec.non_status_with_policy(False),
+            sec.non_status_with_policy(True), acc.with_status, acc.non_status(False),
+            acc.non_status(True))
         ages = sc.ages
         self.by_age = np.ones((2, len(AGES)))
         for band, factor in ages.job_find_factor.items():
@@ -288,7 +297,7 @@ class ReceptionModel(mesa.Model):
     def decide_status(self) -> None:
         """2. Asylum decisions (by the board's capacity, if funded), permits, emigration."""
         a = self.migrants
-        events = np.zeros(5, np.int64)
+        events = np.zeros(6, np.int64)
         quota = self.claims.quota(self)
         kernels.step_status(a.status, a.housing, a.status_due, self.week,
                             self._key(PROC_STATUS), self.status_params, quota, events)
@@ -331,7 +340,7 @@ class ReceptionModel(mesa.Model):
         """This week's regular beds, interim places and affordable overflow (agents), caps."""
         k = self.scale
         munis = self.municipalities
-        beds = np.array([round(m.params.shelter_beds / k) for m in munis], np.int64)
+        beds = np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64)
         interim = np.array([round(m.params.interim_places / k) for m in munis], np.int64)
         overflow = np.array(
             [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
@@ -376,12 +385,32 @@ class ReceptionModel(mesa.Model):
         started = np.zeros((n_muni, N_SERVICE), np.int64)
         wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
         completed = np.zeros((n_muni, N_SERVICE), np.int64)
-        kernels.step_services(a.svc_state, a.svc_week, a.status, a.housing, a.muni, self.week,
-                              pool, self.eligible, self._policy_array("access_without_fear"),
-                              self.hours_per_week, self.duration, used, started, wait_sum,
-                              completed)
+        requests = np.zeros((n_muni, N_SERVICE, 2), np.int64)
+        eligibility = np.empty((n_muni, N_SERVICE, len(STATUSES)), np.int8)
+        misreferred = np.zeros((n_muni, N_SERVICE))
+        svc = self.scenario.services
+        match = np.where(self._policy_array("lip"), svc.lip_referral_match, svc.referral_match)
+        kernels.step_services(a.svc_state, a.svc_week, a.status, a.age, a.housing, a.muni,
+                              self.week, self._key(PROC_SERVICES), pool, self.eligible,
+                              self._policy_array("access_without_fear"), self.hours_per_week,
+                              self.duration, self.request_params(), match,
+                              svc.intake_hours_per_referral, used, started, wait_sum, completed,
+                              requests, eligibility, misreferred)
         self.settle_service_hours(given, pool, used)
-        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed)
+        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed,
+                               requests=requests, eligibility=eligibility,
+                               misreferred=misreferred)
+
+    def request_params(self) -> kernels.RequestParams:
+        """Lapse chances, and the take-up after a change of status (with outreach, as on
+        arrival) per city and service."""
+        svc = self.scenario.services
+        services = svc.by_code()
+        outreach = 1.0 + svc.outreach_takeup_boost * self._policy_array("outreach")
+        takeup = np.array([s.takeup for s in services])[None, :] * outreach[:, None]
+        return kernels.RequestParams(
+            np.array([s.lapse_per_week for s in services]), svc.lapse_unservable_per_week,
+            np.minimum(1.0, takeup) * svc.takeup_on_status_change, MAY_ASK)
 
     def service_pools(self) -> np.ndarray:
         """Agent-hours per (city, service, funder) this week; sets the hours-weighted quality.
@@ -395,9 +424,7 @@ class ReceptionModel(mesa.Model):
         quality_num = np.zeros((n_muni, N_SERVICE))
         waiting = self.tally.services[:, :, 0].astype(float)
         for ag in self.agencies:
-            lip = self.municipalities[ag.muni].policies["lip"]
-            waste = svc.referral_waste * (1.0 - svc.lip_waste_reduction * lip)
-            hours = ag.offer_hours(self.week, svc, waste, waiting[ag.muni])
+            hours = ag.offer_hours(self.week, svc, waiting[ag.muni])
             offered[ag.muni] += hours
             quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
         offered_hours = offered.sum(axis=2)
@@ -452,6 +479,7 @@ class ReceptionModel(mesa.Model):
             features[m.index, MF_SENTIMENT] = m.sentiment
             features[m.index, MF_AWF] = m.policies["access_without_fear"]
             features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
+            features[m.index, MF_AWF_POLICE] = m.params.policies.awf_covers_police
         return features
 
     def move(self) -> None:
@@ -513,11 +541,12 @@ class ReceptionModel(mesa.Model):
         if quarter_start:
             occ = self.week_stats["occupancy"] * self.scale
             # emergency places opened by the response are capacity, not over-capacity
-            beds = (self.week_stats["beds"]
-                    + self.week_stats["emergency_open"].sum(axis=1)) * self.scale
+            emergency = self.week_stats["emergency_open"].sum(axis=1) * self.scale
+            beds = self.week_stats["beds"] * self.scale + emergency
             for m in self.municipalities:
                 i = m.index
-                m.update_sentiment(self.scenario.sentiment, occ[i, 2], occ[i, 0], beds[i])
+                fill = m.params.public_fill(occ[i, 0], emergency[i])
+                m.update_sentiment(self.scenario.sentiment, occ[i, 2], fill)
                 m.review_cap(occ[i, 0], beds[i])
         if year_start:
             for m in self.municipalities:

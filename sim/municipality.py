@@ -87,15 +87,16 @@ class Municipality(mesa.Agent):
         return min(UNLIMITED, self.available() / funding.overflow_bed_week_cad)
 
     # -- sentiment and policy ------------------------------------------------
-    def update_sentiment(self, s: Sentiment, unsheltered: float, occupancy: float,
-                         beds: float) -> None:
+    def update_sentiment(self, s: Sentiment, unsheltered: float, fill: float) -> None:
         """Move sentiment toward what visible strain and spending make it (quarterly).
 
-        Spending is what the city actually paid from its newcomer budget over the
-        quarter, as a yearly amount per resident.
+        ``fill`` is the whole shelter system's occupancy over its beds as the public sees
+        it (``Municipality.public_fill``), not the refugee programme's alone. Spending is
+        what the city actually paid from its newcomer budget over the quarter, as a yearly
+        amount per resident.
         """
         pop = self.params.population
-        over = max(0.0, occupancy / beds - 1.0) if beds > 0 else (1.0 if occupancy > 0 else 0.0)
+        over = max(0.0, fill - 1.0)
         spend_per_resident = self.spent_this_quarter * 4.0 / pop
         target = (self.base_sentiment
                   - s.unsheltered_weight * unsheltered / pop * 1000.0

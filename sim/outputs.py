@@ -17,9 +17,11 @@ from sim.codes import (
     ASYLUM,
     DEPARTED,
     DIMENSIONS,
+    ELIGIBILITY,
     FUNDERS,
     HOUSING,
     N_DIM,
+    N_FUNDER,
     N_HOUSING,
     N_SERVICE,
     N_STATUS,
@@ -55,6 +57,7 @@ class Tally:
         self.hist = np.zeros((n_muni, 10), np.int64)
         self.misc = np.zeros((n_muni, 12), np.int64)
         self.homeless = np.zeros((n_muni, 2), np.int64)
+        self.waiting_by = np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64)
         self._present: np.ndarray | None = None
         self._quantiles: np.ndarray | None = None
 
@@ -70,12 +73,12 @@ class Tally:
     @staticmethod
     def params(model: mesa.Model) -> kernels.TallyParams:
         return kernels.TallyParams(model.week, model.index_weights, ACTIVE_WINDOW_WEEKS,
-                                   REFUGEE_GROUP, RECENT_WEEKS)
+                                   REFUGEE_GROUP, RECENT_WEEKS, eligibility_table(model))
 
     def arrays(self) -> kernels.TallyOut:
         """The arrays as the kernels take them (the same arrays, not copies)."""
         return kernels.TallyOut(self.counts, self.services, self.dims, self.status_dims,
-                                self.hist, self.misc, self.homeless)
+                                self.hist, self.misc, self.homeless, self.waiting_by)
 
     def present(self) -> np.ndarray:
         """People present per municipality (agents, not scaled).
@@ -93,6 +96,21 @@ class Tally:
         if self._quantiles is None:
             self._quantiles = hist_quantiles(np.vstack([self.hist, self.hist.sum(axis=0)]))
         return self._quantiles
+
+
+def eligibility_table(model: mesa.Model) -> np.ndarray:
+    """This week's ``kernels.eligibility_classes`` (int8[m, S, status]); before any service,
+    those of empty pools (nobody has hours yet)."""
+    stats = getattr(model, "week_stats", {})  # the tally at set-up comes first
+    if "eligibility" in stats:
+        return stats["eligibility"]
+    n_muni = len(model.municipalities)
+    out = np.empty((n_muni, N_SERVICE, N_STATUS), np.int8)
+    kernels.eligibility_classes(np.zeros((n_muni, N_SERVICE, N_FUNDER)), model.eligible,
+                                np.array([m.policies["access_without_fear"]
+                                          for m in model.municipalities]),
+                                model.hours_per_week, out)
+    return out
 
 
 QUANTILES = (0.1, 0.5, 0.9)  # of the integration index, reported as index_p10/p50/p90
@@ -191,9 +209,14 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "started": week_stats["started"] * k,
         "hours_available": week_stats["hours_offered"].sum(axis=2) * k,
         "hours_used": week_stats["hours_used"].sum(axis=2) * k,
+        "hours_misreferred": week_stats["misreferred"] * k,
         "hours_idle": idle,
         "hours_idle_while_waiting": np.where(waiting > 0, idle, 0.0),
+        "requests_lapsed": week_stats["requests"][:, :, 0] * k,
+        "requests_remade": week_stats["requests"][:, :, 1] * k,
     }
+    for j, why in enumerate(ELIGIBILITY):
+        services[f"waiting_{why}"] = t.waiting_by[:, :, j] * k
     for s, name in enumerate(SERVICES):
         for family, values in services.items():
             rows[f"{family}_{name}"] = values[:, s]
@@ -244,7 +267,7 @@ SUMMED = ("arrivals", "newcomers", "children", "departed_total", "shelter_beds",
           "overflow_unfunded", "staff_fte")
 # System-wide status events of the week (kernels.step_status tallies, in order).
 STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_non_status",
-                 "departures")
+                 "departures", "regularized")
 
 
 def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
@@ -303,7 +326,7 @@ def _summed_columns(columns: tuple[str, ...]) -> list[str]:
     """The municipal columns whose system total is their sum, in column order."""
     return [name for name in columns if name in SUMMED or name.startswith(
         ("status_", "housing_", "waiting_", "in_service_", "started_", "hours_", "spend_",
-         "emergency_", "received_"))]
+         "emergency_", "received_", "requests_"))]
 
 
 def _column_sums(a: np.ndarray) -> np.ndarray:

@@ -14,17 +14,44 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from sim.params import Scenario
+from sim.params_base import RENAMED_KEYS
 
 HEADER = """# Parameters
 
 Generated from the scenario schema (`sim/params.py`) by `python -m sim.paramdoc`; do not edit
 by hand. Paths are as written in scenario files and in `--set`; items of `municipalities` and
-`agencies` are addressed by name (`municipalities.Toronto.shelter_beds`).
+`agencies` are addressed by name (`municipalities.Toronto.refugee_program_beds`).
+
+## Types: one rule for every field
+
+A number or a boolean must be written as one: nothing is converted into
+them. A string is never read as a number or a boolean (`progress = "false"` and `weeks = "52"`
+are errors: write `progress = false`, `weeks = 52`), a boolean is never a number and a number
+never a boolean (`progress = 1` is an error). Numbers convert between whole and decimal only
+when nothing is lost (`scale = 5`, `weeks = 52.0`). Dates are TOML dates (`2023-01-02`) or the
+same written as a string. The same rule holds
+for `--set` values and timeline changes. Ranges below are plausibility limits: a value outside
+them (a population of 1e12, a decision time of a million weeks) is an error naming its unit.
+Names of municipalities and agencies must hold a visible character and be unique once Unicode
+is normalised (NFKC) and case ignored; a grant's `end_week` must come after its `start_week`; a
+stream with arrivals needs at least one municipality with a weight above 0.
+
+## Limits on input files
+
+Scenario, experiment and series files are read only if they are regular files (not a folder, a
+device such as `/dev/zero`, or a FIFO) and within these limits, each raised by its environment
+variable: `RECEPTION_MAX_FILE_MB` (default 5) megabytes per file, `RECEPTION_MAX_DEPTH` (default
+16) levels of nested arrays and tables, `RECEPTION_MAX_ITEMS` (default 2000) entries in any one
+array or table (so at most 2,000 municipalities). Before a run starts, `reception run` estimates
+its peak migrant agents, memory and time (`reception validate` prints the estimate) and refuses
+a run that would not fit in the machine's memory, naming the `run.scale` that would fit;
+`--force` runs it anyway.
 """
 
 
 def parameters_markdown() -> str:
-    sections: list[str] = [HEADER]
+    renamed = ", ".join(f"`{old}` means `{new}`" for old, new in RENAMED_KEYS.items())
+    sections: list[str] = [HEADER, f"Old keys still read (with their old meaning): {renamed}.\n"]
     _section(Scenario, "", sections, seen=set())
     return "\n".join(sections).rstrip() + "\n"
 

@@ -13,12 +13,15 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STATUSES, STREAMS
-from sim.params_base import A, P, Strict, check_shares
+from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STREAMS
+from sim.params_base import A, Number, P, Strict, check_shares
+from sim.params_checks import nonblank, streams_without_destination, unique_names, window
 from sim.params_claims import ClaimsBoard
 from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
 from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
+from sim.params_security import SEED004_POLICE, PublicAccess, Security
+from sim.params_services import Service, Services  # noqa: F401 (re-exported)
 
 
 class ScenarioInfo(Strict):
@@ -33,7 +36,8 @@ class Run(Strict):
     weeks: int = P(260, "weeks", "MODEL.md: horizons of 5 to 10 years", "Horizon", ge=1, le=5200)
     seed: int = P(1, "-", A, "The run's one random seed", ge=0, le=2**63 - 1)
     scale: float = P(100.0, "persons per agent", A,
-                     "Population scale: one simulated migrant stands for this many people", gt=0)
+                     "Population scale: one simulated migrant stands for this many people",
+                     ge=0.01, most=1e6)
     progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
 
 
@@ -56,14 +60,14 @@ class Series(Strict):
 class Stream(Strict):
     """One arrival stream (the legal status a person arrives with)."""
 
-    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0)
+    per_year: float = P(0.0, "persons/year", A, "Arrivals into the modelled cities", ge=0, most=1e8)
     series: Series | None = P(None, "-", A,
                               "Observed monthly arrivals that replace per_year (see [series])")
     household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
     skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
     language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)
     housing_on_arrival: dict[Literal["needs_shelter", "friends_family", "precarious_rental",
-                                     "stable_housing"], float] = P(
+                                     "stable_housing"], Number] = P(
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
          "stable_housing": 0.2},
         "shares", A, "Where arrivals sleep in their first week (shares summing to 1)")
@@ -103,7 +107,8 @@ class Shock(Strict):
     end_week: int | None = P(None, "week", A, "Week after the last week of the shock", ge=1)
     start_date: date_type | None = P(None, "date", A, "First day of the shock")
     end_date: date_type | None = P(None, "date", A, "Day after the shock ends")
-    multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0)
+    multiplier: float = P(2.0, "x", A, "Factor on the stream's weekly arrivals", ge=0,
+                         most=100)
 
     @model_validator(mode="after")
     def _window(self) -> Shock:
@@ -137,7 +142,7 @@ class Transfer(When):
 class Status(Strict):
     asylum_decision_weeks: float = P(
         61.0, "weeks", "IRB average RPD wait 14 months FY2023-24 (national facts sheet)",
-        "Mean time from claim to decision", gt=0)
+        "Mean time from claim to decision", gt=0, most=520)
     asylum_acceptance: float = P(
         0.72, "probability", "IRB RPD Jan-Sep 2023: 26,658 accepted of 36,931 finalized",
         "Share of decided claims accepted", ge=0, le=1)
@@ -145,8 +150,9 @@ class Status(Strict):
                                   "Share of rejected claimants who leave; the rest stay "
                                   "without status",
                                   ge=0, le=1)
-    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0)
-    permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0)
+    permit_weeks_worker: float = P(104.0, "weeks", A, "Mean work-permit length", gt=0, most=1040)
+    permit_weeks_student: float = P(156.0, "weeks", A, "Mean study-permit length", gt=0,
+                                       most=1040)
     permit_to_pr: float = P(0.3, "probability", A, "Expiring permit becomes permanent residence",
                             ge=0, le=1)
     permit_renewal: float = P(0.4, "probability", A, "Expiring permit is renewed", ge=0, le=1)
@@ -157,6 +163,11 @@ class Status(Strict):
                                        "level is an assumption",
                                        "Yearly rate at which non-status people get status",
                                        ge=0, le=1)
+    regularized_permit_weeks: float = P(
+        156.0, "weeks", "assumption (seed 000 names 'regularize' without a form; a temporary "
+        "status first, as temporary protection statutes give)",
+        "Mean length of the work permit a regularized person gets; at its end the permit rules "
+        "apply (permit_to_pr, permit_renewal, permit_departure)", gt=0)
     emigration_per_year: float = P(0.01, "1/year", A, "Yearly rate of leaving the country",
                                    ge=0, le=1)
 
@@ -167,67 +178,6 @@ class Status(Strict):
             raise ValueError(f"permit_to_pr + permit_renewal + permit_departure must be <= 1, "
                              f"found {total:.6g}")
         return self
-
-
-class Service(Strict):
-    hours_per_week: float = P(2.0, "caseworker hours/client/week", A,
-                              "Staff time one client uses each week in service", gt=0)
-    duration_weeks: int = P(8, "weeks", A, "Weeks of service to complete it", ge=1, le=520)
-    takeup: float = P(0.3, "probability", A, "Chance an arrival asks for this service", ge=0, le=1)
-
-
-def _default_services() -> dict[str, Service]:
-    return {
-        "orientation": Service(hours_per_week=2.0, duration_weeks=2, takeup=0.35),
-        "language": Service(hours_per_week=1.0, duration_weeks=40, takeup=0.2),
-        "employment": Service(hours_per_week=1.5, duration_weeks=12, takeup=0.3),
-        "housing_help": Service(hours_per_week=2.0, duration_weeks=6, takeup=0.5),
-    }
-
-
-def _default_eligibility() -> dict[str, list[str]]:
-    return {
-        "federal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person"],
-        "provincial": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
-                       "temporary_worker", "student"],
-        "municipal": ["economic_pr", "family_pr", "resettled_refugee", "protected_person",
-                      "temporary_worker", "student", "asylum_claimant"],
-        "charity": list(STATUSES),
-    }
-
-
-class Services(Strict):
-    orientation: Service = Field(default_factory=lambda: _default_services()["orientation"])
-    language: Service = Field(default_factory=lambda: _default_services()["language"])
-    employment: Service = Field(default_factory=lambda: _default_services()["employment"])
-    housing_help: Service = Field(default_factory=lambda: _default_services()["housing_help"])
-    eligibility: dict[Literal[FUNDERS], list[Literal[STATUSES]]] = P(  # type: ignore[valid-type]
-        _default_eligibility(), "statuses", "seed 004: federal settlement funding serves permanent "
-        "residents and protected persons; non-status people have no public services",
-        "Statuses each funder's hours may serve (access without fear adds all statuses to "
-        "municipal hours)")
-    client_hours_per_fte_week: float = P(25.0, "hours/week", A,
-                                         "Client-facing hours one full-time caseworker gives", gt=0)
-    cost_per_fte_year: float = P(75000.0, "CAD/year", A, "Loaded cost of one caseworker", gt=0)
-    referral_waste: float = P(0.15, "share", A,
-                              "Share of hours lost to poor referrals without coordination",
-                              ge=0, lt=1)
-    lip_waste_reduction: float = P(0.5, "share", "seed 004: LIPs coordinate (87 communities); "
-                                   "size is an assumption",
-                                   "Fraction of referral waste removed by a LIP", ge=0, le=1)
-    outreach_takeup_boost: float = P(0.5, "x", A,
-                                     "Relative rise of take-up with multilingual outreach", ge=0)
-
-    @field_validator("eligibility", mode="before")
-    @classmethod
-    def _fill_funders(cls, value: Any) -> Any:
-        """A funder left out of the table keeps its default rule."""
-        if isinstance(value, dict):
-            return _default_eligibility() | value
-        return value
-
-    def by_code(self) -> list[Service]:
-        return [getattr(self, s) for s in SERVICES]
 
 
 class Housing(Strict):
@@ -286,7 +236,7 @@ class Employment(Strict):
 
 
 class Integration(Strict):
-    weights: dict[Literal[DIMENSIONS], float] = P(  # type: ignore[valid-type]
+    weights: dict[Literal[DIMENSIONS], Number] = P(  # type: ignore[valid-type]
         {d: 0.2 for d in DIMENSIONS}, "weights", "seed 004: Calgary's five key result areas; "
         "equal weights are an assumption", "Weights of the five dimensions in the index")
     adjust_per_week: float = P(0.05, "1/week", A,
@@ -295,6 +245,8 @@ class Integration(Strict):
     service_quality_weight: float = P(0.5, "share", "seed 000: lack of culturally relevant "
                                       "services", "How much agency quality scales service effects",
                                       ge=0, le=1)
+    security: Security = Field(default_factory=Security)
+    public_access: PublicAccess = Field(default_factory=PublicAccess)
 
     @model_validator(mode="after")
     def _weights(self) -> Integration:
@@ -314,7 +266,7 @@ class Moves(Strict):
 
 
 class Funding(Strict):
-    grant_factor: dict[Literal[FUNDERS], float] = P(  # type: ignore[valid-type]
+    grant_factor: dict[Literal[FUNDERS], Number] = P(  # type: ignore[valid-type]
         {f: 1.0 for f in FUNDERS}, "x", A,
         "Multiplier on every agency grant of each funder (the funding-level lever)")
     hire_lag_weeks: int = P(8, "weeks", A, "Weeks to recruit staff after money arrives", ge=0,
@@ -381,6 +333,9 @@ class Sentiment(Strict):
 class Policies(Strict):
     access_without_fear: bool = P(False, "-", "seed 004: 7 cities since 2013",
                                   "Municipal services for all regardless of status")
+    awf_covers_police: bool = P(False, "-", SEED004_POLICE,
+                                "Access without fear also covers police (removes "
+                                "integration.security.fear_police)")
     welcoming_strategy: bool = P(False, "-", "seed 004: Calgary Welcoming Community Policy 2011",
                                  "Welcoming strategy with a newcomer office")
     lip: bool = P(False, "-", "seed 004: LIPs in 87 communities", "Local Immigration Partnership")
@@ -402,28 +357,44 @@ class Policies(Strict):
 
 
 class Municipality(Strict):
-    name: str = P(..., "-", A, "Unique name")
+    name: str = P(..., "-", A, "Unique name (after Unicode normalisation and case)")
     province: str = P("", "-", A, "Province or region; its rules are [provinces.<province>] "
                       "(none: national rules)")
     kind: Literal["gateway", "mid_sized", "small_town"] = P("mid_sized", "-", A, "Size class")
     lat: float = P(45.0, "degrees", A, "Latitude (for travel distance)", ge=-90, le=90)
     lon: float = P(-75.0, "degrees", A, "Longitude (for travel distance)", ge=-180, le=180)
-    population: float = P(..., "persons", A, "Resident population", gt=0)
-    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0)
+    population: float = P(..., "persons", A, "Resident population", ge=1, most=1e8)
+    rental_stock: float = P(..., "units", A, "Rental housing units", ge=0, most=1e8)
     vacancy_rate: float = P(0.02, "share", A, "Rental vacancy rate", ge=0, le=1)
     median_rent: float = P(1500.0, "CAD/month", A, "Median two-bedroom rent", ge=0)
     rent_growth_per_year: float = P(0.05, "share/year", "CMHC 2BR same-sample growth 5.6% (2022), "
                                     "8.0% (2023)", "Yearly rent growth", ge=-0.5, le=1)
     new_supply_per_year: float = P(0.0, "units/year", A, "New rental units completed per year",
-                                   ge=0)
-    shelter_beds: float = P(..., "beds", A, "Emergency shelter beds available to newcomers", ge=0)
+                                   ge=0, most=1e7)
+    refugee_program_beds: float = P(
+        0.0, "beds", "Toronto: 500 budgeted refugee spaces (CBC 2023-05-31); Montréal: PRAIDA "
+        "~1,300 beds (docs/sources/canada_municipal_facts.csv)",
+        "Places of a dedicated refugee programme, open to newcomers only (old key: shelter_beds)",
+        ge=0, most=1e6)
+    shelter_system_beds: float = P(
+        0.0, "beds", "Toronto 337, Vancouver 286, Montréal 173 beds per 100k residents "
+        "(docs/sources/canada_municipal_facts.csv)",
+        "Beds of the general emergency shelter system, outside the refugee programme", ge=0,
+        most=1e6)
+    newcomer_share_of_system: float = P(
+        0.0, "share", "Ottawa: 47% of single adults in shelters were newcomers, 31 Dec 2023 "
+        "(canada_municipal_facts.csv); elsewhere an assumption",
+        "Share of the general system's beds newcomers may use (or held in a base year)",
+        ge=0, le=1)
     initial_shelter_occupancy: float = P(0.0, "persons", A,
-                                         "Newcomers already in shelter at week 0", ge=0)
+                                         "Newcomers already in shelter at week 0", ge=0,
+                                         most=1e6)
     earlier_newcomers: float = P(0.0, "persons", A,
                                  "Newcomers who arrived in the years before week 0 and live "
-                                 "here (see [earlier_newcomers])", ge=0)
+                                 "here (see [earlier_newcomers])", ge=0, most=1e7)
     interim_places: float = P(0.0, "places", A,
-                              "Federally funded interim-housing places for overflow", ge=0)
+                              "Federally funded interim-housing places for overflow", ge=0,
+                              most=1e6)
     newcomer_budget_per_year: float = P(0.0, "CAD/year", A,
                                         "Municipal newcomer budget from property tax", ge=0)
     reserves: float = P(0.0, "CAD", A, "Reserves that can absorb overruns", ge=0)
@@ -431,18 +402,63 @@ class Municipality(Strict):
     labour_demand: float = P(0.7, "0-1", A, "Local labour demand for newcomers", ge=0, le=1)
     transport_access: float = P(1.0, "0-1", "seed 002: transport is a key issue in small towns",
                                 "Public transport access", ge=0, le=1)
-    destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0)
-    stream_weights: dict[Literal[STREAMS], float] = P(  # type: ignore[valid-type]
+    destination_weight: float = P(1.0, "relative", A, "Pull on arrivals of every stream", ge=0,
+                                      most=1e6)
+    stream_weights: dict[Literal[STREAMS], Number] = P(  # type: ignore[valid-type]
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_beds(cls, data: Any) -> Any:
+        """``shelter_beds`` (old files) means ``refugee_program_beds``, share of system 0."""
+        if isinstance(data, dict) and "shelter_beds" in data:
+            if "refugee_program_beds" in data:
+                raise ValueError("give refugee_program_beds or its old name shelter_beds, "
+                                 "not both")
+            data = {("refugee_program_beds" if k == "shelter_beds" else k): v
+                    for k, v in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _some_beds(self) -> Municipality:
+        """Beds must be stated, as the old required shelter_beds was (0 for none)."""
+        if not {"refugee_program_beds", "shelter_system_beds"} & self.model_fields_set:
+            raise ValueError("give refugee_program_beds (old name shelter_beds) and/or "
+                             "shelter_system_beds, in beds (0 for none)")
+        return self
+
+    @property
+    def shelter_beds(self) -> float:
+        """The old key: the refugee programme's places."""
+        return self.refugee_program_beds
+
+    def newcomer_beds(self) -> float:
+        """Beds newcomers may use: the programme's, plus their share of the general system."""
+        return self.refugee_program_beds + self.newcomer_share_of_system * self.shelter_system_beds
+
+    def public_fill(self, newcomers: float, extra_places: float) -> float:
+        """The whole system's fill as the public sees it, for ``newcomers`` in shelter.
+
+        Other users are taken to fill the general beds newcomers may not use (Toronto's
+        system ran at capacity, facts s.11); ``extra_places`` (emergency places) add to the
+        beds. Without a general system this is newcomers over the programme's places.
+        """
+        beds = self.refugee_program_beds + self.shelter_system_beds + extra_places
+        others = (1.0 - self.newcomer_share_of_system) * self.shelter_system_beds
+        if beds <= 0:
+            return 2.0 if newcomers > 0 else 0.0
+        return (others + newcomers) / beds
+
     @model_validator(mode="after")
     def _weights(self) -> Municipality:
-        negative = {k: v for k, v in self.stream_weights.items() if v < 0}
-        if negative:
-            raise ValueError(f"stream_weights must not be negative, found {negative}")
+        bad = {k: v for k, v in self.stream_weights.items() if not 0 <= v <= 1e6}
+        if bad:
+            raise ValueError(f"stream_weights must be between 0 and 1e6 (relative), found {bad}")
         return self
+
+    _name = field_validator("name")(nonblank)
 
 
 class Grant(Strict):
@@ -456,13 +472,18 @@ class Grant(Strict):
                                    "Chance an expiring program grant is renewed for a year",
                                    ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _window(self) -> Grant:
+        window(self.start_week, self.end_week)
+        return self
+
 
 class Agency(Strict):
-    name: str = P(..., "-", A, "Unique name")
+    name: str = P(..., "-", A, "Unique name (after Unicode normalisation and case)")
     municipality: str = P(..., "-", A, "Municipality the agency serves")
     services: list[Literal[SERVICES]] = P(  # type: ignore[valid-type]
         list(SERVICES), "-", A, "Services offered")
-    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0)
+    staff_fte: float = P(..., "FTE", A, "Caseworkers at week 0", ge=0, most=1e5)
     quality: float = P(0.7, "0-1", "seed 000: lack of culturally relevant services",
                        "Cultural relevance and quality of service", ge=0, le=1)
     flexibility: float = P(0.2, "share", "seed 004: flexible budget lines helped in the pandemic",
@@ -471,6 +492,8 @@ class Agency(Strict):
     reserves: float = P(0.0, "CAD", A, "Cash at week 0", ge=0)
     allowed_deficit: float = P(0.0, "CAD", A, "Overdraft allowed", ge=0)
     grants: list[Grant] = P([], "-", A, "Funding lines")
+
+    _name = field_validator("name")(nonblank)
 
 
 class Scenario(Strict):
@@ -535,13 +558,11 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         names = [m.name for m in self.municipalities]
-        dupes = {n for n in names if names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"municipalities: names must be unique, repeated: {sorted(dupes)}")
-        agency_names = [a.name for a in self.agencies]
-        dupes = {n for n in agency_names if agency_names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"agencies: names must be unique, repeated: {sorted(dupes)}")
+        unique_names(names, "municipalities")
+        unique_names([a.name for a in self.agencies], "agencies")
+        nowhere = streams_without_destination(self)
+        if nowhere:
+            raise ValueError(nowhere[0])
         for a in self.agencies:
             if a.municipality not in names:
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sim.params_base import RENAMED_KEYS
+
 NAMED_LISTS = ("municipalities", "agencies")
 BUNDLED_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -55,6 +57,9 @@ def set_in_data(data: dict, path: str, value: Any) -> None:
     last = parts[-1]
     if isinstance(node, list):
         raise PathError(f"{path}: give a key after the item name")
+    for old_key, new_key in RENAMED_KEYS.items():  # a key replaces its other name
+        if last in (old_key, new_key):
+            node.pop(new_key if last == old_key else old_key, None)
     node[last] = value
 
 
@@ -77,6 +82,8 @@ def resolve(model: BaseModel, path: str) -> tuple[BaseModel | dict, str]:
     for i, part in enumerate(parts[:-1]):
         node = _child(node, part, parts[:i])
     last = parts[-1]
+    if isinstance(node, BaseModel) and last in RENAMED_KEYS:
+        last = RENAMED_KEYS[last]
     if isinstance(node, BaseModel) and last not in type(node).model_fields:
         owner = ".".join(parts[:-1]) or "the scenario"
         raise PathError(f"{path}: {last!r} is not a parameter of {owner}")

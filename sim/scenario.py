@@ -21,8 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim import access, paths
+from sim import access, limits, paths
 from sim.params import Scenario
+from sim.params_base import RENAMED_KEYS
 from sim.series import SeriesError, weekly_arrivals
 from sim.toml_lines import find_line
 
@@ -113,15 +114,24 @@ def _refuse_value_over_table(path: Path, data: dict, key: str, value: Any) -> No
 def _parse_value(text: str) -> Any:
     """A TOML value (number, boolean, string, array, date), or the bare text as a string."""
     try:
-        return tomllib.loads(f"v = {text.strip()}")["v"]
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         return text.strip()
+    except RecursionError:
+        value = None
+    too_big = limits.check_shape(value) if value is not None else limits.too_deep(
+        "nested too deeply to parse")
+    if too_big:
+        raise ScenarioError(Path("--set"), [f"{text.strip()[:40]!r}: {too_big}"])
+    return value
 
 
 def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[dict, str]:
     """A TOML file's data and text, or ``error`` saying in one line why it cannot be read."""
     try:
-        raw = path.read_bytes()
+        raw = limits.read_bytes(path)
+    except limits.LimitError as e:
+        raise error(path, [f"cannot read the file: {e}"]) from None
     except OSError as e:
         raise error(path, [f"cannot read the file: {e.strerror or e}"]) from None
     try:
@@ -129,9 +139,15 @@ def read_toml(path: Path, error: type[ScenarioError] = ScenarioError) -> tuple[d
     except UnicodeDecodeError:
         raise error(path, ["not a text file (it is not valid UTF-8)"]) from None
     try:
-        return tomllib.loads(text), text
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise error(path, [f"not valid TOML: {e}"]) from None
+    except RecursionError:  # the parser recurses once per nesting level
+        raise error(path, [limits.too_deep("nested too deeply to parse")]) from None
+    too_big = limits.check_shape(data)
+    if too_big:
+        raise error(path, [too_big])
+    return data, text
 
 
 def _resolve_file(path: Path, resolved: Resolved, chain: tuple[Path, ...]) -> None:
@@ -358,8 +374,22 @@ def drop_missing_explained_by_typos(
             if not (err["type"] == "missing" and loc_of(err) in suggested)]
 
 
+def _as_written(loc: tuple, data: Any) -> tuple:
+    """``loc`` with a renamed key put back as the file wrote it (``shelter_beds``)."""
+    old = {new: old for old, new in RENAMED_KEYS.items()}.get(loc[-1] if loc else None)
+    node = data
+    for part in loc[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    if old and isinstance(node, dict) and old in node and loc[-1] not in node:
+        return (*loc[:-1], old)
+    return loc
+
+
 def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> str:
-    loc = err["loc"]
+    loc = _as_written(tuple(err["loc"]), data)
     key = _key_path(loc, data)
     where = _origin(loc, data, resolved)
     prefix = f"{where}: " if where else ""
@@ -384,7 +414,22 @@ def _describe(err: dict[str, Any], data: dict[str, Any], resolved: Resolved) -> 
         return f"{where}: {msg}" if where else msg
     found = err.get("input")
     shown = "" if isinstance(found, dict | list) else f" (found {found!r})"
-    return f"{prefix}{key}: {msg}{shown}"
+    unit = field_unit(loc) if kind in _BOUNDS else ""
+    return f"{prefix}{key}: {msg}{' ' + unit if unit else ''}{shown}"
+
+
+_BOUNDS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def field_unit(loc: tuple, root: type[BaseModel] = Scenario) -> str:
+    """The unit of the parameter at ``loc`` ("" if it has none), for range messages."""
+    parent = _model_at(loc[:-1], root) if loc else None
+    if not isinstance(parent, type) or not issubclass(parent, BaseModel):
+        return ""
+    field = parent.model_fields.get(str(loc[-1]))
+    extra = field.json_schema_extra if field is not None else None
+    unit = extra.get("unit", "") if isinstance(extra, dict) else ""
+    return "" if unit in ("-", "") else str(unit)
 
 
 def _new_item_hint(loc: tuple, data: Any) -> str:
@@ -412,7 +457,7 @@ def _named_loc(loc: tuple, data: Any) -> list[str]:
     node = data
     for part in loc:
         if isinstance(part, int) and isinstance(node, list) and part < len(node) and \
-                isinstance(node[part], dict) and "name" in node[part]:
+                isinstance(node[part], dict) and str(node[part].get("name", "")).strip():
             parts.append(str(node[part]["name"]))
         else:
             parts.append(str(part))
@@ -468,6 +513,15 @@ def _find_line(text: str, parts: list[str]) -> int | None:
 
 def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
     """Field names of the schema model found at ``loc`` under ``root`` (did-you-mean hints)."""
+    model = _model_at(loc, root)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        fields = list(model.model_fields)
+        return fields + [old for old, new in RENAMED_KEYS.items() if new in fields]
+    return []
+
+
+def _model_at(loc: tuple, root: type[BaseModel]) -> Any:
+    """The schema model (or annotation) found at ``loc`` under ``root``."""
     model: Any = root
     keyed = False  # the next part is a key of a table of models (a stream name, ...)
     for part in loc:
@@ -484,9 +538,7 @@ def known_fields(loc: tuple, root: type[BaseModel] = Scenario) -> list[str]:
             model = inner_model(fld.annotation)
         else:
             model = inner_model(model)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
+    return model
 
 
 def inner_model(annotation: Any) -> Any:

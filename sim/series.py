@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import calendar
+import io
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim import limits
 from sim.params import Series
 
 
@@ -20,7 +22,9 @@ def read_monthly(path: Path, month_column: str, value_column: str,
                  where: dict[str, str] | None = None) -> pd.Series:
     """Monthly totals (persons) indexed by the first day of each month, in order."""
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(io.BytesIO(limits.read_bytes(path)))
+    except limits.LimitError as e:
+        raise SeriesError(f"{path}: cannot read the file: {e}") from None
     except FileNotFoundError:
         raise SeriesError(f"{path}: file not found") from None
     except IsADirectoryError:

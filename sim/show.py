@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sim.params import Scenario
+from sim.params_base import RENAMED_KEYS
 from sim.paths import NAMED_LISTS
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -75,6 +76,9 @@ def toml_value(v: Any) -> str:
 
 
 def _origin(origins: dict[tuple, str], path: tuple) -> str:
+    old = {new: old for old, new in RENAMED_KEYS.items()}.get(path[-1] if path else None)
+    if old and (*path[:-1], old) in origins:  # set under its old name (shelter_beds)
+        return f"from {origins[(*path[:-1], old)]}"
     for n in range(len(path), 0, -1):
         if path[:n] in origins:
             return f"from {origins[path[:n]]}"

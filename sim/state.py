@@ -29,7 +29,8 @@ LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     "employment": (np.int8, ()),
     "status_due": (np.int16, ()),  # week of the next status event, -1 none
     "svc_state": (np.int8, (N_SERVICE,)),
-    "svc_week": (np.int16, (N_SERVICE,)),  # waiting: week joined; in service: weeks left
+    # svc_week: waiting: week joined; in service: weeks left; none: status at last decision
+    "svc_week": (np.int16, (N_SERVICE,)),
     "dims": (np.float32, (N_DIM,)),
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 from datetime import date
 from types import SimpleNamespace
 
@@ -336,7 +337,8 @@ def page():
     from app.page import Page
 
     _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
-    return rc
+    yield rc
+    rc.close()  # else it would listen to Mesa's update_counter in the next tests too
 
 
 def caption_text(rc) -> str:
@@ -419,6 +421,52 @@ def test_switching_preset_rebuilds_the_model_with_its_cities(page):
     svg = view_svg(page, "map")
     for name in load_scenario(SCENARIO_DIR / "americas_city_network.toml").municipalities:
         assert f"data-city='{name.name}'" in svg
+
+
+def test_a_step_is_one_render_pass_of_reacton_s_fast_renderer(page):
+    """What makes a Step fast (docs/app.md, "How fast"): the page is rendered by reacton's
+    fast renderer, which re-renders only what changed, and a Step is one render pass (the
+    run buttons' and Main's listeners batched), in which Main runs once and the controls
+    panel not at all."""
+    from reacton.core import _RenderContextFast
+
+    from app.page import Controls, Main
+
+    assert isinstance(page, _RenderContextFast)
+    step = page.find(ipyvuetify.Btn, children=["Step"]).widget
+    step.click()
+    before = (page.render_count, Main.render_count, Controls.render_count)
+    for _ in range(3):
+        step.click()
+    after = (page.render_count, Main.render_count, Controls.render_count)
+    assert [b - a for a, b in zip(before, after, strict=True)] == [3, 3, 0]
+    assert caption_text(page).startswith("Week 4 ")
+
+
+def test_solaras_badge_is_switched_off():
+    import solara.server.settings
+
+    import app.page  # noqa: F401  (sets it)
+
+    assert solara.server.settings.theme.show_banner is False
+
+
+def test_only_the_servers_noise_warnings_are_filtered():
+    from app import quiet_warnings
+
+    cookie = ("Cookies with samesite=none require https, but according to the asgi "
+              "framework, the scheme is 'http'")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("always")
+        quiet_warnings()
+        warnings.warn(cookie, UserWarning, stacklevel=1)
+        warnings.warn("ComponentsView: `use_state` found despite early return",
+                      UserWarning, stacklevel=1)
+        warnings.warn("Cookies are fine", UserWarning, stacklevel=1)
+        warnings.warn(cookie, DeprecationWarning, stacklevel=1)
+    assert [(str(w.message)[:16], w.category) for w in caught] == [
+        ("Cookies are fine", UserWarning), (cookie[:16], DeprecationWarning)]
 
 
 # ------------------------------------------------------------------------------ the CLI

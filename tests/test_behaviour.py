@@ -115,6 +115,8 @@ def test_access_without_fear_with_municipal_money_serves_them_and_raises_integra
 GRANT_CLIFF = {
     "run": {"weeks": 130},
     "funding": {"layoff_lag_weeks": 8, "hire_lag_weeks": 8},
+    # 25 client hours less the 15% the old fixed referral waste took, so the counts below hold
+    "services": {"client_hours_per_fte_week": 21.25},
     # 2,000 adult arrivals a year, a fifth of them want language training: 400 a year
     "streams": {"economic_pr": {"per_year": 2000, "age_shares": {"core": 1.0}},
                 "asylum_claimant": {"per_year": 0}},
@@ -142,9 +144,15 @@ def test_expiring_grants_shrink_staff_after_the_layoff_lag_and_waiting_lists_gro
     assert (steady["staff_fte"] == 20).all()
     waiting_cliff = cliff.set_index("week")["waiting_language"]
     waiting_steady = steady.set_index("week")["waiting_language"]
-    assert waiting_cliff[129] > waiting_cliff[60] + 100  # the list grows after the cliff
-    assert waiting_steady[129] < 50  # with the grant the list stays short
-    assert cliff.set_index("week")["mean_wait_language"].loc[110:].mean() > 10
+    # The list grows after the cliff (0 before, 132 by week 129); with the grant it stays
+    # empty. A few give up (13 from week 70 at the language lapse of 0.002 a week, ODD 7.5).
+    assert waiting_cliff[60] == 0
+    assert waiting_cliff[129] > waiting_cliff[60] + 100
+    assert waiting_steady.loc[70:].max() < 10
+    lapsed = [t.set_index("week")["requests_lapsed_language"].loc[70:].sum()
+              for t in (cliff, steady)]
+    assert lapsed[0] > lapsed[1]
+    assert cliff.set_index("week")["mean_wait_language"].loc[110:].mean() > 10  # ~20 weeks
 
 
 def test_more_employment_service_capacity_raises_employment():

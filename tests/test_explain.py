@@ -11,9 +11,12 @@ from sim.outputs import frames
 
 # Metro's agency has plenty of federal hours; nearly everyone arriving is an asylum claimant,
 # whom federal settlement money may not serve (services.eligibility, seed 004).
+# Every referral fits: the tests are about eligibility, not misreferrals (which leave eligible
+# people waiting a week).
 CLAIMANTS = {"run": {"weeks": 20},
              "streams": {"economic_pr": {"per_year": 100},
-                         "asylum_claimant": {"per_year": 3000}}}
+                         "asylum_claimant": {"per_year": 3000}},
+             "services": {"referral_match": 1.0}}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,7 @@ def _row(table, city: str, service: str):
 def test_idle_federal_hours_beside_a_list_of_claimants_show_that_eligibility_binds(claimants):
     table = waiting_by_funder(claimants)
     lang = _row(table, "Metro", "language")
-    assert lang["waiting"] > 100
+    assert lang["waiting"] > 20
     # the economic PRs were served; claimants and refused claimants (non-status) wait
     assert lang["waiting_asylum_claimant"] + lang["waiting_non_status"] == lang["waiting"]
     assert lang["waiting_eligible_federal"] == 0
@@ -43,6 +46,15 @@ def test_idle_federal_hours_beside_a_list_of_claimants_show_that_eligibility_bin
     assert last["hours_idle_language"] == pytest.approx(lang["hours_idle_federal"])
     assert last["hours_available_language"] - last["hours_used_language"] >= \
         last["hours_idle_language"]
+    # ... and who waits for what: the claimants' funders here have no hours; nobody waits
+    # for hours here, and the classes add up to the list
+    assert last["waiting_no_hours_language"] + last["waiting_no_funder_language"] == \
+        lang["waiting_no_funder_with_hours"]
+    assert last["waiting_with_hours_language"] == 0
+    assert last["waiting_no_hours_language"] > 0
+    for s in ("orientation", "language", "employment", "housing_help"):
+        assert sum(muni[f"waiting_{why}_{s}"] for why in ("with_hours", "no_hours", "no_funder")
+                   ).equals(muni[f"waiting_{s}"])
 
 
 def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money_serves():
@@ -56,19 +68,26 @@ def test_more_of_the_same_money_leaves_the_claimants_waiting_but_municipal_money
     city["grants"].append({"funder": "municipal", "amount_per_year": 4e5, "kind": "core"})
     funded = run(scenario({**CLAIMANTS, "agencies": [city, BASE_TOWN_AGENCY]}))
     served = _row(waiting_by_funder(funded), "Metro", "language")
-    assert served["waiting"] < lang["base"]["waiting"]
-    assert served["waiting_eligible_municipal"] == served["waiting_asylum_claimant"]
+    # Municipal hours serve claimants; those still waiting wait for hours, not eligibility
+    # (and, no longer told that nobody may serve them, they stay on the list longer).
+    assert served["hours_used_municipal"] > 0
+    assert served["waiting_eligible_municipal"] >= served["waiting_asylum_claimant"]  # + PRs
+    assert served["waiting_no_funder_with_hours"] == served["waiting_non_status"]
+    assert served["binds"] == "hours"
 
 
 def test_a_list_of_eligible_people_with_too_few_hours_shows_that_hours_bind():
     short = run(scenario({"run": {"weeks": 20},
-                          "streams": {"asylum_claimant": {"per_year": 0}},
+                          # more than the base's 1,500: hours no longer lost to referrals
+                          # serve more
+                          "streams": {"economic_pr": {"per_year": 2500},
+                                      "asylum_claimant": {"per_year": 0}},
                           "agencies": [{"name": "Metro Settlement", "municipality": "Metro",
                                         "staff_fte": 1, "grants": [
                                             {"funder": "federal", "amount_per_year": 7.5e4,
                                              "kind": "core"}]}, BASE_TOWN_AGENCY]}))
     lang = _row(waiting_by_funder(short), "Metro", "language")
-    assert lang["waiting"] > 100
+    assert lang["waiting"] > 20
     assert lang["waiting_no_funder_with_hours"] == 0
     assert lang["hours_idle_federal"] == 0
     assert lang["binds"] == "hours"

@@ -13,6 +13,7 @@ import pytest
 from naive import step_services as naive_step_services
 
 from sim import kernels
+from sim.arrivals import MAY_ASK
 from sim.codes import (
     ASYLUM,
     CHARITY,
@@ -20,6 +21,10 @@ from sim.codes import (
     CORE,
     DEPARTED,
     ECONOMIC_PR,
+    ELIG_NO_FUNDER,
+    ELIG_NO_HOURS,
+    ELIG_WITH_HOURS,
+    ELIGIBILITY,
     EMPLOYMENT_SVC,
     FAMILY_PR,
     FEDERAL,
@@ -59,6 +64,7 @@ from sim.codes import (
 )
 from sim.kernels import (
     MF_AWF,
+    MF_AWF_POLICE,
     MF_LABOUR,
     MF_NETWORK,
     MF_SENTIMENT,
@@ -69,10 +75,12 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
     HousingParams,
     IntegrationParams,
     LossParams,
+    RequestParams,
     StatusParams,
 )
 
@@ -134,7 +142,8 @@ def key(process: int, week: int = 0, seed: int = SEED) -> np.uint64:
 def status_params(**kw) -> StatusParams:
     base = dict(asylum_acceptance=0.0, rejected_departure=0.0, permit_to_pr=0.0,
                 permit_renewal=0.0, permit_departure=0.0, permit_weeks_worker=52.0,
-                permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0)
+                permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0,
+                regularized_permit_weeks=156.0)
     return StatusParams(**(base | kw))
 
 
@@ -153,12 +162,15 @@ def housing_params(**kw) -> HousingParams:
 def integration_params(**kw) -> IntegrationParams:
     base = dict(language_gain=0.0, language_gain_in_class=0.0, job_find=0.0, match=0.0,
                 service_boost=0.0, job_loss=0.0, no_permit_factor=1.0, adjust=0.0,
-                quality_weight=0.0)
+                quality_weight=0.0, security_permanent=1.0, security_temporary=0.7,
+                security_non_status=0.5, security_non_status_awf=0.65,
+                security_non_status_awf_police=0.85, access_with_status=0.4,
+                access_non_status=0.1, access_non_status_awf=0.3)
     return IntegrationParams(**(base | kw))
 
 
 def run_status(pop, week, p, claims_quota=-1):
-    events = np.zeros(5, np.int64)
+    events = np.zeros(6, np.int64)
     kernels.step_status(pop.status, pop.housing, pop.status_due, week,
                         key(PROC_STATUS, week), p, claims_quota, events)
     return events
@@ -188,8 +200,10 @@ def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0):
     return moves
 
 
-def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, welcoming=0.0):
+def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, welcoming=0.0,
+                   police=0.0):
     f = np.zeros((n_muni, N_MF))
+    f[:, MF_AWF_POLICE] = police
     f[:, MF_LABOUR] = labour
     f[:, MF_NETWORK] = network
     f[:, MF_SENTIMENT] = sentiment
@@ -237,21 +251,39 @@ def default_eligibility() -> np.ndarray:
     return table
 
 
-def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None):
-    """Run step_services; returns the outputs and leaves ``hours`` consumed in place."""
+def run_services(pop, week, hours, hours_per_week, duration, eligible=None, awf=None,
+                 lapse=0.0, lapse_unservable=0.0, takeup=0.0, match=None, intake_hours=0.0,
+                 stream=None):
+    """Run step_services; returns the outputs and leaves ``hours`` consumed in place.
+
+    ``lapse`` (per service) and ``takeup`` (per city and service) may be scalars; by
+    default no request lapses and none is made again. ``match`` (float[m], default 1:
+    every referral fits) and ``intake_hours`` set the referral matching. ``stream``: the
+    random stream key (default: the model's for ``week``).
+    """
     n_muni = hours.shape[0]
     eligible = default_eligibility() if eligible is None else np.asarray(eligible)
     if eligible.ndim == 2:  # one table for every city
         eligible = np.repeat(eligible[None], n_muni, axis=0)
     awf = np.zeros(n_muni, np.bool_) if awf is None else np.asarray(awf, np.bool_)
+    req = RequestParams(np.broadcast_to(np.asarray(lapse, np.float64), N_SERVICE).copy(),
+                        float(lapse_unservable),
+                        np.broadcast_to(np.asarray(takeup, np.float64), (n_muni, N_SERVICE)).copy(),
+                        MAY_ASK)
+    match = np.ones(n_muni) if match is None else np.asarray(match, np.float64)
+    stream = key(PROC_SERVICES, week) if stream is None else np.uint64(stream)
     out = SimpleNamespace(used=np.zeros((n_muni, N_SERVICE, N_FUNDER)),
                           started=np.zeros((n_muni, N_SERVICE), np.int64),
                           wait_sum=np.zeros((n_muni, N_SERVICE), np.int64),
-                          completed=np.zeros((n_muni, N_SERVICE), np.int64))
-    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing, pop.muni, week,
-                          hours, eligible, awf, np.asarray(hours_per_week, np.float64),
-                          np.asarray(duration, np.int64), out.used, out.started,
-                          out.wait_sum, out.completed)
+                          completed=np.zeros((n_muni, N_SERVICE), np.int64),
+                          requests=np.zeros((n_muni, N_SERVICE, 2), np.int64),
+                          eligibility=np.full((n_muni, N_SERVICE, N_STATUS), -1, np.int8),
+                          misreferred=np.zeros((n_muni, N_SERVICE)))
+    kernels.step_services(pop.svc_state, pop.svc_week, pop.status, pop.age, pop.housing,
+                          pop.muni, week, stream, hours, eligible, awf,
+                          np.asarray(hours_per_week, np.float64), np.asarray(duration, np.int64),
+                          req, match, float(intake_hours), out.used, out.started, out.wait_sum,
+                          out.completed, out.requests, out.eligibility, out.misreferred)
     return out
 
 
@@ -376,7 +408,7 @@ def test_asylum_acceptance_one_protects_due_claimants():
     assert pop.status.tolist() == [PROTECTED] * 3
     assert pop.status_due.tolist() == [-1] * 3
     assert pop.housing.tolist() == [SHELTER] * 3
-    assert events.tolist() == [3, 0, 0, 0, 0]
+    assert events.tolist() == [3, 0, 0, 0, 0, 0]
 
 
 def test_rejected_claimants_depart_when_departure_is_certain():
@@ -386,7 +418,7 @@ def test_rejected_claimants_depart_when_departure_is_certain():
     assert pop.housing.tolist() == [DEPARTED] * 2
     assert pop.status.tolist() == [ASYLUM] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 2, 0, 0, 2]  # rejected, and departed
+    assert events.tolist() == [0, 2, 0, 0, 2, 0]  # rejected, and departed
 
 
 def test_rejected_claimants_who_stay_become_non_status():
@@ -396,7 +428,7 @@ def test_rejected_claimants_who_stay_become_non_status():
     assert pop.status.tolist() == [NON_STATUS] * 2
     assert pop.housing.tolist() == [SHELTER, FRIENDS]
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 2, 0, 2, 0]
+    assert events.tolist() == [0, 2, 0, 2, 0, 0]
 
 
 def test_permit_to_pr_one_makes_workers_and_students_permanent():
@@ -404,7 +436,7 @@ def test_permit_to_pr_one_makes_workers_and_students_permanent():
     events = run_status(pop, week=8, p=status_params(permit_to_pr=1.0, permit_renewal=1.0))
     assert pop.status.tolist() == [ECONOMIC_PR] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 2, 0, 0]
+    assert events.tolist() == [0, 0, 2, 0, 0, 0]
 
 
 def test_permit_renewal_sets_a_future_due_week():
@@ -415,7 +447,7 @@ def test_permit_renewal_sets_a_future_due_week():
     assert np.all(pop.status_due > week)
     assert np.all(pop.status_due <= 32000)
     assert pop.housing.tolist() == [SHELTER] * 50
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_permit_renewal_length_follows_the_mean_permit_weeks():
@@ -433,7 +465,7 @@ def test_permit_departure_one_removes_permit_holders():
     events = run_status(pop, week=3, p=status_params(permit_departure=1.0))
     assert pop.housing.tolist() == [DEPARTED] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 0, 0, 2]
+    assert events.tolist() == [0, 0, 0, 0, 2, 0]
 
 
 def test_expired_permit_without_renewal_or_departure_becomes_non_status():
@@ -442,7 +474,7 @@ def test_expired_permit_without_renewal_or_departure_becomes_non_status():
     assert pop.status.tolist() == [NON_STATUS] * 2
     assert pop.housing.tolist() == [STABLE] * 2
     assert pop.status_due.tolist() == [-1] * 2
-    assert events.tolist() == [0, 0, 0, 2, 0]
+    assert events.tolist() == [0, 0, 0, 2, 0, 0]
 
 
 def test_visits_picks_each_row_with_the_chance_in_row_order():
@@ -482,7 +514,7 @@ def test_emigration_one_makes_everyone_present_depart():
                                                      asylum_acceptance=1.0))
     assert pop.housing.tolist() == [DEPARTED] * N_STATUS
     assert pop.status.tolist() == statuses  # emigration happens before any status event
-    assert events.tolist() == [0, 0, 0, 0, N_STATUS]
+    assert events.tolist() == [0, 0, 0, 0, N_STATUS, 0]
 
 
 def test_status_events_wait_for_their_due_week():
@@ -491,7 +523,7 @@ def test_status_events_wait_for_their_due_week():
     before = snapshot(pop)
     events = run_status(pop, week=10, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_departed_rows_are_untouched_by_status():
@@ -501,15 +533,28 @@ def test_departed_rows_are_untouched_by_status():
     events = run_status(pop, week=5, p=status_params(
         asylum_acceptance=1.0, permit_to_pr=1.0, regularize_per_week=1.0, emigrate_per_week=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
-def test_regularization_one_makes_non_status_economic_pr():
+def test_regularization_gives_a_work_permit_not_permanent_residence():
+    pop = people(2000, status=NON_STATUS, status_due=-1)
+    events = run_status(pop, week=5, p=status_params(regularize_per_week=1.0,
+                                                     regularized_permit_weeks=100.0))
+    assert set(pop.status.tolist()) == {TEMP_WORKER}
+    assert pop.housing.tolist() == [SHELTER] * 2000
+    assert events.tolist() == [0, 0, 0, 0, 0, 2000]  # the last column: regularized
+    length = pop.status_due.astype(float) - 6  # due = week + 1 + int(exponential draw)
+    assert length.min() >= 0
+    assert length.mean() == pytest.approx(99.5, rel=0.06)  # mean 100, floored
+
+
+def test_a_regularized_permit_ends_by_the_permit_rules():
     pop = people(2, status=NON_STATUS, status_due=-1)
-    events = run_status(pop, week=5, p=status_params(regularize_per_week=1.0))
-    assert pop.status.tolist() == [ECONOMIC_PR] * 2
-    assert pop.housing.tolist() == [SHELTER] * 2
-    assert events.tolist() == [0, 0, 0, 0, 0]  # regularization has no event column
+    run_status(pop, week=5, p=status_params(regularize_per_week=1.0))
+    due = int(pop.status_due.max())
+    events = run_status(pop, week=due, p=status_params(permit_to_pr=1.0))
+    assert pop.status.tolist() == [ECONOMIC_PR] * 2  # permanent only when the permit ends
+    assert events.tolist() == [0, 0, 2, 0, 0, 0]
 
 
 def test_permanent_residents_have_no_status_events():
@@ -518,7 +563,7 @@ def test_permanent_residents_have_no_status_events():
     events = run_status(pop, week=5, p=status_params(asylum_acceptance=1.0, permit_to_pr=1.0,
                                                      permit_departure=1.0))
     assert_rows_unchanged(pop, before, slice(None))
-    assert events.tolist() == [0, 0, 0, 0, 0]
+    assert events.tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_a_funded_board_decides_its_quota_first_come_first_served():
@@ -531,7 +576,7 @@ def test_a_funded_board_decides_its_quota_first_come_first_served():
     assert pop.status.tolist() == [PROTECTED, ASYLUM, TEMP_WORKER, ASYLUM, PROTECTED,
                                    PROTECTED, ASYLUM]
     assert pop.status_due.tolist() == [-1, -1, 50, 3, -1, -1, 1]
-    assert events.tolist() == [3, 0, 0, 0, 0]
+    assert events.tolist() == [3, 0, 0, 0, 0, 0]
 
 
 def test_a_board_with_no_quota_decides_no_claim_but_permits_still_expire():
@@ -540,7 +585,7 @@ def test_a_board_with_no_quota_decides_no_claim_but_permits_still_expire():
                         claims_quota=0)
     assert pop.status.tolist() == [ASYLUM, ASYLUM, ECONOMIC_PR]
     assert pop.status_due.tolist() == [1, 2, -1]
-    assert events.tolist() == [0, 0, 1, 0, 0]
+    assert events.tolist() == [0, 0, 1, 0, 0, 0]
 
 
 def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
@@ -548,7 +593,7 @@ def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
     events = run_status(pop, week=1, p=status_params(asylum_acceptance=0.0,
                                                      rejected_departure=0.0), claims_quota=100)
     assert pop.status.tolist() == [NON_STATUS] * 3 + [ASYLUM]
-    assert events.tolist() == [0, 3, 0, 3, 0]
+    assert events.tolist() == [0, 3, 0, 3, 0, 0]
 
 
 # --------------------------------------------------------------------------- step_reception
@@ -998,6 +1043,128 @@ def test_departed_rows_are_not_served():
     assert np.all(hours == 50.0)
 
 
+def test_a_waiting_request_lapses_exactly_when_its_draw_is_below_the_weekly_chance():
+    n, week, chance = 400, 30, 0.3
+    state, joined = waiting_for(LANGUAGE, n, joined=[29] * (n - 1) + [30])
+    pop = people(n, status=PROTECTED, svc_state=state, svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 1.0})  # one client-week: they may be served
+    out = run_services(pop, week, hours, HPW, DURATION, lapse=[0.0, chance, 0.0, 0.0],
+                       lapse_unservable=0.9)
+    draws = kernels.uniforms(key(PROC_SERVICES, week), n, LANGUAGE)  # slot = the service
+    # The last row asked this week: it cannot lapse before its first week of service.
+    lapsed = np.r_[draws[:-1] < chance, False]
+    first = int(np.flatnonzero(~lapsed)[0])  # the client-week goes to the first one left
+    assert out.eligibility[0, LANGUAGE, PROTECTED] == ELIG_WITH_HOURS  # so not 0.9
+    assert out.requests[0, LANGUAGE].tolist() == [lapsed.sum(), 0]
+    assert chance * n - 40 < lapsed.sum() < chance * n + 40
+    expected = np.where(lapsed, SVC_NONE, SVC_WAITING)
+    expected[first] = SVC_IN_SERVICE
+    assert pop.svc_state[:, LANGUAGE].tolist() == expected.tolist()
+    assert np.all(pop.svc_week[lapsed, LANGUAGE] == PROTECTED)  # the status decided in
+    assert hours[0, LANGUAGE, FEDERAL] == 0.0
+
+
+def test_requests_no_funder_with_hours_may_serve_lapse_at_the_unservable_chance():
+    # Federal language hours only: they serve the PR; the claimant's funders (municipal,
+    # charity) have no hours here; no funder admits the non-status person at all.
+    eligible = default_eligibility()
+    eligible[CHARITY, NON_STATUS] = False
+    state, joined = waiting_for(LANGUAGE, 4, joined=3)
+    state[3, LANGUAGE] = SVC_NONE  # nothing to lapse
+    pop = people(4, status=[ECONOMIC_PR, ASYLUM, NON_STATUS, ASYLUM], svc_state=state,
+                 svc_week=joined)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 8, hours, HPW, DURATION, eligible, lapse=0.0, lapse_unservable=1.0)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_IN_SERVICE, SVC_NONE, SVC_NONE, SVC_NONE]
+    assert pop.svc_week[1:3, LANGUAGE].tolist() == [ASYLUM, NON_STATUS]
+    assert out.requests[0, LANGUAGE].tolist() == [2, 0]
+    assert out.eligibility[0, LANGUAGE, [ECONOMIC_PR, ASYLUM, NON_STATUS]].tolist() == [
+        ELIG_WITH_HOURS, ELIG_NO_HOURS, ELIG_NO_FUNDER]
+    # Services without hours at all: every status is "no hours" (or "no funder").
+    assert out.eligibility[0, ORIENTATION, ECONOMIC_PR] == ELIG_NO_HOURS
+
+
+def test_access_without_fear_makes_municipal_hours_reach_everyone():
+    eligible = default_eligibility()
+    eligible[CHARITY, NON_STATUS] = False
+    hours = pool(2, **{f"s{HOUSING_HELP}_f{MUNICIPAL}": 4.0})
+    out = run_services(people(0), 3, hours, HPW, DURATION, eligible, awf=[False, True])
+    assert out.eligibility[:, HOUSING_HELP, NON_STATUS].tolist() == [ELIG_NO_FUNDER,
+                                                                     ELIG_WITH_HOURS]
+
+
+def test_a_new_status_that_a_funder_with_hours_may_serve_makes_a_request():
+    # 0: a claimant recorded without a request who became a protected person: asks, and
+    #    federal hours serve him at once. 1: no change of status: no request. 2: a new status
+    #    but no funder with hours for it here (orientation): records it, asks nothing.
+    # 3: housing help is not asked from stable housing.
+    week_of = np.zeros((4, N_SERVICE), np.int16)
+    week_of[:] = [ASYLUM, ASYLUM, ASYLUM, ASYLUM]
+    week_of[1] = PROTECTED
+    pop = people(4, status=PROTECTED, housing=[SHELTER, SHELTER, SHELTER, STABLE],
+                 svc_week=week_of)
+    hours = pool(**{f"s{LANGUAGE}_f{FEDERAL}": 10.0, f"s{HOUSING_HELP}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 12, hours, HPW, DURATION, takeup=1.0)
+    assert pop.svc_state[:, LANGUAGE].tolist() == [SVC_IN_SERVICE, SVC_NONE, SVC_IN_SERVICE,
+                                                   SVC_IN_SERVICE]
+    assert pop.svc_state[:, HOUSING_HELP].tolist() == [SVC_IN_SERVICE, SVC_NONE,
+                                                       SVC_IN_SERVICE, SVC_NONE]
+    assert pop.svc_state[:, ORIENTATION].tolist() == [SVC_NONE] * 4
+    assert pop.svc_week[:, ORIENTATION].tolist() == [PROTECTED] * 4  # the decision is made
+    assert pop.svc_week[3, HOUSING_HELP] == PROTECTED
+    assert out.requests[0, :, 1].tolist() == [0, 3, 0, 2]
+    assert out.started[0].tolist() == [0, 3, 0, 2]
+    assert out.wait_sum[0].tolist() == [0, 0, 0, 0]
+    # The orientation decision was made: hours there next week bring no request.
+    hours = pool(**{f"s{ORIENTATION}_f{FEDERAL}": 10.0})
+    out = run_services(pop, 13, hours, HPW, DURATION, takeup=1.0)
+    assert out.requests.sum() == 0
+
+
+def test_a_request_made_again_follows_the_take_up_draw():
+    n, week = 400, 9
+    pop = people(n, status=PROTECTED, svc_week=ASYLUM)
+    hours = pool(**{f"s{EMPLOYMENT_SVC}_f{FEDERAL}": 1.5 * n})  # a client-week for each
+    out = run_services(pop, week, hours, HPW, DURATION, takeup=[[0.0, 0.0, 0.25, 0.0]])
+    asked = kernels.uniforms(key(PROC_SERVICES, week), n, N_SERVICE + EMPLOYMENT_SVC) < 0.25
+    assert np.array_equal(pop.svc_state[:, EMPLOYMENT_SVC] == SVC_IN_SERVICE, asked)
+    assert out.requests[0, EMPLOYMENT_SVC, 1] == asked.sum()
+    assert 60 < asked.sum() < 140
+
+
+def test_a_lapsed_claimant_asks_again_once_protected():
+    # Week 5: only federal language hours; the waiting claimant's funders have none here,
+    # so the request lapses. Week 6: the claim was accepted; a request is made and served.
+    state, joined = waiting_for(LANGUAGE, 1, joined=0)
+    pop = people(1, status=ASYLUM, svc_state=state, svc_week=joined)
+    out = run_services(pop, 5, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert pop.svc_state[0, LANGUAGE] == SVC_NONE
+    assert out.requests[0, LANGUAGE].tolist() == [1, 0]
+    out = run_services(pop, 6, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert out.requests[0, LANGUAGE].tolist() == [0, 0]  # still a claimant: nothing new
+    pop.status[0] = PROTECTED
+    out = run_services(pop, 7, pool(**{f"s{LANGUAGE}_f{FEDERAL}": 3.0}), HPW, DURATION,
+                       lapse=0.0, lapse_unservable=1.0, takeup=1.0)
+    assert out.requests[0, LANGUAGE].tolist() == [0, 1]
+    assert pop.svc_state[0, LANGUAGE] == SVC_IN_SERVICE
+    assert out.started[0, LANGUAGE] == 1
+
+
+def test_a_child_granted_protection_asks_for_orientation_but_not_for_classes():
+    """Requests made again follow the age rules of arrivals (sim.arrivals.MAY_ASK)."""
+    pop = people(2, status=PROTECTED, age=[CHILD, SENIOR],
+                 svc_state=[[SVC_NONE] * N_SERVICE] * 2, svc_week=ASYLUM)  # decided as claimants
+    every = {f"s{s}_f{FEDERAL}": 10.0 for s in range(N_SERVICE)}
+    out = run_services(pop, 7, pool(**every), HPW, DURATION, takeup=1.0)
+    asked = pop.svc_state != SVC_NONE
+    assert asked[:, ORIENTATION].all()
+    assert not asked[0, LANGUAGE] and not asked[:, EMPLOYMENT_SVC].any()
+    assert asked[1, LANGUAGE]  # seniors may go to language classes
+    assert out.requests[0, :, 1].sum() == asked.sum()
+
+
 def _random_services_case(rng: np.random.Generator):
     n = int(rng.integers(0, 14))
     n_muni = int(rng.integers(1, 4))
@@ -1019,24 +1186,39 @@ def _random_services_case(rng: np.random.Generator):
     eligible = (np.repeat(default_eligibility()[None], n_muni, axis=0) if rng.random() < 0.3
                 else rng.random((n_muni, N_FUNDER, N_STATUS)) < 0.5)
     awf = rng.random(n_muni) < 0.5
+    # Without a request: the status recorded at the last decision, often not the current one.
+    svc_week = np.where(svc_state == SVC_NONE, rng.integers(0, N_STATUS, (n, N_SERVICE)),
+                        svc_week)
     pop = people(n, status=status, housing=housing, muni=muni, svc_state=svc_state,
                  svc_week=svc_week)
-    return pop, week, hours, eligible, awf, hours_per_week, duration
+    # Requests: often none lapse or are made, often every one, else chances in between.
+    requests = {"lapse": rng.choice([0.0, 1.0, 0.3], size=N_SERVICE),
+                "lapse_unservable": float(rng.choice([0.0, 1.0, 0.6])),
+                "takeup": rng.choice([0.0, 1.0, 0.5], size=(n_muni, N_SERVICE))}
+    return pop, week, hours, eligible, awf, hours_per_week, duration, requests
 
 
 @pytest.mark.parametrize("block", range(4))
 def test_services_match_naive_twin_on_random_cases(block):
     for case in range(100):
         seed = block * 1000 + case
-        pop, week, hours, eligible, awf, hpw, duration = _random_services_case(
+        pop, week, hours, eligible, awf, hpw, duration, req = _random_services_case(
             np.random.default_rng(seed))
         given = hours.copy()
+        # half the cases misrefer: a chance per city that referrals fit, intake hours
+        rng = np.random.default_rng(seed + 77)
+        match = np.where(rng.random(hours.shape[0]) < 0.5, 1.0, rng.random(hours.shape[0]))
+        stream, intake = key(PROC_SERVICES, week), float(rng.choice([0.0, 0.4, 1.0, 3.0]))
         expected = naive_step_services(pop.svc_state, pop.svc_week, pop.status, pop.housing,
-                                       pop.muni, week, hours, eligible, awf, hpw, duration)
-        out = run_services(pop, week, hours, hpw, duration, eligible, awf)
+                                       pop.muni, week, stream, hours, eligible, awf, hpw,
+                                       duration, req["lapse"], req["lapse_unservable"],
+                                       req["takeup"], match, intake)
+        out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req, match=match,
+                           intake_hours=intake)
         got = {"svc_state": pop.svc_state, "svc_week": pop.svc_week, "hours": hours,
                "used": out.used, "started": out.started, "wait_sum": out.wait_sum,
-               "completed": out.completed}
+               "completed": out.completed, "requests": out.requests,
+               "eligibility": out.eligibility, "misreferred": out.misreferred}
         for name, value in expected.items():
             np.testing.assert_array_equal(got[name], value, err_msg=f"{name}, seed {seed}")
         # Hours are never overspent: used + left == given, and nothing goes negative.
@@ -1084,10 +1266,35 @@ def test_safety_target_from_housing_sentiment_and_security():
     feats = features_table(2, sentiment=0.64)
     feats[1, MF_AWF] = 1.0
     run_integration(pop, 10, integration_params(adjust=1.0), feats)
-    # safety(housing) * sqrt(0.64) * security: permanent 1, non-status shut out 0.5,
-    # claimant 0.7 without and 0.85 with access without fear.
+    # safety(housing) * sqrt(0.64) * security: permanent 1, non-status without a policy 0.5,
+    # claimant 0.7 with or without access without fear (it changes non-status people only).
     np.testing.assert_allclose(pop.dims[:, 4], [1.0 * 0.8 * 1.0, 0.2 * 0.8 * 0.5,
-                                                0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.85], rtol=1e-6)
+                                                0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.7], rtol=1e-6)
+
+
+def test_access_without_fear_changes_non_status_safety_only_through_its_channels():
+    """Cities: no policy; the policy; the policy covering police. The params give
+    non-status security 0.5, 0.65 (fear of city services gone), 0.85 (police too)."""
+    pop = people(6, status=[NON_STATUS, NON_STATUS, NON_STATUS, TEMP_WORKER, TEMP_WORKER,
+                            TEMP_WORKER], housing=STABLE, muni=[0, 1, 2, 0, 1, 2])
+    feats = features_table(3)
+    feats[1:, MF_AWF] = 1.0
+    feats[2, MF_AWF_POLICE] = 1.0
+    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(pop.dims[:, 4], [0.5, 0.65, 0.85, 0.7, 0.7, 0.7], rtol=1e-6)
+    covered_only = people(1, status=NON_STATUS, housing=STABLE)  # police flag, no policy
+    run_integration(covered_only, 10, integration_params(adjust=1.0),
+                    features_table(1, police=1.0))
+    assert covered_only.dims[0, 4] == pytest.approx(0.5)
+
+
+def test_access_without_fear_opens_the_municipal_share_of_public_services():
+    """Nothing requested: access = base + 0.25; non-status base 0.1 without, 0.3 with."""
+    pop = people(4, status=[NON_STATUS, NON_STATUS, ECONOMIC_PR, ECONOMIC_PR], muni=[0, 1, 0, 1])
+    feats = features_table(2)
+    feats[1, MF_AWF] = 1.0
+    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(pop.dims[:, 2], [0.35, 0.55, 0.65, 0.65], rtol=1e-6)
 
 
 def test_dimensions_move_adjust_of_the_way_to_their_targets():
@@ -1249,7 +1456,8 @@ def test_rare_moves_keep_each_persons_weekly_chance():
 # --------------------------------------------------------------------------- tally
 
 
-def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
+def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
+              eligibility=None):
     out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
@@ -1258,10 +1466,13 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260):
         hist=np.zeros((n_muni, 10), np.int64),
         misc=np.zeros((n_muni, 12), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
+        waiting_by=np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64),
     )
     refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
+    if eligibility is None:
+        eligibility = np.full((n_muni, N_SERVICE, N_STATUS), ELIG_WITH_HOURS, np.int8)
     params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
-                                 recent)
+                                 recent, eligibility)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
                   pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
                   pop.age, params, out)
@@ -1300,7 +1511,13 @@ def tallied():
         svc_week=[[0, 5, 7, 0], [8, 0, 0, 9], [0] * 4, [0, 3, 0, 0]],
         dims=[[0.55] * 5, [0.1, 0.2, 0.3, 0.4, 0.5], [1.0] * 5, [0.9] * 5],
     )
-    return run_tally(pop, 20, WEIGHTS, 2)
+    # In city 1 no funder admits claimants to orientation, and those admitting them to
+    # housing help have no hours there; the PR's city 0 has hours for everyone.
+    eligibility = np.full((2, N_SERVICE, N_STATUS), ELIG_WITH_HOURS, np.int8)
+    eligibility[1, ORIENTATION, ASYLUM] = ELIG_NO_FUNDER
+    eligibility[1, HOUSING_HELP, ASYLUM] = ELIG_NO_HOURS
+    eligibility[0, LANGUAGE, NON_STATUS] = ELIG_NO_FUNDER  # departed: not counted
+    return run_tally(pop, 20, WEIGHTS, 2, eligibility=eligibility)
 
 
 def test_tally_counts_by_muni_status_housing(tallied):
@@ -1319,6 +1536,15 @@ def test_tally_waiting_counts_and_current_waits(tallied):
     expected[1, ORIENTATION] = [1, 20 - 8, 0]
     expected[1, HOUSING_HELP] = [1, 20 - 9, 0]
     np.testing.assert_array_equal(tallied.services, expected)
+
+
+def test_tally_waiting_by_eligibility_class(tallied):
+    expected = np.zeros((2, N_SERVICE, len(ELIGIBILITY)), np.int64)
+    expected[0, LANGUAGE, ELIG_WITH_HOURS] = 1
+    expected[1, ORIENTATION, ELIG_NO_FUNDER] = 1
+    expected[1, HOUSING_HELP, ELIG_NO_HOURS] = 1
+    np.testing.assert_array_equal(tallied.waiting_by, expected)
+    np.testing.assert_array_equal(tallied.waiting_by.sum(axis=2), tallied.services[:, :, 0])
 
 
 def test_tally_dimension_and_index_sums(tallied):
@@ -1431,3 +1657,34 @@ def test_tally_counts_the_actively_homeless_as_toronto_does():
     # not 13 weeks ago, not the renters, not the departed, not someone never in shelter.
     # city 1: a non-status person sleeping rough 10 weeks after shelter (refugee group).
     assert out.homeless.tolist() == [[2, 1], [1, 1]]
+
+
+def _waiting_for_orientation(n: int) -> SimpleNamespace:
+    state = np.zeros((n, N_SERVICE), np.int8)
+    state[:, 0] = SVC_WAITING
+    return people(n, svc_state=state)
+
+
+def test_a_referral_that_does_not_fit_costs_intake_hours_and_a_week():
+    pop = _waiting_for_orientation(3)
+    hours = pool(s0_f0=10.0)
+    out = run_services(pop, 4, hours, [2.0, 1, 1, 1], [3, 1, 1, 1], match=[0.0],
+                       intake_hours=1.5)
+    assert out.started.sum() == 0
+    assert (pop.svc_state[:, 0] == SVC_WAITING).all()  # still waiting, place kept
+    assert out.misreferred[0, 0] == pytest.approx(4.5)  # 3 x 1.5 hours
+    assert out.used[0, 0, 0] == pytest.approx(4.5)
+    assert hours[0, 0, 0] == pytest.approx(5.5)
+    fit = _waiting_for_orientation(3)
+    out = run_services(fit, 4, pool(s0_f0=10.0), [2.0, 1, 1, 1], [3, 1, 1, 1], match=[1.0],
+                       intake_hours=1.5)
+    assert out.started[0, 0] == 3 and out.misreferred.sum() == 0.0
+
+
+def test_referral_matching_fits_the_stated_share_of_referrals():
+    n = 4000
+    pop = _waiting_for_orientation(n)
+    out = run_services(pop, 4, pool(s0_f0=1e6), [2.0, 1, 1, 1], [3, 1, 1, 1], stream=99,
+                       match=[0.75], intake_hours=1.5)
+    assert out.started[0, 0] / n == pytest.approx(0.75, abs=0.02)
+    assert out.misreferred[0, 0] == pytest.approx((n - out.started[0, 0]) * 1.5)

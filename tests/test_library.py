@@ -146,9 +146,16 @@ def test_ad_hoc_program_money_makes_staffing_volatile_and_waits_longer():
     assert volatility(ta) > 0.3
     assert weeks_short(pred) == 0
     assert weeks_short(adhoc) > 0.1
-    # Hiring lags and cash-carry cuts: fewer caseworker-weeks per dollar (4.13 vs 4.04 FTE per $M).
-    per_dollar = [t["staff_fte"].mean() / t["spend_line_services"].sum() for t in (tp, ta)]
-    assert per_dollar[1] < 0.995 * per_dollar[0]
+    # Hiring lags and cash-carry cuts: fewer caseworker-weeks per dollar. Which grants lapse
+    # differs by seed (seed 1: 4.13 vs 4.15 FTE per $M, seeds 2-8 all lower), so over paired
+    # seeds 1-4: 4.13 vs 4.04.
+    def per_dollar(name: str) -> float:
+        t = [tp] if name == "funding_predictable" else [ta]
+        t += [run(name, "run.weeks=156", f"run.seed={seed}").totals for seed in (2, 3, 4)]
+        return float(np.mean([x["staff_fte"].mean() / x["spend_line_services"].sum()
+                              for x in t]))
+
+    assert per_dollar("funding_adhoc") < 0.99 * per_dollar("funding_predictable")
     # Waits are not asserted: whether the typical city's clients wait longer depends on
     # which grants happen to lapse or get re-awarded (longer in 18 of 20 paired seeds, +0.67
     # weeks on average; see the header of scenarios/funding_adhoc.toml). One seed cannot
@@ -182,10 +189,12 @@ def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():
     b_served, b_index, b_n = _non_status_in(base, AWF_CITIES)
     a_served, a_index, a_n = _non_status_in(awf, AWF_CITIES)
     assert min(b_n, a_n) > 100  # agents: ~4,800 non-status people in the four cities
-    # seed 1: 46.9% -> 48.5% ever served; index 0.387 -> 0.469 (seed 2: 45.5% -> 57.8%,
-    # 0.386 -> 0.476). Few claims are refused within two years with the claims board's
+    # seed 1: 49.0% -> 50.0% ever served; index 0.387 -> 0.434 (seed 2: 48.6% -> 59.0%,
+    # 0.389 -> 0.441). Few claims are refused within two years with the claims board's
     # backlog, so most non-status people are former permit holders, served while they held a
-    # permit: the share ever served moves little, the index (access now, security) clearly.
+    # permit: the share ever served moves little, the index clearly, through its two channels
+    # (seed 1: access to services 0.418 -> 0.583, safety 0.368 -> 0.433; economic 0.287 ->
+    # 0.289). With police covered (not so in Canada, seed 004) safety would be 0.520.
     assert a_served > b_served
     assert a_index > b_index + 0.03
     assert at["index_non_status"].iloc[-1] > bt["index_non_status"].iloc[-1]
@@ -206,22 +215,26 @@ def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():
 # ---------------------------------------------------------------- LIPs
 
 
-def test_lip_everywhere_adds_caseworker_hours_and_shortens_waits():
+def test_lip_everywhere_fits_more_referrals_and_shortens_waits():
     base = run("canada_baseline", "run.weeks=104")
     lip = run("local_immigration_partnership", "run.weeks=104")
 
-    def hours(r):
-        return sum(r.totals[f"hours_available_{s}"].sum() for s in SERVICES)
+    def total(r, family):
+        return sum(r.totals[f"{family}_{s}"].sum() for s in SERVICES)
 
-    assert hours(lip) > 1.05 * hours(base)  # seed 1: +8.2%
-    # Seed 1, weeks: orientation 8.73 -> 8.43, employment 8.72 -> 6.96. Language (8.35 -> 8.30)
-    # and housing help (12.36 -> 12.47) hardly move in seeds 1-3: with the claims board's
-    # backlog most of their waiting lists are claimants whom only some funders' hours may
-    # serve, so more hours do not reach them (eligibility binds, sim.explain).
+    # A LIP adds no hours; it makes referrals fit, so fewer hours go to intakes of referrals
+    # that do not (seeds 1-3: 256,400 -> 82,900, 247,100 -> 77,800, 259,500 -> 80,400 hours
+    # over two years, ~1.3% of the hours used) and more clients start.
+    assert total(lip, "hours_available") == pytest.approx(total(base, "hours_available"),
+                                                          rel=0.01)
+    assert total(lip, "hours_misreferred") < 0.4 * total(base, "hours_misreferred")
+    assert total(lip, "started") > total(base, "started")  # seed 1: 1,009,950 -> 1,016,400
+    # Seed 1, weeks: orientation 8.62 -> 8.41, employment 6.99 -> 6.85; language and housing
+    # help move less (their lists are mostly claimants only some funders may serve).
     for s in ("orientation", "employment"):
         assert lip.summary[f"mean_wait_{s}"] < base.summary[f"mean_wait_{s}"]
     mean = [sum(r.summary[f"mean_wait_{s}"] for s in SERVICES) / 4 for r in (base, lip)]
-    assert mean[1] < 0.98 * mean[0]  # seed 1: 9.54 -> 9.04 weeks
+    assert mean[1] < 0.995 * mean[0]  # seeds 1-3: -1.3%, -1.7%, -1.3%
 
 
 # ---------------------------------------------------------------- small towns
@@ -279,11 +292,17 @@ def test_americas_network_most_cities_strained_and_regularization_helps():
     assert set(SHORT) <= strained
     per_1000 = last["unsheltered"] / last["newcomers"] * 1000
     assert per_1000[SHORT].min() > per_1000[RESOURCED].max()
-    # Regularization (20%/year) moves non-status people to status and raises integration
-    # (seed 1, week 155: 268,300 vs 340,750 non-status; index 0.330 vs 0.323).
+    # Regularization (20%/year) gives non-status people work permits (temporary_worker), not
+    # permanent residence, and raises integration through them (seed 1, week 155: 271,000 vs
+    # 340,750 non-status, 190,800 vs 123,400 temporary workers, economic PR 121,900 vs 121,150;
+    # index 0.3187 vs 0.3148, seed 2 0.3187 vs 0.3156; employment rate 0.604 vs 0.597).
     r_end, n_end = reg.totals.iloc[-1], none.totals.iloc[-1]
     assert r_end["status_non_status"] < 0.85 * n_end["status_non_status"]
-    assert r_end["integration_index"] > n_end["integration_index"] + 0.004
+    assert r_end["status_temporary_worker"] > 1.3 * n_end["status_temporary_worker"]
+    assert r_end["status_economic_pr"] == pytest.approx(n_end["status_economic_pr"], rel=0.02)
+    assert reg.totals["regularized"].sum() > 50_000 and none.totals["regularized"].sum() == 0
+    assert r_end["integration_index"] > n_end["integration_index"] + 0.002
+    assert r_end["employment_rate"] > n_end["employment_rate"]
 
 
 # ---------------------------------------------------------------- classroom

@@ -20,6 +20,7 @@ from scipy import stats
 from sim.codes import DEPARTED, SERVICES
 from sim.model import ReceptionModel
 from sim.outputs import frames
+from sim.params import Services
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from reference_mesa import Person, ReferenceModel  # noqa: E402
@@ -32,6 +33,10 @@ CHANGES = {
     "streams": {"temporary_worker": {"per_year": 400}, "student": {"per_year": 300}},
     "status": {"permit_weeks_worker": 30, "permit_weeks_student": 40,
                "regularization_per_year": 0.3, "asylum_decision_weeks": 30},
+    # The reference has no lapsing or renewed requests (ODD 7.5): requests only on arrival.
+    "services": {**{s: getattr(Services(), s).model_dump() | {"lapse_per_week": 0.0}
+                    for s in SERVICES},
+                 "lapse_unservable_per_week": 0.0, "takeup_on_status_change": 0.0},
 }
 REFERENCE_SEEDS = range(101, 111)
 CORE_SEEDS = range(1, 11)

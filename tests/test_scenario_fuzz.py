@@ -278,12 +278,12 @@ any_text = st.text(st.one_of(st.characters(codec="utf-8"), st.sampled_from(" \t\
 def _wrong_values(ann: Any) -> list[Any]:
     """Values of the wrong type for a field typed ``ann`` (none that pydantic coerces)."""
     table, array = {"x": 1}, [1, 2]
-    if ann is bool:
-        return [2, 0.5, "maybe", array, table]
+    if ann is bool:  # quoted booleans and 0/1 are never converted (one type rule)
+        return [2, 0.5, "maybe", "false", "true", 0, 1, array, table]
     if ann is int:
-        return [2.5, "five", array, table]
+        return [2.5, "five", "52", True, array, table]
     if ann is float:
-        return ["five", "", array, table, date(2020, 1, 1)]
+        return ["five", "", "1.5", "1e3", False, array, table, date(2020, 1, 1)]
     if ann is str or typing.get_origin(ann) is Literal:
         return [5, 1.5, True, ["a"], table, date(2020, 1, 1)]
     if ann is date:
@@ -438,7 +438,9 @@ def shares_outside_unit_range(draw: st.DrawFn) -> Case:
 
 
 REQUIRED = {
-    "municipalities": ("name", "population", "rental_stock", "shelter_beds"),
+    # beds: one of refugee_program_beds (old name shelter_beds) or shelter_system_beds is
+    # required, a rule of its own (tests/test_beds.py)
+    "municipalities": ("name", "population", "rental_stock"),
     "agencies": ("name", "municipality", "staff_fte"),
     "grants": ("funder", "amount_per_year"),
     "shocks": ("stream",),
@@ -855,6 +857,106 @@ def test_series_file_problems(capsys, case):
 @given(case=bad_extends())
 def test_extends_pointing_nowhere(capsys, case):
     case.main_file_errors_only = False
+    check_rejected(capsys, case)
+
+
+# ---------------------------------------------------------------- nonsense (issue 16)
+
+UNITS = {b: [p for p in RANGED[b] if (schema_at(p)[1].json_schema_extra or {}).get(
+    "unit", "-") not in ("-", "")] for b in BASES}
+
+
+@st.composite
+def absurd_magnitudes(draw: st.DrawFn) -> Case:
+    """A number far beyond its plausible range (1e12 people, 1e-300, 1e308): its unit named."""
+    base = draw(bases)
+    path = draw(st.sampled_from(UNITS[base]))
+    ann, info = schema_at(path)
+    limits = _limits(info)
+    side = draw(st.sampled_from(sorted(limits)))
+    big = draw(st.sampled_from([1e12, 1e30, 1e308]))
+    value = limits[side] + big if side in ("le", "lt") else limits[side] - big
+    if side in ("ge", "gt") and limits[side] > 0 and draw(st.booleans()):
+        value = limits[side] * 1e-300  # absurdly small, still positive
+    value = int(value) if ann is int else float(value)
+    data = copy.deepcopy(BASES[base])
+    get(data, path[:-1])[path[-1]] = value
+    return case_from(f"{base}: {path} = {value!r}", data,
+                     [shown(path, data), (str(info.json_schema_extra["unit"]),)])
+
+
+@st.composite
+def empty_windows(draw: st.DrawFn) -> Case:
+    """A grant or shock whose end comes at or before its start."""
+    base = draw(bases)
+    data = copy.deepcopy(BASES[base])
+    start = draw(st.integers(1, 300))
+    end = draw(st.integers(1, start))
+    if draw(st.booleans()):
+        grant = data["agencies"][1]["grants"][0]
+        grant.update(start_week=start, end_week=end)
+        return case_from(f"{base}: grant {start}..{end}", data,
+                         [("agencies[Town Help].grants[0]",), ("end_week",)])
+    data["shocks"] = [{"stream": "asylum_claimant", "start_week": start, "end_week": end}]
+    return case_from(f"{base}: shock {start}..{end}", data, [("shocks[0]",), ("end",)])
+
+
+@st.composite
+def zero_weights(draw: st.DrawFn) -> Case:
+    """Every municipality's pull on a stream with arrivals is 0: its arrivals would vanish."""
+    base = draw(bases)
+    data = copy.deepcopy(BASES[base])
+    stream = draw(st.sampled_from(sorted(data["streams"])))
+    for m in data["municipalities"]:
+        if draw(st.booleans()):  # the other streams keep a pull of their own
+            m["destination_weight"] = 0.0
+            m["stream_weights"] = {s: 1.0 for s in data["streams"] if s != stream}
+        else:
+            m.setdefault("stream_weights", {})[stream] = 0.0
+    return case_from(f"{base}: no destination for {stream}", data,
+                     [(f"streams.{stream}",), ("weight",)])
+
+
+BLANKS = ["", " ", "\t", "\u200b", "\u3000"]  # empty, spaces, zero-width, ideographic
+SAME_AS_METRO = ["metro", "METRO", "Metro ", "\uff2detro", "M\u0065tro".upper()]
+
+
+@st.composite
+def bad_names(draw: st.DrawFn) -> Case:
+    """A blank name, or one equal to another after Unicode normalisation and case."""
+    base = draw(bases)
+    data = copy.deepcopy(BASES[base])
+    kind = draw(st.sampled_from(["municipalities", "agencies"]))
+    if draw(st.booleans()):
+        data[kind][1]["name"] = draw(st.sampled_from(BLANKS))
+        return case_from(f"{base}: blank {kind} name", data, [(f"{kind}[1].name",),
+                                                                 ("visible",)])
+    first = data[kind][0]["name"]
+    data[kind][1]["name"] = draw(st.sampled_from(
+        SAME_AS_METRO if first == "Metro" else [first.lower(), first.upper(), f" {first}"]))
+    return case_from(f"{base}: {kind} names alike", data, [(kind,), ("unique",)])
+
+
+@st.composite
+def oversized(draw: st.DrawFn) -> Case:
+    """Nesting beyond the depth limit, or an array beyond the entry limit."""
+    data = copy.deepcopy(SMALL)
+    if draw(st.booleans()):
+        depth = draw(st.integers(17, 3000))
+        text = toml_text(data) + "\n[extra]\nv = " + "[" * depth + "]" * depth + "\n"
+        return Case(f"nested {depth} deep", text.encode(), [("RECEPTION_MAX_DEPTH",)])
+    n = draw(st.integers(2001, 2500))
+    data["shocks"] = [dict(data["shocks"][0]) for _ in range(n)]
+    return case_from(f"{n} shocks", data, [("shocks",), ("RECEPTION_MAX_ITEMS",)])
+
+
+HOSTILE = settings(FUZZ, max_examples=40)
+
+
+@HOSTILE
+@given(case=st.one_of(absurd_magnitudes(), empty_windows(), zero_weights(), bad_names(),
+                      oversized()))
+def test_nonsense_is_refused_naming_the_key(capsys, case):
     check_rejected(capsys, case)
 
 

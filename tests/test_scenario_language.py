@@ -226,7 +226,7 @@ def test_validate_reports_every_file_and_exits_2_on_any_failure(folder, capsys):
     out, err = capsys.readouterr()
     assert "ok: " in out
     assert "municipalities[Town].population" in err
-    assert "greater than 0" in err
+    assert "greater than or equal to 1 persons" in err
 
 
 def test_resolve_records_where_values_came_from(folder):
@@ -241,7 +241,8 @@ def test_parameters_doc_is_generated_from_the_current_schema():
     doc = Path(__file__).parent.parent / "docs" / "parameters.md"
     assert doc.read_text() == parameters_markdown(), (
         "docs/parameters.md is stale: run python -m sim.paramdoc > docs/parameters.md")
-    assert "| `shelter_beds` |" in doc.read_text()
+    assert "| `refugee_program_beds` |" in doc.read_text()
+    assert "`shelter_beds` means `refugee_program_beds`" in doc.read_text()
 
 
 def test_same_seed_same_timeline_same_result(folder):
@@ -252,3 +253,13 @@ def test_same_seed_same_timeline_same_result(folder):
     plain = simulate(load_scenario(folder / "base.toml")).totals
     assert np.allclose(a["moved_to_stable"][:10], plain["moved_to_stable"][:10])
     assert a["moved_to_stable"][10:].sum() > plain["moved_to_stable"][10:].sum()
+
+
+def test_a_partial_service_table_keeps_that_services_defaults():
+    sc = Scenario.model_validate({"municipalities": [{"name": "A", "population": 1000,
+                                                      "rental_stock": 100, "shelter_beds": 0}],
+                                  "services": {"language": {"takeup": 0.05}}})
+    assert sc.services.language.takeup == 0.05
+    assert sc.services.language.duration_weeks == 40  # not the generic 8
+    assert sc.services.language.lapse_per_week == 0.002  # not the generic 0.04
+    assert sc.services.orientation.duration_weeks == 2

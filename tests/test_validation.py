@@ -8,7 +8,8 @@ from conftest import NEEDS_SHELTER, scenario
 from scipy import stats
 
 from sim import kernels
-from sim.codes import N_FUNDER, N_SERVICE, N_STATUS, SVC_DONE, SVC_WAITING
+from sim.arrivals import MAY_ASK
+from sim.codes import CORE, N_FUNDER, N_SERVICE, N_STATUS, SVC_DONE, SVC_WAITING
 from sim.runner import simulate
 
 
@@ -38,6 +39,8 @@ def discrete_time_queue_mean(lam: float, c: int, q_max: int = 500) -> float:
 def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, float]:
     """Feed step_services Poisson arrivals and c client-weeks of capacity a week.
 
+    Requests never lapse here: the theory is that of a queue without abandonment.
+
     Every client is a row, in arrival order; each week the kernel sees the rows from
     the first one still waiting to the last arrival. Returns the mean wait of clients
     who started and the time-average queue length after service.
@@ -51,6 +54,7 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
     svc_week = np.zeros((n, N_SERVICE), np.int16)
     svc_week[:, 0] = joined  # weeks < 32768 fit the model's int16 week columns
     zeros8, zeros16 = np.zeros(n, np.int8), np.zeros(n, np.int16)
+    ages = np.full(n, CORE, np.int8)
     eligible = np.ones((1, N_FUNDER, N_STATUS), np.bool_)
     awf = np.zeros(1, np.bool_)
     per_week = np.ones(N_SERVICE)
@@ -59,6 +63,10 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
     started = np.zeros((1, N_SERVICE), np.int64)
     wait_sum = np.zeros((1, N_SERVICE), np.int64)
     done = np.zeros((1, N_SERVICE), np.int64)
+    no_lapse = kernels.RequestParams(np.zeros(N_SERVICE), 0.0, np.zeros((1, N_SERVICE)),
+                                     MAY_ASK)
+    requests = np.zeros((1, N_SERVICE, 2), np.int64)
+    eligibility = np.empty((1, N_SERVICE, N_STATUS), np.int8)
     first, last, queue_sum, warmup = 0, 0, 0, 1000
     for week in range(weeks):
         last += arrivals[week]
@@ -68,9 +76,11 @@ def simulate_queue(lam: float, c: int, weeks: int, seed: int) -> tuple[float, fl
         hours = np.zeros((1, N_SERVICE, N_FUNDER))
         hours[0, 0, 0] = c
         w = slice(first, last)
-        kernels.step_services(svc_state[w], svc_week[w], zeros8[w], zeros8[w], zeros16[w],
-                              week, hours, eligible, awf, per_week, duration, used,
-                              started, wait_sum, done)
+        kernels.step_services(svc_state[w], svc_week[w], zeros8[w], ages[w], zeros8[w],
+                              zeros16[w], week, kernels.stream_key(seed, week, 0), hours,
+                              eligible, awf, per_week, duration, no_lapse, np.ones(1), 0.0, used,
+                              started, wait_sum, done, requests, eligibility,
+                              np.zeros((1, N_SERVICE)))
         first += int(np.argmax(svc_state[first:last, 0] != SVC_DONE)) if last > first and \
             (svc_state[first:last, 0] != SVC_DONE).any() else last - first
         if week >= warmup:
@@ -105,7 +115,8 @@ def test_shelter_stock_follows_arrivals_minus_exits_to_the_person():
         "run": {"weeks": 80, "scale": 1},
         "streams": {"economic_pr": {"per_year": 0},
                     "asylum_claimant": {"per_year": 3000, "housing_on_arrival": NEEDS_SHELTER}},
-        "status": {"asylum_decision_weeks": 1e6, "emigration_per_year": 0.0},
+        "status": {"emigration_per_year": 0.0},
+        "claims_board": {"decisions_per_year": 0.0},  # no claim is decided: nobody departs
         "moves": {"base_per_year": 0.0},
         "employment": {"job_find_per_week": 0.0},  # nobody can afford to move on again
         "housing": {"search_rate": 1.0, "reference_vacancy": 0.01, "discrimination": 0.0,
