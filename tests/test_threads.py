@@ -14,7 +14,7 @@ import pytest
 from conftest import scenario
 
 from sim import kernels, threads
-from sim.codes import DEPARTED, N_AGE, N_DIM, N_HOUSING, N_STATUS
+from sim.codes import DEPARTED, ELIGIBILITY, N_AGE, N_DIM, N_HOUSING, N_SERVICE, N_STATUS
 from sim.runner import MUNICIPAL_TABLE, TOTALS_TABLE, process_pool, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,11 +85,15 @@ def _population(n: int, n_muni: int, seed: int = 3):
 
 def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
     out = kernels.TallyOut(
-        np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64), np.zeros((n_muni, 4, 3), np.int64),
-        np.zeros((n_muni, N_DIM + 1)), np.zeros((N_STATUS, N_DIM + 2)),
-        np.zeros((n_muni, 10), np.int64), np.zeros((n_muni, 12), np.int64),
-        np.zeros((n_muni, 2), np.int64))
-    p = kernels.TallyParams(20, np.full(N_DIM, 0.2), 13, np.ones(N_STATUS, np.bool_), 260)
+        np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
+        np.zeros((n_muni, N_SERVICE, 3), np.int64), np.zeros((n_muni, N_DIM + 1)),
+        np.zeros((N_STATUS, N_DIM + 2)), np.zeros((n_muni, 10), np.int64),
+        np.zeros((n_muni, 12), np.int64), np.zeros((n_muni, 2), np.int64),
+        np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64))
+    eligibility = np.random.default_rng(5).integers(
+        0, len(ELIGIBILITY), (n_muni, N_SERVICE, N_STATUS)).astype(np.int8)
+    p = kernels.TallyParams(20, np.full(N_DIM, 0.2), 13, np.ones(N_STATUS, np.bool_), 260,
+                            eligibility)
     kernels.tally(*pop.values(), p, out)
     return out
 
