@@ -19,7 +19,7 @@ import numpy as np
 
 from sim import kernels
 from sim.arrivals import ARRIVAL_HOUSING, add_people
-from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_WAITING
+from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING
 from sim.params_people import STOCK_HOUSING, STOCK_STATUSES
 
 WEEKS_PER_YEAR = 52
@@ -74,7 +74,10 @@ def seed_earlier_newcomers(model: mesa.Model) -> int:
     cols["stable_week"][rows] = -1  # not known: they reached it before the run
     svc = cols["svc_state"][rows]
     cols["svc_state"][rows] = np.where(svc == SVC_WAITING, SVC_DONE, svc)
-    cols["svc_week"][rows] = weeks[:, None] * np.ones(N_SERVICE, np.int64)
+    # Services they never asked for hold the status they decided in (step_services asks
+    # again only after a change of status); finished ones, the week they arrived.
+    cols["svc_week"][rows] = np.where(svc == SVC_NONE, cols["status"][rows][:, None],
+                                      weeks[:, None])
     first = int(weeks[0])
     _warm_up(model, start, weeks, first)
     return first

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from conftest import BASE, run, scenario
 
-from sim.codes import AGES, CHILD, CORE, EMPLOYMENT_SVC, LANGUAGE, NO_JOB, SENIOR, SVC_NONE
+from sim.codes import (
+    AGES,
+    CHILD,
+    CORE,
+    EMPLOYMENT_SVC,
+    LANGUAGE,
+    NO_JOB,
+    SENIOR,
+    SVC_NONE,
+    SVC_WAITING,
+)
 from sim.model import ReceptionModel
 from sim.outputs import frames
 from sim.params import Scenario
@@ -75,6 +85,17 @@ def test_earlier_newcomers_are_there_at_week_0_warmed_up_and_not_counted_as_arri
     _, totals = frames(model)
     assert totals["newcomers"].iloc[0] >= 20_000
     assert totals["retention"].notna().all()  # arrivals only: the stock stays out of it
+
+
+def test_earlier_newcomers_ask_for_nothing_new_while_their_status_stays():
+    """Services they never asked for record their status: no change, no new request."""
+    data = _stock(5_000)
+    data["streams"] = {"economic_pr": {"per_year": 0}, "asylum_claimant": {"per_year": 0}}
+    model = run(Scenario.model_validate(data), 8)
+    muni, _ = frames(model)
+    remade = muni[[c for c in muni if c.startswith("requests_remade_")]].to_numpy().sum()
+    assert remade == 0
+    assert (model.migrants.svc_state == SVC_WAITING).sum() == 0
 
 
 def test_earlier_newcomers_raise_early_employment_and_networks_paired_seeds():

@@ -63,14 +63,41 @@ def _skipped(cmd: str) -> bool:
     return cmd in NOT_RUN_EXACT or any(cmd == k or cmd.startswith(k + " ") for k in NOT_RUN)
 
 
+def _own_city(cmd: str) -> bool:
+    """The "Your own city" example: commands that make a file and then use it."""
+    return "new-city" in cmd or "moncton.toml" in cmd
+
+
 COMMANDS = readme_commands()
-RUN = [c for c in COMMANDS if not _skipped(c)]
+RUN = [c for c in COMMANDS if not _skipped(c) and not _own_city(c)]
+OWN_CITY = [c for c in COMMANDS if _own_city(c)]
 
 
 def test_the_readme_has_the_examples_this_test_knows():
     assert len(COMMANDS) >= 15
     kinds = {shlex.split(c)[1] for c in RUN}
     assert {"run", "plan", "show", "scenarios"} <= kinds
+
+
+def _reception(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_the_own_city_example_runs_in_order_in_a_fresh_folder(tmp_path):
+    """new-city writes into the working folder: the example's commands run there in turn."""
+    assert len(OWN_CITY) >= 2
+    for line in OWN_CITY:
+        for part in line.split("&&"):
+            args = shlex.split(part)[1:]
+            if args[0] == "run":
+                args += [*REDUCE["run"], "--out", str(tmp_path / "out"), "--no-progress"]
+            proc = _reception(args, tmp_path)
+            assert proc.returncode == 0, f"{part}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert (tmp_path / "moncton.toml").is_file()
+    assert (tmp_path / "out" / "run.json").is_file()
 
 
 @pytest.mark.slow
@@ -82,9 +109,7 @@ def test_each_readme_command_answers_at_reduced_size(cmd, tmp_path):
     elif args[0] == "plan":
         many = sum(a == "--lever" for a in args) > 1 or "--cost" in args
         args += [*REDUCE["plan-many" if many else "plan-one"], "--jobs", "2"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = _reception(args, ROOT)
     assert proc.returncode == 0, f"{cmd}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     if args[0] == "plan":
         answer = [line for line in proc.stdout.splitlines()

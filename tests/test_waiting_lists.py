@@ -1,8 +1,10 @@
 """Waiting lists that clear: requests lapse and are made again (ODD 7.5), paired seeds.
 
 canada_baseline at week 78 (end of June 2024), with and without lapsing, same seeds. Without
-it every request made on arrival waits until served, and the language list holds ~85,000
-people; 10-32% of them (by seed) are people no funder with hours in their city may serve.
+it every request made on arrival waits until served, and the language list holds ~60,000
+people (seeds 1, 2: 62,475 and 59,125; children do not ask, and the province rules open
+provincial hours to claimants in Ontario and Québec); 2-3% of them are people no funder with
+hours in their city may serve.
 """
 
 from __future__ import annotations
@@ -56,25 +58,25 @@ def paired():
 
 
 def test_lapsing_shortens_the_language_list(paired):
-    # seed 1: 86,225 -> 66,450 waiting (23,250 lapsed); seed 2: 83,575 -> 51,450 (34,750)
+    # seed 1: 62,475 -> 52,800 waiting (10,475 lapsed); seed 2: 59,125 -> 48,375 (11,300)
     for seed, run in paired.items():
-        assert run[False]["waiting"] > 80_000, seed
-        assert run[True]["waiting"] < 0.85 * run[False]["waiting"], seed
+        assert run[False]["waiting"] > 50_000, seed
+        assert run[True]["waiting"] < 0.9 * run[False]["waiting"], seed
         assert run[False]["lapsed"] == run[False]["remade"] == 0
-        assert run[True]["lapsed"] > 15_000, seed
+        assert run[True]["lapsed"] > 8_000, seed
 
 
 def test_people_no_funder_with_hours_may_serve_leave_the_list_first(paired):
-    # seed 1: 9.6% -> 1.7%; seed 2: 32.3% -> 3.7% of the language list
+    # seed 1: 2.3% -> 0.4%; seed 2: 3.1% -> 0.2% of the language list
     for seed, run in paired.items():
-        assert run[False]["no_funder_with_hours"] > 0.05, seed
+        assert run[False]["no_funder_with_hours"] > 0.01, seed
         assert run[True]["no_funder_with_hours"] < 0.3 * run[False]["no_funder_with_hours"], seed
 
 
 def test_the_list_left_is_people_federal_money_may_not_serve(paired):
     # Federal hours serve the few people they may at once, with or without lapsing, so the
-    # share of the list that federal money may not serve stays high (seed 1: 99.2% -> 96.6%;
-    # seed 2: 99.6% -> 97.8%): claimants, workers and students waiting for provincial,
+    # share of the list that federal money may not serve stays high (seed 1: 99.7% -> 99.6%;
+    # seed 2: 99.6% -> 99.5%): claimants, workers and students waiting for provincial,
     # municipal and charity hours. Claimants accepted as protected persons ask again.
     for seed, run in paired.items():
         assert run[False]["not_federal"] > 0.98, seed
