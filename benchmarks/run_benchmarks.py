@@ -208,7 +208,10 @@ def worker_startup(out_dir: str) -> dict:
 
 
 def run_worker(*args: str, env: dict | None = None) -> dict:
+    """One measurement in a fresh process, on one thread: these are per-core figures (the
+    threads' speed-up is ``thread_speedup.py``'s)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", *args]
+    env = {**(env or os.environ), "NUMBA_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")

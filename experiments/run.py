@@ -173,7 +173,7 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     """
     import pandas as pd
 
-    from sim import paths
+    from sim import paths, threads
     from sim.runner import simulate
     from sim.scenario import validate
 
@@ -187,7 +187,8 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     data["run"]["seed"] = int(spec["seed"])
     data["run"]["progress"] = False
     scenario = validate(data, Path(spec["run_id"]))
-    result = simulate(scenario)
+    with threads.limit(1):  # a sweep gets its parallelism from processes (docs/sweeps.md)
+        result = simulate(scenario)
     ids = {"run_id": spec["run_id"], "point": int(spec["point"]),
            "replicate": int(spec["replicate"]), "seed": int(spec["seed"]), **spec["labels"]}
     keep = spec["keep"]

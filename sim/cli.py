@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace an output folder an earlier run wrote (only such a folder: "
                           "docs/outputs.md)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="threads for the row kernels (default: NUMBA_NUM_THREADS if set, "
+                          "else every core); results are the same for any N")
     run.add_argument("--force", action="store_true",
                      help="run even if the estimated memory exceeds what the machine has "
                           "(docs/parameters.md, 'Limits on input files')")
@@ -171,10 +174,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from sim import threads
     from sim.outdir import prepare
     from sim.resources import force
     from sim.runner import simulate, write
 
+    if args.threads is not None:
+        threads.set_threads(args.threads)
     sets = list(args.sets)
     if args.seed is not None:
         sets.append(f"run.seed={args.seed}")

@@ -16,6 +16,12 @@ per call, several times the work of a row (docs/performance.md).
 
 All helpers live in this module on purpose: numba's cache does not notice edits to
 jitted functions imported from other files.
+
+Work whose rows do not depend on each other runs on threads over fixed blocks of rows
+(``sim.threads``): such a kernel is a Python function that runs a ``nogil`` numba
+``_..._block(lo, hi, ...)`` on every block through ``_in_blocks``, each block adding into its
+own partial tallies, added up in block order, so results are the same for any thread count.
+First come, first served stays sequential, in row order (docs/performance.md section 10).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim import threads
 from sim.codes import (
     ASYLUM,
     CHILD,
@@ -154,6 +161,45 @@ def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     return out
 
 
+def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
+    """``kernel(lo, hi, *args[, part])`` on every block of rows (``sim.threads``); the parts
+    are then added into ``out`` in block order. Returns what each block's call returned.
+
+    ``out`` is an array, a NamedTuple of arrays or None; ``part`` is block ``b``'s own zeroed
+    copy of it, so threads never share a tally and float sums do not depend on the thread
+    count. Kernels that list rows return how many they listed (``_listed``), an int or a
+    tuple of ints per block.
+    """
+    arrays = () if out is None else tuple(out) if isinstance(out, tuple) else (out,)
+    count = threads.n_blocks(n)
+    parts = [np.zeros((count, *a.shape), a.dtype) for a in arrays]
+    returned = [None] * count
+
+    def block(b: int, lo: int, hi: int) -> None:
+        mine = [part[b] for part in parts]
+        if out is not None:
+            mine = [type(out)(*mine) if isinstance(out, tuple) else mine[0]]
+        returned[b] = kernel(lo, hi, *args, *mine)
+
+    threads.each_block(n, block)
+    for a, part in zip(arrays, parts, strict=True):
+        for b in range(count):
+            a += part[b]
+    return np.array(returned, np.int64) if returned[0] is not None else None
+
+
+@njit(cache=True)
+def _listed(rows, found, block):
+    """The rows that blocks listed in ``rows`` (block ``b`` from row ``b * block``, ``found[b]``
+    of them), in row order."""
+    out = np.empty(found.sum(), np.int64)
+    k = 0
+    for b in range(found.shape[0]):
+        out[k:k + found[b]] = rows[b * block:b * block + found[b]]
+        k += found[b]
+    return out
+
+
 # --------------------------------------------------------------------------- 2. status
 
 
@@ -172,13 +218,16 @@ class StatusParams(NamedTuple):
     regularized_permit_weeks: float  # mean length of the permit regularization gives
 
 
-@njit(cache=True)
 def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
 
     Regularization gives a non-status person a work permit (temporary_worker) of mean
     length ``regularized_permit_weeks``; at its end the permit rules apply (permanent
     residence, renewal, departure or non-status again), not permanent residence at once.
+
+    Emigration first (rare: by ``visits``); then every row's own events, block by block on
+    threads, which list the asylum claims to decide; then those claims in row order, since
+    a board's quota takes them first come, first served.
 
     Args:
         status, housing: int8[n], updated in place.
@@ -191,12 +240,30 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
             departures, regularized.
     """
     n = status.shape[0]
-    for i in visits(key, p.emigrate_per_week, n):  # first: emigrants have no status event
+    _emigration(housing, key, p, out_events)
+    claims = np.empty(n, np.int64)
+    found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
+                                          claims_quota, claims), out_events)
+    _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due, key, p,
+                   claims_quota, out_events)
+
+
+@njit(cache=True)
+def _emigration(housing, key, p, out_events):
+    """Emigration: rows picked at the weekly chance leave (before any status event)."""
+    for i in visits(key, p.emigrate_per_week, housing.shape[0]):
         if housing[i] != DEPARTED:
             housing[i] = DEPARTED
             out_events[4] += 1
-    decided = 0
-    for i in range(n):
+
+
+@njit(cache=True, nogil=True)
+def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quota, claims,
+                  out_events):
+    """Regularization and permit events of rows lo:hi; lists the asylum claims to decide
+    in ``claims[lo:]`` and returns how many."""
+    listed = 0
+    for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
         s = status[i]
@@ -208,29 +275,14 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
                 out_events[5] += 1
             continue
         due = status_due[i]
-        if due < 0:
+        if due < 0 or (due > week and not (s == ASYLUM and claims_quota >= 0)):
             continue
-        if s == ASYLUM and claims_quota >= 0:
-            if decided >= claims_quota:
-                continue
-            decided += 1
-        elif due > week:
+        if s == ASYLUM:
+            claims[lo + listed] = i
+            listed += 1
             continue
         u = _uniform(key, i, 2)
-        if s == ASYLUM:
-            status_due[i] = -1
-            if u < p.asylum_acceptance:
-                status[i] = PROTECTED
-                out_events[0] += 1
-            else:
-                out_events[1] += 1
-                if _uniform(key, i, 3) < p.rejected_departure:
-                    housing[i] = DEPARTED
-                    out_events[4] += 1
-                else:
-                    status[i] = NON_STATUS
-                    out_events[3] += 1
-        elif s == TEMP_WORKER or s == STUDENT:
+        if s == TEMP_WORKER or s == STUDENT:
             if u < p.permit_to_pr:
                 status[i] = ECONOMIC_PR
                 status_due[i] = -1
@@ -247,6 +299,28 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
                 status[i] = NON_STATUS
                 status_due[i] = -1
                 out_events[3] += 1
+    return listed
+
+
+@njit(cache=True)
+def _decide_claims(claims, status, housing, status_due, key, p, claims_quota, out_events):
+    """Decide the listed claims in row order, at most ``claims_quota`` (-1: all)."""
+    for k in range(claims.shape[0]):
+        if claims_quota >= 0 and k >= claims_quota:
+            return
+        i = claims[k]
+        status_due[i] = -1
+        if _uniform(key, i, 2) < p.asylum_acceptance:
+            status[i] = PROTECTED
+            out_events[0] += 1
+        else:
+            out_events[1] += 1
+            if _uniform(key, i, 3) < p.rejected_departure:
+                housing[i] = DEPARTED
+                out_events[4] += 1
+            else:
+                status[i] = NON_STATUS
+                out_events[3] += 1
 
 
 # --------------------------------------------------------------------------- 3. reception
@@ -260,7 +334,6 @@ class LossParams(NamedTuple):
     lost_to_friends: float
 
 
-@njit(cache=True)
 def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_places,
                    capped, out_occupancy):
     """Housing losses, then shelter placement first come, first served.
@@ -277,28 +350,52 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
         out_occupancy: int64[m, 3] written: shelter (incl. overflow), interim,
             unsheltered after placement.
     """
-    n_muni = beds.shape[0]
-    shelter = np.zeros(n_muni, np.int64)
-    interim = np.zeros(n_muni, np.int64)
     n = housing.shape[0]
-    # Losses are rare: rows are visited by geometric gaps and thinning, as in step_moves.
+    _housing_losses(housing, key, p)
+    # Who sleeps where, block by block on threads: per city in shelter and in interim
+    # housing, and the rows sleeping rough (listed in row order).
+    placed = np.zeros((beds.shape[0], 2), np.int64)
+    seekers = np.empty(n, np.int64)
+    found = _in_blocks(_sleeping_block, n, (housing, muni, seekers), placed)
+    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, beds, interim_places,
+                   overflow_places, capped, placed, out_occupancy)
+
+
+@njit(cache=True)
+def _housing_losses(housing, key, p):
+    """Stays with friends and precarious tenancies that end this week (rare: ``visits``)."""
     p_max = min(1.0, max(p.friends_breakdown, p.precarious_loss))
-    for i in visits(key, p_max, n):
+    for i in visits(key, p_max, housing.shape[0]):
         h = housing[i]
         if (h == FRIENDS) | (h == PRECARIOUS) and _uniform(key, i, 0) * p_max < (
                 p.friends_breakdown if h == FRIENDS else p.precarious_loss):
             housing[i] = FRIENDS if _uniform(key, i, 1) < p.lost_to_friends else UNSHELTERED
-    seekers = np.empty(n, np.int64)  # rows sleeping rough, in row order
+
+
+@njit(cache=True, nogil=True)
+def _sleeping_block(lo, hi, housing, muni, seekers, out_placed):
+    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``),
+    list those sleeping rough in ``seekers[lo:]`` and return how many."""
     n_seekers = 0
-    for i in range(n):
+    for i in range(lo, hi):
         h = housing[i]
         m = muni[i]
-        shelter[m] += h == SHELTER
-        interim[m] += h == INTERIM
-        seekers[n_seekers] = i
+        out_placed[m, 0] += h == SHELTER
+        out_placed[m, 1] += h == INTERIM
+        seekers[lo + n_seekers] = i
         n_seekers += h == UNSHELTERED
+    return n_seekers
+
+
+@njit(cache=True)
+def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places, capped,
+                   placed, out_occupancy):
+    """Beds, then interim places, then overflow, first come first served in row order."""
+    n_muni = beds.shape[0]
+    shelter = placed[:, 0].copy()
+    interim = placed[:, 1].copy()
     unsheltered = np.zeros(n_muni, np.int64)
-    for k in range(n_seekers):
+    for k in range(seekers.shape[0]):
         i = seekers[k]
         m = muni[i]
         if shelter[m] < beds[m]:
@@ -318,10 +415,14 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
         out_occupancy[m, 2] = unsheltered[m]
 
 
-@njit(cache=True)
 def mark_shelter_use(housing, shelter_week, week):
     """Record the week for everyone sleeping in shelter or interim housing this week."""
-    for i in range(housing.shape[0]):
+    _in_blocks(_shelter_use_block, housing.shape[0], (housing, shelter_week, week))
+
+
+@njit(cache=True, nogil=True)
+def _shelter_use_block(lo, hi, housing, shelter_week, week):
+    for i in range(lo, hi):
         if housing[i] == SHELTER or housing[i] == INTERIM:
             shelter_week[i] = week
 
@@ -473,7 +574,6 @@ class RequestParams(NamedTuple):
 _LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
 
 
-@njit(cache=True)
 def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
                   awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
                   out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred):
@@ -503,6 +603,10 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     only then does it look at the four services. Pools of different services are disjoint,
     so this skips work without changing who is served.
 
+    On threads, block by block: the requests (each row's own, and they neither use hours
+    nor touch clients in service) with the screen for pass 1, then the screen for pass 2.
+    The passes themselves go in row order; pass 2 checks its screen again, as pools close.
+
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
             waiting, weeks left while in service, status code at the last decision while
@@ -521,22 +625,53 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         out_misreferred: float64[m, S] hours spent on referrals that did not fit.
     """
     n = status.shape[0]
-    n_muni = hours.shape[0]
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
+    p_lapse = _lapse_table(req, out_eligibility)
+    open_ = _open_pools(hours, hours_per_week)
+    busy = np.empty(n, np.int64)
+    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
+                                            week, key, req, p_lapse, out_eligibility, busy),
+                       out_requests)
+    _continuing(busy, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, hours,
+                eligible, awf, hours_per_week, out_used, out_completed)
+    waiting = np.empty(n, np.int64)
+    found = _in_blocks(_waiting_block, n, (svc_state, housing, muni, open_, waiting))
+    _serve_waiting(waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                   week, key, hours, eligible, awf, hours_per_week, duration, match,
+                   intake_hours, out_used, out_started, out_wait_sum, out_completed,
+                   out_misreferred)
+
+
+@njit(cache=True)
+def _lapse_table(req, out_eligibility):
+    """p_lapse[m, s, status]: a waiting request's weekly lapse chance."""
+    n_muni = out_eligibility.shape[0]
     p_lapse = np.empty(out_eligibility.shape)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             for st in range(out_eligibility.shape[2]):
                 p_lapse[m, s, st] = (req.lapse[s] if out_eligibility[m, s, st] == ELIG_WITH_HOURS
                                      else max(req.lapse[s], req.lapse_unservable))
-    # A pool is open while some funder still has a client's weekly hours; once every pool
-    # is closed the rest of the waiting list cannot be served and the pass stops early.
-    open_ = np.zeros((n_muni, N_SERVICE), np.bool_)
-    for m in range(n_muni):
+    return p_lapse
+
+
+@njit(cache=True)
+def _open_pools(hours, hours_per_week):
+    """open_[m, s]: some funder of pool (m, s) still has a client's weekly hours."""
+    open_ = np.zeros((hours.shape[0], N_SERVICE), np.bool_)
+    for m in range(hours.shape[0]):
         for s in range(N_SERVICE):
             open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
-    n_open = open_.sum()
-    for i in range(n):  # requests, then pass 1: continuing clients
+    return open_
+
+
+@njit(cache=True, nogil=True)
+def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
+                    p_lapse, out_eligibility, busy, out_requests):
+    """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
+    listed in ``busy[lo:]`` (returns how many)."""
+    listed = 0
+    for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
         st = status[i]
@@ -546,9 +681,9 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
                | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (svc_week[i, 1] != st))
                | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (svc_week[i, 2] != st))
                | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (svc_week[i, 3] != st)))
-        busy = ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
-                | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
-        if not (ask or busy):
+        in_service = ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
+                      | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
+        if not (ask or in_service):
             continue
         m = muni[i]
         if ask:
@@ -568,67 +703,102 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
                         svc_state[i, s] = SVC_WAITING
                         svc_week[i, s] = week
                         out_requests[m, s, 1] += 1
-        if not busy:
-            continue
-        for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
-                continue
-            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
-            if f < 0:
-                continue
-            hours[m, s, f] -= hours_per_week[s]
-            out_used[m, s, f] += hours_per_week[s]
-            if not _pool_open(hours, m, s, hours_per_week[s]):
-                open_[m, s] = False
-                n_open -= 1
-            svc_week[i, s] -= 1
-            if svc_week[i, s] <= 0:
-                svc_state[i, s] = SVC_DONE
-                out_completed[m, s] += 1
+        busy[lo + listed] = i
+        listed += in_service
+    return listed
+
+
+@njit(cache=True)
+def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, hours, eligible,
+                awf, hours_per_week, out_used, out_completed):
+    """Pass 1: clients in service go on while their pool has hours, in row order (block
+    ``b`` listed ``found[b]`` rows from ``busy[b * block]``)."""
+    for b in range(found.shape[0]):
+        for i in busy[b * block:b * block + found[b]]:
+            m = muni[i]
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                hours[m, s, f] -= hours_per_week[s]
+                out_used[m, s, f] += hours_per_week[s]
+                if not _pool_open(hours, m, s, hours_per_week[s]):
+                    open_[m, s] = False
+                svc_week[i, s] -= 1
+                if svc_week[i, s] <= 0:
+                    svc_state[i, s] = SVC_DONE
+                    out_completed[m, s] += 1
+
+
+@njit(cache=True, nogil=True)
+def _waiting_block(lo, hi, svc_state, housing, muni, open_, waiting):
+    """Rows lo:hi present and waiting on an open pool, listed in ``waiting[lo:]``."""
+    listed = 0
+    for i in range(lo, hi):
+        m = muni[i]
+        waiting[lo + listed] = i
+        listed += ((housing[i] != DEPARTED)
+                   & (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                      | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                      | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                      | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3])))
+    return listed
+
+
+@njit(cache=True)
+def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
+                   hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred):
+    """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
+    ``found[b]`` rows from ``waiting[b * block]``)."""
+    n_muni = hours.shape[0]
+    n_open = open_.sum()
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
     servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
         for s in range(N_SERVICE):
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-    for i in range(n):  # pass 2: the waiting lists
-        if n_open == 0:
-            break
-        m = muni[i]
-        go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-              | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-              | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-              | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
-        if not go or housing[i] == DEPARTED:
-            continue
-        for s in range(N_SERVICE):
-            if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
+    for b in range(found.shape[0]):
+        for i in waiting[b * block:b * block + found[b]]:
+            if n_open == 0:
+                return
+            m = muni[i]
+            go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                  | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                  | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                  | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+            if not go:
                 continue
-            f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
-            if f < 0:
-                continue
-            fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
-            cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
-            hours[m, s, f] -= cost
-            out_used[m, s, f] += cost
-            if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
-                _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-                if not _pool_open(hours, m, s, hours_per_week[s]):
-                    open_[m, s] = False
-                    n_open -= 1
-            if not fits:
-                out_misreferred[m, s] += cost
-                continue
-            out_started[m, s] += 1
-            out_wait_sum[m, s] += week - svc_week[i, s]
-            if duration[s] <= 1:
-                svc_state[i, s] = SVC_DONE
-                svc_week[i, s] = 0
-                out_completed[m, s] += 1
-            else:
-                svc_state[i, s] = SVC_IN_SERVICE
-                svc_week[i, s] = duration[s] - 1
-
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
+                cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
+                hours[m, s, f] -= cost
+                out_used[m, s, f] += cost
+                if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
+                    _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
+                    if not _pool_open(hours, m, s, hours_per_week[s]):
+                        open_[m, s] = False
+                        n_open -= 1
+                if not fits:
+                    out_misreferred[m, s] += cost
+                    continue
+                out_started[m, s] += 1
+                out_wait_sum[m, s] += week - svc_week[i, s]
+                if duration[s] <= 1:
+                    svc_state[i, s] = SVC_DONE
+                    svc_week[i, s] = 0
+                    out_completed[m, s] += 1
+                else:
+                    svc_state[i, s] = SVC_IN_SERVICE
+                    svc_week[i, s] = duration[s] - 1
 
 # --------------------------------------------------------------------------- 6. integration
 
@@ -717,11 +887,11 @@ def integration_tables(week, first_week, p, features, quality):
     return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
 
 
-@njit(cache=True)
-def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
-                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
-                     out_jobs):
-    """Language, job finding and the five integration dimensions, one week.
+@njit(cache=True, nogil=True)
+def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
+                       arrival_week, age, svc_state, dims, week, first_week, key, p, features,
+                       quality, by_age, out_jobs):
+    """Language, job finding and the five integration dimensions, one week, rows lo:hi.
 
     Each dimension moves ``adjust`` of the way toward a target set by the person's
     situation (Calgary's key result areas, seed 004):
@@ -744,7 +914,7 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
     """
     (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
      security_of) = integration_tables(week, first_week, p, features, quality)
-    for i in range(status.shape[0]):
+    for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
         h = housing[i]
@@ -804,6 +974,15 @@ def step_integration(status, housing, muni, employment, skill, language, arrival
         dims[i, 2] += p.adjust * (target2 - dims[i, 2])
         dims[i, 3] += p.adjust * (target3 - dims[i, 3])
         dims[i, 4] += p.adjust * (target4 - dims[i, 4])
+
+
+def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
+                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
+                     out_jobs):
+    """``_integration_block`` over all rows, block by block on threads (``sim.threads``)."""
+    _in_blocks(_integration_block, status.shape[0], (
+        status, housing, muni, employment, skill, language, arrival_week, age, svc_state, dims,
+        week, first_week, key, p, features, quality, by_age), out_jobs)
 
 
 @njit(cache=True)
@@ -903,19 +1082,30 @@ class TallyParams(NamedTuple):
     eligibility: np.ndarray  # int8[m, S, status]: step_services' eligibility classes
 
 
-@njit(cache=True)
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
           stable_week, shelter_week, age, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6.
 
+    Block by block on threads (``sim.threads``): each block sums its rows in row order,
+    and the blocks' sums are added in block order.
+
     Args:
         p: TallyParams. out: TallyOut, added into.
     """
+    _in_blocks(_tally_block, status.shape[0], (
+        status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
+        stable_week, shelter_week, age, p), out)
+
+
+@njit(cache=True, nogil=True)
+def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week, dims,
+                 arrival_week, stable_week, shelter_week, age, p, out):
+    """``tally`` of rows lo:hi, added into ``out``."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
     # service are read off it afterwards.
     combos = np.zeros((out.counts.shape[0], out.counts.shape[1], 256), np.int64)
-    for i in range(status.shape[0]):
+    for i in range(lo, hi):
         m = muni[i]
         s = status[i]
         h = housing[i]

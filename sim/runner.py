@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import threads
 from sim.codes import FUNDERS, SERVICES
 from sim.model import ReceptionModel
 from sim.outdir import RUN_RECORD, TABLES, Staging, prepare
@@ -32,13 +33,18 @@ MUNICIPAL_TABLE, TOTALS_TABLE, MONTHLY_TABLE = TABLES
 
 @contextlib.contextmanager
 def process_pool(jobs: int) -> Iterator[Executor | None]:
-    """Worker processes for independent runs (forked where the platform allows); None for 1."""
+    """Worker processes for independent runs (forked where the platform allows); None for 1.
+
+    Each worker runs its kernels on one thread (``sim.threads``): the processes already
+    use the cores, and more threads than cores would only make them wait for each other.
+    """
     if jobs <= 1:
         yield None
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=threads.set_threads,
+                             initargs=(1,)) as pool:
         yield pool
 
 
@@ -127,6 +133,7 @@ def simulate(scenario: Scenario, progress: bool = False,
         "started_at": started.isoformat(timespec="seconds"),
         "wall_time_s": round(wall, 3),
         "migrant_agents": int(model.migrants.n),  # rows ever created, each run.scale people
+        "threads": threads.threads(),  # for the wall time only: results do not depend on it
         "events": [[week, str(model.date_of(week)), what] for week, what in model.events],
         "versions": versions(),
         "summary": summary,

@@ -1,0 +1,128 @@
+"""Wall time of a 1M-migrant week on 1, 2, ... threads, measured back to back in one model.
+
+Run on demand: ``python benchmarks/thread_speedup.py [--migrants N] [--threads 1 2]
+[--weeks W] [--repeats R] [--out benchmarks/thread_speedup.json]``.
+
+Builds the ``million.py`` scenario, steps it past its arrival year (every row exists), then
+R times in turn steps W weeks on each thread count (``sim.threads.set_threads``; the order is
+reversed every other repeat). Results do not depend on the thread count, so switching it in
+the middle of a run changes nothing but the speed. On a machine shared with other work, wall
+times swing with the load; a ratio of two stretches measured a few seconds apart is the
+steadiest measure, so the script reports the median of the per-repeat ratios, with the load
+average before and after each stretch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from million import scenario
+
+from sim import threads
+from sim.model import ReceptionModel
+
+
+class Spans:
+    """CPU time inside ``threads.each_block`` calls: all threads' (work) and the busiest
+    thread's in each call (span)."""
+
+    def __init__(self, each_block: Callable) -> None:
+        self.work = self.span = 0.0
+        self._each_block = each_block
+
+    def each_block(self, n_rows: int, work: Callable[[int, int, int], None]) -> int:
+        per: dict[int, float] = defaultdict(float)
+
+        def timed(b: int, lo: int, hi: int) -> None:
+            c = time.thread_time()
+            work(b, lo, hi)
+            per[threading.get_ident()] += time.thread_time() - c
+
+        count = self._each_block(n_rows, timed)
+        self.work += sum(per.values())
+        self.span += max(per.values())
+        return count
+
+
+def stretch(model: ReceptionModel, weeks: int, spans: Spans) -> dict[str, float]:
+    """Step ``weeks`` weeks; per week: wall, CPU (all threads) and CPU critical path (ms);
+    the 1-minute load average before and after."""
+    load0 = os.getloadavg()[0]
+    work0, span0 = spans.work, spans.span
+    t, c = time.perf_counter(), time.process_time()
+    for _ in range(weeks):
+        model.step()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    critical = cpu - (spans.work - work0) + (spans.span - span0)
+    return {"wall_ms_per_week": round(wall / weeks * 1e3, 2),
+            "cpu_ms_per_week": round(cpu / weeks * 1e3, 2),
+            "critical_path_ms_per_week": round(critical / weeks * 1e3, 2),
+            "load_1min": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--migrants", type=int, default=1_000_000)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--warm-up", type=int, default=60, help="weeks stepped before timing")
+    ap.add_argument("--weeks", type=int, default=10, help="weeks per timed stretch")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file")
+    args = ap.parse_args()
+    total = args.warm_up + args.repeats * len(args.threads) * args.weeks + 1
+    model = ReceptionModel(scenario=scenario(args.migrants, total))
+    for _ in range(args.warm_up):
+        model.step()
+    rows = model.migrants.n
+    spans = Spans(threads.each_block)
+    threads.each_block = spans.each_block  # the kernels call it through the module
+    runs: list[dict] = []
+    for r in range(args.repeats):
+        order = args.threads if r % 2 == 0 else args.threads[::-1]
+        for t in order:
+            threads.set_threads(t)
+            runs.append({"repeat": r, "threads": t, **stretch(model, args.weeks, spans)})
+            print(f"repeat {r} threads {t}: {runs[-1]}", flush=True)
+    base = args.threads[0]
+    summary = {}
+    for t in args.threads:
+        mine = [x for x in runs if x["threads"] == t]
+        ratios = [next(y["wall_ms_per_week"] for y in runs
+                       if y["repeat"] == x["repeat"] and y["threads"] == base)
+                  / x["wall_ms_per_week"] for x in mine]
+        free = [next(y["cpu_ms_per_week"] for y in runs
+                     if y["repeat"] == x["repeat"] and y["threads"] == base)
+                / x["critical_path_ms_per_week"] for x in mine]
+        summary[str(t)] = {
+            "wall_ms_per_week_median": statistics.median(x["wall_ms_per_week"] for x in mine),
+            "cpu_ms_per_week_median": statistics.median(x["cpu_ms_per_week"] for x in mine),
+            "critical_path_ms_per_week_median": statistics.median(
+                x["critical_path_ms_per_week"] for x in mine),
+            "speedup_median": round(statistics.median(ratios), 3),
+            "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)],
+            "speedup_on_free_cores_median": round(statistics.median(free), 3),
+            "speedup_on_free_cores_range": [round(min(free), 3), round(max(free), 3)],
+            "M_migrant_weeks_per_wall_s": round(
+                rows / statistics.median(x["wall_ms_per_week"] for x in mine) / 1e3, 2),
+        }
+        print(f"{t} thread(s): {summary[str(t)]}")
+    if args.out:
+        args.out.write_text(json.dumps({
+            "what": "million.py scenario, weeks stepped back to back on each thread count",
+            "migrants": rows, "warm_up_weeks": args.warm_up, "weeks_per_stretch": args.weeks,
+            "repeats": args.repeats, "cpus": os.cpu_count(), "python": platform.python_version(),
+            "block_rows": threads.BLOCK, "summary": summary, "stretches": runs}, indent=1))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
