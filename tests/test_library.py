@@ -110,14 +110,16 @@ def test_toronto_cap_leaves_people_outside_and_the_top_up_brings_it_down():
     # cap leaves people outside (seed 1: 8,050 person-weeks) where nobody is without it.
     assert u.loc[21:].sum() > 2_000
     assert no_cap["unsheltered"].loc[21:].sum() == 0
-    # The top-up (weeks 28-64): ~1,130 extra interim places fill up (seed 1: 1,801 in use on
+    # The top-up (weeks 28-64): ~1,130 extra interim places fill up (seed 1: 1,968 in use on
     # average in weeks 36-64 against <= 1,000 without it); fewer people outside while they
-    # last (40 vs 132 on average) and fewer emergency places to pay for ($205M vs $247M).
+    # last (69 vs 199 on average) and fewer emergency places to pay for ($240M vs $260M; seeds
+    # 2, 3: $252M vs $273M, $247M vs $262M: 5-8% less, smaller than before ages and the other
+    # issue-18 mechanisms slowed exits, when it was $205M vs $247M).
     assert cap["interim_occupancy"].loc[36:64].mean() > 1_500
     assert no_top_up["interim_occupancy"].loc[36:64].max() <= 1_000
     assert u.loc[28:64].mean() < 0.6 * no_top_up["unsheltered"].loc[28:64].mean()
     assert (cap["spend_line_emergency_places"].sum()
-            < 0.9 * no_top_up["spend_line_emergency_places"].sum())
+            < 0.96 * no_top_up["spend_line_emergency_places"].sum())
     # The $35M transfer of week 60 lands in the newcomer money.
     assert cap["municipal_cash"].loc[60] - cap["municipal_cash"].loc[59] > 30e6
 
