@@ -107,7 +107,7 @@ def test_toronto_cap_leaves_people_outside_and_the_top_up_brings_it_down():
 
     # The cap (week 21, 2023-06-01) refuses overflow places; emergency places the city opens
     # (the crisis response) and interim places still take people in. Over the two years the
-    # cap leaves people outside (seed 1: 8,050 person-weeks) where nobody is without it.
+    # cap leaves people outside (seed 1: 5,125 person-weeks) where nobody is without it.
     assert u.loc[21:].sum() > 2_000
     assert no_cap["unsheltered"].loc[21:].sum() == 0
     # The top-up (weeks 28-64): ~1,130 extra interim places fill up (seed 1: 1,968 in use on
