@@ -83,7 +83,7 @@ class Person(mesa.Agent):
         u = draw()
         if s == ASYLUM:
             self.status_due = -1
-            if u < p.asylum_acceptance:
+            if u < model.acceptance_rate(self):
                 self.status = PROTECTED
                 events[0] += 1
             else:
@@ -400,6 +400,7 @@ class ReferenceModel(ReceptionModel):
     def __init__(self, *, scenario, seed=None):
         super().__init__(scenario=scenario, seed=seed)
         self._adopt(self.migrants)  # the initial shelter stock, drawn by the core's set-up
+        self.stock = frozenset(list(self.people())[:self.claims.stock_rows])  # first adopted
         self.tally = self.take_tally()
 
     def people(self):
@@ -420,6 +421,13 @@ class ReferenceModel(ReceptionModel):
     def arrive(self):
         super().arrive()  # sim.arrivals appends to the scratch table self.migrants
         self._adopt(self.migrants)
+
+    def acceptance_rate(self, person):
+        """The chance ``person``'s claim is accepted: that of the week it was made (the
+        week-0 stock made theirs in week -1)."""
+        a = self.acceptance_to(self.week)
+        week = -1 if person in self.stock else person.arrival_week
+        return a.by_week[week - a.first]
 
     def pending_stock_claims(self, rows):
         stock = list(self.people())[:rows]

@@ -204,9 +204,9 @@ def _listed(rows, found, block):
 
 
 class StatusParams(NamedTuple):
-    """Weekly probabilities and mean durations of status events."""
+    """Weekly probabilities and mean durations of status events (acceptance of claims is
+    by cohort: ``ClaimAcceptance``)."""
 
-    asylum_acceptance: float
     rejected_departure: float
     permit_to_pr: float
     permit_renewal: float
@@ -218,7 +218,8 @@ class StatusParams(NamedTuple):
     regularized_permit_weeks: float  # mean length of the permit regularization gives
 
 
-def step_status(status, housing, status_due, week, key, p, claims_quota, out_events):
+def step_status(status, housing, status_due, arrival_week, week, key, p, claims_quota,
+                acceptance, out_events):
     """Asylum decisions, permit expiries, regularization and emigration.
 
     Regularization gives a non-status person a work permit (temporary_worker) of mean
@@ -236,6 +237,8 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
         claims_quota: claims the board decides this week (agents), first come first served
             in row (= claim) order among pending claims whatever their due week; -1: each
             claim is decided in its own due week (fixed delays).
+        arrival_week: int16[n]; acceptance: ClaimAcceptance, the chance a claim is
+            accepted by the week it was made (its cohort, ``claim_week``).
         out_events: int64[6] tallies: accepted, rejected, permit to PR, to non-status,
             departures, regularized.
     """
@@ -244,8 +247,8 @@ def step_status(status, housing, status_due, week, key, p, claims_quota, out_eve
     claims = np.empty(n, np.int64)
     found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
                                           claims_quota, claims), out_events)
-    _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due, key, p,
-                   claims_quota, out_events)
+    _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due,
+                   arrival_week, key, p, claims_quota, acceptance, out_events)
 
 
 @njit(cache=True)
@@ -302,15 +305,36 @@ def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quot
     return listed
 
 
+class ClaimAcceptance(NamedTuple):
+    """Acceptance by the week a claim was made: ``by_week[w - first]`` for week ``w``.
+
+    The first ``stock_rows`` rows (the claimants in shelter at week 0) made their claims
+    before the run: they count as claims of week -1, whatever their arrival week.
+    """
+
+    by_week: np.ndarray  # float64, weeks first .. first + len - 1
+    first: int
+    stock_rows: int
+
+
+@njit(cache=True, inline="always")
+def claim_week(i, arrival_week, acceptance):
+    """The week row ``i``'s claim was made: its arrival week, week -1 for the week-0 stock."""
+    return -1 if i < acceptance.stock_rows else arrival_week[i]
+
+
 @njit(cache=True)
-def _decide_claims(claims, status, housing, status_due, key, p, claims_quota, out_events):
-    """Decide the listed claims in row order, at most ``claims_quota`` (-1: all)."""
+def _decide_claims(claims, status, housing, status_due, arrival_week, key, p, claims_quota,
+                   acceptance, out_events):
+    """Decide the listed claims in row order, at most ``claims_quota`` (-1: all), each
+    accepted at the rate of the week it was made."""
     for k in range(claims.shape[0]):
         if claims_quota >= 0 and k >= claims_quota:
             return
         i = claims[k]
         status_due[i] = -1
-        if _uniform(key, i, 2) < p.asylum_acceptance:
+        rate = acceptance.by_week[claim_week(i, arrival_week, acceptance) - acceptance.first]
+        if _uniform(key, i, 2) < rate:
             status[i] = PROTECTED
             out_events[0] += 1
         else:

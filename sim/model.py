@@ -111,6 +111,7 @@ class ReceptionModel(mesa.Model):
         self._seed_initial_shelter_stock()
         self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
         self.first_week = seed_earlier_newcomers(self)  # the earliest arrival week (<= 0)
+        self.acceptance = self.claim_acceptance(self.scenario.run.weeks)
         self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
@@ -163,7 +164,7 @@ class ReceptionModel(mesa.Model):
         self.distance_km = 6371.0 * np.arccos(np.clip(cos_angle, -1.0, 1.0))
         st, h, e, i = sc.status, sc.housing, sc.employment, sc.integration
         self.status_params = kernels.StatusParams(
-            st.asylum_acceptance, st.rejected_departure, st.permit_to_pr, st.permit_renewal,
+            st.rejected_departure, st.permit_to_pr, st.permit_renewal,
             st.permit_departure, st.permit_weeks_worker, st.permit_weeks_student,
             st.regularization_per_year / WEEKS_PER_YEAR, st.emigration_per_year / WEEKS_PER_YEAR,
             st.regularized_permit_weeks)
@@ -204,6 +205,24 @@ class ReceptionModel(mesa.Model):
         wait = self.scenario.status.asylum_decision_weeks
         due = 1 + np.floor(self.rng.uniform(0, wait, len(munis)))
         self.migrants.columns["status_due"][rows] = due.astype(np.int16)
+
+    def claim_acceptance(self, last: int) -> kernels.ClaimAcceptance:
+        """Acceptance of claims made in weeks -1 (the week-0 stock's) or ``first_week`` to
+        ``last``: ``claims_board.acceptance_by_claim_year`` for the calendar year of the
+        week's Monday, else ``status.asylum_acceptance``."""
+        by_year = self.scenario.claims_board.acceptance_by_claim_year
+        default = self.scenario.status.asylum_acceptance
+        first = min(self.first_week, -1)
+        table = np.array([by_year.get(self.date_of(w).year, default)
+                          for w in range(first, last + 1)], np.float64)
+        return kernels.ClaimAcceptance(table, first, self.claims.stock_rows)
+
+    def acceptance_to(self, week: int) -> kernels.ClaimAcceptance:
+        """The acceptance table, extended if the run goes on past ``run.weeks``."""
+        a = self.acceptance
+        if week - a.first >= len(a.by_week):
+            self.acceptance = self.claim_acceptance(week)
+        return self.acceptance
 
     def pending_stock_claims(self, rows: int) -> int:
         """Undecided claims among the first ``rows`` migrants (the week-0 stock)."""
@@ -283,6 +302,7 @@ class ReceptionModel(mesa.Model):
             ag.refresh(parts[2:])
         else:
             self._constants()
+            self.acceptance = self.claim_acceptance(max(self.week, self.scenario.run.weeks))
 
     def arrive(self) -> None:
         """1. New migrants by stream into municipalities by destination choice."""
@@ -299,8 +319,9 @@ class ReceptionModel(mesa.Model):
         a = self.migrants
         events = np.zeros(6, np.int64)
         quota = self.claims.quota(self)
-        kernels.step_status(a.status, a.housing, a.status_due, self.week,
-                            self._key(PROC_STATUS), self.status_params, quota, events)
+        kernels.step_status(a.status, a.housing, a.status_due, a.arrival_week, self.week,
+                            self._key(PROC_STATUS), self.status_params, quota,
+                            self.acceptance_to(self.week), events)
         self.claims.settle(quota, int(events[0] + events[1]))
         self.week_stats["status_events"] = events
 

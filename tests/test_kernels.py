@@ -77,6 +77,7 @@ from sim.kernels import (
     PROC_RECEPTION,
     PROC_SERVICES,
     PROC_STATUS,
+    ClaimAcceptance,
     HousingParams,
     IntegrationParams,
     LossParams,
@@ -139,12 +140,13 @@ def key(process: int, week: int = 0, seed: int = SEED) -> np.uint64:
     return np.uint64(kernels.stream_key(seed, week, process))
 
 
-def status_params(**kw) -> StatusParams:
-    base = dict(asylum_acceptance=0.0, rejected_departure=0.0, permit_to_pr=0.0,
+def status_params(asylum_acceptance=0.0, **kw) -> tuple[StatusParams, ClaimAcceptance]:
+    """Status parameters and one acceptance for claims of every week (weeks -1 to 200)."""
+    base = dict(rejected_departure=0.0, permit_to_pr=0.0,
                 permit_renewal=0.0, permit_departure=0.0, permit_weeks_worker=52.0,
                 permit_weeks_student=104.0, regularize_per_week=0.0, emigrate_per_week=0.0,
                 regularized_permit_weeks=156.0)
-    return StatusParams(**(base | kw))
+    return StatusParams(**(base | kw)), ClaimAcceptance(np.full(202, asylum_acceptance), -1, 0)
 
 
 def loss_params(**kw) -> LossParams:
@@ -170,9 +172,10 @@ def integration_params(**kw) -> IntegrationParams:
 
 
 def run_status(pop, week, p, claims_quota=-1):
+    """``p``: a ``status_params()`` pair."""
     events = np.zeros(6, np.int64)
-    kernels.step_status(pop.status, pop.housing, pop.status_due, week,
-                        key(PROC_STATUS, week), p, claims_quota, events)
+    kernels.step_status(pop.status, pop.housing, pop.status_due, pop.arrival_week, week,
+                        key(PROC_STATUS, week), p[0], claims_quota, p[1], events)
     return events
 
 
@@ -594,6 +597,23 @@ def test_a_quota_larger_than_the_queue_decides_every_pending_claim():
                                                      rejected_departure=0.0), claims_quota=100)
     assert pop.status.tolist() == [NON_STATUS] * 3 + [ASYLUM]
     assert events.tolist() == [0, 3, 0, 3, 0, 0]
+
+
+def test_each_claim_is_accepted_at_the_rate_of_the_week_it_was_made():
+    # Weeks -1..1 accept nobody, weeks 2..3 everybody; the first two rows are the week-0
+    # stock, whose claims count in week -1 although they arrived in week 0 or 3.
+    p, _ = status_params(rejected_departure=0.0)
+    acceptance = ClaimAcceptance(np.array([0.0, 0.0, 0.0, 1.0, 1.0]), -1, 2)
+    pop = people(6, status=ASYLUM, status_due=5, arrival_week=[0, 3, 0, 1, 2, 3])
+    events = run_status(pop, week=5, p=(p, acceptance))
+    assert pop.status.tolist() == [NON_STATUS] * 4 + [PROTECTED] * 2
+    assert events.tolist() == [2, 4, 0, 4, 0, 0]
+    pop = people(6, status=ASYLUM, status_due=5, arrival_week=[0, 3, 0, 1, 2, 3])
+    events = run_status(pop, week=5, p=(p, acceptance._replace(stock_rows=0)))
+    assert pop.status.tolist() == [NON_STATUS, PROTECTED, NON_STATUS, NON_STATUS, PROTECTED,
+                                   PROTECTED]
+    assert events.tolist() == [3, 3, 0, 3, 0, 0]
+
 
 
 # --------------------------------------------------------------------------- step_reception
