@@ -5,10 +5,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from conftest import run, scenario
+from pydantic import ValidationError
 
 from sim.claims import ClaimsQueue
 from sim.codes import ASYLUM, DEPARTED, NON_STATUS, PROTECTED
+from sim.model import ReceptionModel
 from sim.outputs import frames
 from sim.params_claims import ClaimsBoard
 
@@ -120,3 +123,58 @@ def test_a_board_funded_below_the_claims_made_keeps_people_claimants_and_in_shel
     assert (funded[:, 0] < 50).all() and (starved[:, 0] > 1_400).all()
     assert (starved[:, 1] < 0.6 * funded[:, 1]).all()
     assert (starved[:, 2] > funded[:, 2] + 30).all()
+
+
+def test_acceptance_by_claim_year_maps_weeks_to_calendar_years_and_refuses_typos():
+    sc = scenario({"run": {"weeks": 60},
+                   "claims_board": {"acceptance_by_claim_year": {"2022": 0.1, "2024": 0.4}}})
+    sc.municipalities[0].initial_shelter_occupancy = 5
+    model = ReceptionModel(scenario=sc)
+    a = model.acceptance
+    assert (a.first, a.stock_rows, len(a.by_week)) == (-1, 5, 62)
+    # week -1 (2022-12-26: the week-0 stock's claims), 2023 at the default, 2024 from week 52
+    assert a.by_week[0] == 0.1 and set(a.by_week[1:53]) == {0.72}
+    assert set(a.by_week[53:]) == {0.4}
+    assert len(model.acceptance_to(70).by_week) == 72  # a run past run.weeks extends it
+    for table, problem in (({"24": 0.4}, "claim year 24 is outside 1990-2100"),
+                           ({"2024": 1.2}, "acceptance 1.2 for claim year 2024 is not in")):
+        with pytest.raises(ValidationError, match=problem) as err:
+            scenario({"claims_board": {"acceptance_by_claim_year": table}})
+        assert "acceptance_by_claim_year" in str(err.value)
+
+
+def test_a_lower_acceptance_for_2024_claims_leaves_more_of_them_without_status():
+    """The headline effect, paired seeds: the same claimants, 2024 claims accepted at 0.4
+    instead of the default 0.72. Claims are decided after ~10 weeks, so by week 156 nearly
+    all 2024 claims are decided; claims of other years keep the default rate."""
+    out = {}
+    for table in ({}, {"2024": 0.4}):
+        counts = []
+        for seed in (1, 2):
+            sc = scenario(CLAIMANTS_ONLY | {
+                "run": {"weeks": 156, "seed": seed}, "status": {"asylum_decision_weeks": 10,
+                                                                "emigration_per_year": 0.0},
+                "claims_board": {"acceptance_by_claim_year": table}})
+            model = run(sc)
+            a = model.migrants
+            year = np.array([model.date_of(w).year for w in a.arrival_week])
+            rows = []
+            for y in (2023, 2024):
+                mine = year == y
+                rows.append((np.count_nonzero(mine & (a.status == PROTECTED)),
+                             np.count_nonzero(mine & ((a.status == NON_STATUS)
+                                                      | (a.housing == DEPARTED))),
+                             np.count_nonzero(mine & (a.status == ASYLUM)
+                                              & (a.housing != DEPARTED))))
+            counts.append(rows)
+        out[bool(table)] = np.array(counts)  # [seed, 2023/2024, protected/refused/pending]
+    default, lower = out[False], out[True]
+    assert (default[:, :, 2] < 5).all() and (lower[:, :, 2] < 5).all()  # nearly all decided
+    assert (default[:, 1].sum(axis=1) == lower[:, 1].sum(axis=1)).all()  # the same claimants
+    decided = default[:, 1, :2].sum(axis=1)  # ~1,000 claims made in 2024
+    assert (abs(default[:, 1, 0] / decided - 0.72) < 0.04).all()
+    assert (abs(lower[:, 1, 0] / decided - 0.40) < 0.04).all()
+    fewer = default[:, 1, 0] - lower[:, 1, 0]  # measured 293 and 345 fewer protected persons
+    assert (fewer > 250).all()
+    assert (lower[:, 1, 1] - default[:, 1, 1] == fewer).all()  # each one refused instead
+    assert (lower[:, 0] == default[:, 0]).all()  # 2023 claims: the same draws, the same fate
