@@ -120,6 +120,21 @@ def test_reference_follows_a_funded_claims_board():
     assert ref[-1] > 200 and abs(ref[-1] - core[-1]) < 0.5 * ref[-1]
 
 
+def test_reference_accepts_claims_at_the_rate_of_their_claim_year():
+    """Claims of 2023 accepted at 0, of the week-0 stock (claims of 2022) at 1: both models
+    accept exactly the stock's decided claims and refuse every other."""
+    board = {"claims_board": {"acceptance_by_claim_year": {"2022": 1.0, "2023": 0.0}}}
+    for cls in (ReferenceModel, ReceptionModel):
+        sc = scenario(CHANGES | board | {"run": {"weeks": 40}})
+        sc.municipalities[0].initial_shelter_occupancy = 30
+        sc.status.emigration_per_year = 0.0  # so none of the stock leaves before its decision
+        model = cls(scenario=sc, seed=5)
+        model.run()
+        t = frames(model)[1]
+        assert t["asylum_accepted"].sum() == 30  # the stock, due within 30 weeks
+        assert t["asylum_rejected"].sum() > 100  # 2023 claims, decided after ~30 weeks
+
+
 def _run(model_class, changes):
     model = model_class(scenario=scenario(changes), seed=5)
     model.run()
