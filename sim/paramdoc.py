@@ -114,18 +114,25 @@ def _row(name: str, field: FieldInfo) -> str:
 
 
 def _type(field: FieldInfo) -> str:
-    text = _annotation_name(field.annotation)
+    return _annotation_name(field.annotation) + _bounds(field.metadata)
+
+
+def _bounds(metadata: typing.Iterable[Any]) -> str:
+    """`` (>= 0, <= 2)`` from a field's or an annotated type's constraints ('' if none)."""
     bounds = []
-    for m in field.metadata:
-        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            if getattr(m, attr, None) is not None:
-                bounds.append(f"{sym} {getattr(m, attr)}")
-    return text + (f" ({', '.join(bounds)})" if bounds else "")
+    for m in metadata:
+        for item in getattr(m, "metadata", [m]):  # a Field() inside Annotated holds its own
+            for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                if getattr(item, attr, None) is not None:
+                    bounds.append(f"{sym} {getattr(item, attr)}")
+    return f" ({', '.join(bounds)})" if bounds else ""
 
 
 def _annotation_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:  # a number inside a table (params_base.Number), bounded
+        return _annotation_name(args[0]) + _bounds(args[1:])
     if origin is typing.Literal:
         return " \\| ".join(repr(a) for a in args)
     if origin is list:
