@@ -54,9 +54,9 @@ from app.words import (
     plain,
     possessive,
 )
-from sim import paths
+from sim import paths, resources
 from sim.codes import FUNDERS
-from sim.model import WEEKS_PER_YEAR, ReceptionModel
+from sim.model import ReceptionModel
 from sim.params import Change, Scenario
 from sim.scenario import (
     SCENARIO_DIR,
@@ -234,19 +234,8 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
 
 
 def expected_agents(scenario: Scenario) -> float:
-    """Simulated people the run will hold at its end, roughly (arrivals + stock) / scale."""
-    from sim.series import weekly_arrivals
-
-    weeks = scenario.run.weeks
-    people = 0.0
-    for stream in scenario.streams.values():
-        if stream.series is not None:
-            people += float(weekly_arrivals(stream.series, scenario.scenario.start_date,
-                                            weeks).sum())
-        else:
-            people += stream.per_year * weeks / WEEKS_PER_YEAR
-    people += sum(m.initial_shelter_occupancy for m in scenario.municipalities)
-    return people / scenario.run.scale
+    """Simulated people the run will hold at its end, roughly (arrivals + stocks) / scale."""
+    return resources.arrivals(scenario) / scenario.run.scale
 
 
 @functools.lru_cache(maxsize=32)
