@@ -10,6 +10,20 @@ import pytest
 from sim.model import ReceptionModel
 from sim.params import Scenario
 
+# The smallest scenario file that validates: one city, one stream (tests of files and the CLI).
+ONE_CITY_TOML = """[run]
+weeks = 20
+scale = 5
+progress = false
+[streams.economic_pr]
+per_year = 2000
+[[municipalities]]
+name = "Metro"
+population = 500000
+rental_stock = 60000
+shelter_beds = 200
+"""
+
 NEEDS_SHELTER = {"needs_shelter": 1.0, "friends_family": 0.0, "precarious_rental": 0.0,
                  "stable_housing": 0.0}
 

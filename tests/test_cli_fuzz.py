@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import ONE_CITY_TOML
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,18 +22,7 @@ from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SCENARIO = """[run]
-weeks = 2
-scale = 50
-progress = false
-[streams.economic_pr]
-per_year = 2000
-[[municipalities]]
-name = "Metro"
-population = 500000
-rental_stock = 60000
-shelter_beds = 200
-"""
+SCENARIO = ONE_CITY_TOML.replace("weeks = 20", "weeks = 2").replace("scale = 5\n", "scale = 50\n")
 
 EXPERIMENT = """[base]
 scenario = "s.toml"

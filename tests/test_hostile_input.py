@@ -9,23 +9,13 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import ONE_CITY_TOML
 
 from sim import resources
 from sim.cli import main
 from sim.scenario import load_scenario
 
-BASE = """[run]
-weeks = 20
-scale = 5
-progress = false
-[streams.economic_pr]
-per_year = 2000
-[[municipalities]]
-name = "Metro"
-population = 500000
-rental_stock = 60000
-shelter_beds = 200
-[[municipalities]]
+BASE = ONE_CITY_TOML + """[[municipalities]]
 name = "Town"
 population = 20000
 rental_stock = 2000

@@ -13,21 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ONE_CITY_TOML
 
 from sim.cli import main
 
-BASE = """[run]
-weeks = 20
-scale = 5
-progress = false
-[streams.economic_pr]
-per_year = 2000
-[[municipalities]]
-name = "Metro"
-population = 500000
-rental_stock = 60000
-shelter_beds = 200
-"""
+BASE = ONE_CITY_TOML
 
 
 def validate(path: Path, capsys) -> tuple[int, list[str], float]:
