@@ -47,6 +47,7 @@ from sim.codes import (
     INTERIM,
     LANGUAGE,
     MATCHED_JOB,
+    N_AGE,
     MUNICIPAL,
     N_DIM,
     N_FUNDER,
@@ -1127,8 +1128,14 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     """``tally`` of rows lo:hi, added into ``out``."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
-    # service are read off it afterwards.
-    combos = np.zeros((out.counts.shape[0], out.counts.shape[1], 256), np.int64)
+    # service are read off it afterwards. In the same way the employment, age and arrival
+    # counts are one count a row in small tables (by age, job and recency; by whether the
+    # person arrived in the run, reached stable housing and stayed), read off at the end.
+    n_muni = out.counts.shape[0]
+    combos = np.zeros((n_muni, out.counts.shape[1], 256), np.int64)
+    people = np.zeros((n_muni, 4 * N_AGE), np.int64)  # 4 age + 2 employed + recent (core age)
+    arrivals = np.zeros((n_muni, 8), np.int64)  # ours + 2 reached + 4 still here
+    homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     for i in range(lo, hi):
         m = muni[i]
         s = status[i]
@@ -1139,32 +1146,22 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         aw = arrival_week[i]
         ours = aw >= 0  # arrived during the run (not an earlier newcomer)
         reached = (sw >= 0) & ours
-        out.misc[o, 1] += ours
-        out.misc[o, 3] += reached
+        present = h != DEPARTED
+        arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours)] += 1
         out.misc[o, 4] += (sw - aw) * reached
-        if h == DEPARTED:
+        if not present:
             continue
-        out.misc[o, 2] += (m == o) & ours
-        employed = employment[i] != NO_JOB
         a = age[i]
-        working = (a >= YOUTH) & (a < SENIOR)
-        core = a == CORE
-        recent = core & (p.week - aw <= p.recent)
-        out.misc[m, 0] += employed
-        out.misc[m, 5] += working
-        out.misc[m, 6] += working & employed
-        out.misc[m, 7] += core
-        out.misc[m, 8] += core & employed
-        out.misc[m, 9] += recent
-        out.misc[m, 10] += recent & employed
-        out.misc[m, 11] += a == CHILD
+        people[m, 4 * a + 2 * (employment[i] != NO_JOB) + ((a == CORE) & (p.week - aw <= p.recent))] += 1
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
         combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
-        out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
-        out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
-        out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
-        out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
+        if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
+                st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
+            out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
+            out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
+            out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
+            out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
         v0, v1, v2 = np.float64(dims[i, 0]), np.float64(dims[i, 1]), np.float64(dims[i, 2])
         v3, v4 = np.float64(dims[i, 3]), np.float64(dims[i, 4])
         w = p.weights
@@ -1181,22 +1178,49 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         out.status_dims[s, 3] += v3
         out.status_dims[s, 4] += v4
         out.status_dims[s, N_DIM] += index
-        out.status_dims[s, N_DIM + 1] += 1.0
         out.hist[m, min(9, max(0, int(index * 10.0)))] += 1
         # The City of Toronto's "actively homeless": used shelter in the last `window` weeks
         # and not moved to housing (any rental, stable or precarious, counts as housing).
         sh = shelter_week[i]
-        if h != STABLE and h != PRECARIOUS and sh >= 0 and p.week - sh < p.window:
-            out.homeless[m, 0] += 1
-            out.homeless[m, 1] += p.refugee[s]
+        homeless[m, s] += (h != STABLE) & (h != PRECARIOUS) & (sh >= 0) & (p.week - sh < p.window)
+    _read_off(people, arrivals, homeless, p, out)
     for m in range(combos.shape[0]):
         for s in range(combos.shape[1]):
             for code in range(256):
                 c = combos[m, s, code]
                 if c == 0:
                     continue
+                out.status_dims[s, N_DIM + 1] += c
                 for sv in range(N_SERVICE):
                     st = (code >> (2 * sv)) & 3
                     out.services[m, sv, 0] += c * (st == SVC_WAITING)
                     out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
                     out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+
+
+@njit(cache=True)
+def _read_off(people, arrivals, homeless, p, out):
+    """``out.misc``, the people counted in ``out.status_dims`` and ``out.homeless`` from the
+    block's small tables (integer sums: the order of addition does not matter)."""
+    for m in range(people.shape[0]):
+        for a in range(N_AGE):
+            working = (a >= YOUTH) & (a < SENIOR)
+            for e in range(2):
+                for r in range(2):
+                    c = people[m, 4 * a + 2 * e + r]
+                    out.misc[m, 0] += c * e
+                    out.misc[m, 5] += c * working
+                    out.misc[m, 6] += c * working * e
+                    out.misc[m, 7] += c * (a == CORE)
+                    out.misc[m, 8] += c * (a == CORE) * e
+                    out.misc[m, 9] += c * r
+                    out.misc[m, 10] += c * r * e
+                    out.misc[m, 11] += c * (a == CHILD)
+        for code in range(8):
+            c = arrivals[m, code]
+            out.misc[m, 1] += c * (code & 1)
+            out.misc[m, 3] += c * ((code >> 1) & 1)
+            out.misc[m, 2] += c * ((code >> 2) & 1)
+        for s in range(homeless.shape[1]):
+            out.homeless[m, 0] += homeless[m, s]
+            out.homeless[m, 1] += homeless[m, s] * p.refugee[s]
