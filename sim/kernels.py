@@ -629,8 +629,9 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     so this skips work without changing who is served.
 
     On threads, block by block: the requests (each row's own, and they neither use hours
-    nor touch clients in service) with the screen for pass 1, then the screen for pass 2.
-    The passes themselves go in row order; pass 2 checks its screen again, as pools close.
+    nor touch clients in service) with the screens for both passes, in one read of the
+    rows (pass 2's against the pools open before pass 1). The passes themselves go in row
+    order; pass 2 checks its screen again, as pools close.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
@@ -654,14 +655,13 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
     busy = np.empty(n, np.int64)
-    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
-                                            week, key, req, p_lapse, out_eligibility, busy),
-                       out_requests)
-    _continuing(busy, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, hours,
-                eligible, awf, hours_per_week, out_used, out_completed)
     waiting = np.empty(n, np.int64)
-    found = _in_blocks(_waiting_block, n, (svc_state, housing, muni, open_, waiting))
-    _serve_waiting(waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni,
+    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
+                                            week, key, req, p_lapse, out_eligibility, open_,
+                                            busy, waiting), out_requests)
+    _continuing(busy, found[:, 0], threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                hours, eligible, awf, hours_per_week, out_used, out_completed)
+    _serve_waiting(waiting, found[:, 1], threads.BLOCK, open_, svc_state, svc_week, status, muni,
                    week, key, hours, eligible, awf, hours_per_week, duration, match,
                    intake_hours, out_used, out_started, out_wait_sum, out_completed,
                    out_misreferred)
@@ -692,10 +692,12 @@ def _open_pools(hours, hours_per_week):
 
 @njit(cache=True, nogil=True)
 def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                    p_lapse, out_eligibility, busy, out_requests):
+                    p_lapse, out_eligibility, open_, busy, waiting, out_requests):
     """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
-    listed in ``busy[lo:]`` (returns how many)."""
+    listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
+    hours: a superset, pass 2 checks again) in ``waiting[lo:]``. Returns how many of each."""
     listed = 0
+    listed_waiting = 0
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
@@ -730,7 +732,12 @@ def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, wee
                         out_requests[m, s, 1] += 1
         busy[lo + listed] = i
         listed += in_service
-    return listed
+        waiting[lo + listed_waiting] = i
+        listed_waiting += (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                           | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                           | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                           | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+    return listed, listed_waiting
 
 
 @njit(cache=True)
@@ -755,21 +762,6 @@ def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, ho
                 if svc_week[i, s] <= 0:
                     svc_state[i, s] = SVC_DONE
                     out_completed[m, s] += 1
-
-
-@njit(cache=True, nogil=True)
-def _waiting_block(lo, hi, svc_state, housing, muni, open_, waiting):
-    """Rows lo:hi present and waiting on an open pool, listed in ``waiting[lo:]``."""
-    listed = 0
-    for i in range(lo, hi):
-        m = muni[i]
-        waiting[lo + listed] = i
-        listed += ((housing[i] != DEPARTED)
-                   & (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-                      | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-                      | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-                      | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3])))
-    return listed
 
 
 @njit(cache=True)
