@@ -359,9 +359,10 @@ class LossParams(NamedTuple):
     lost_to_friends: float
 
 
-def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_places,
-                   capped, out_occupancy):
-    """Housing losses, then shelter placement first come, first served.
+def step_reception(housing, muni, shelter_week, week, key, p, beds, interim_places,
+                   overflow_places, capped, out_occupancy):
+    """Housing losses, then shelter placement first come, first served; then everyone
+    in shelter or interim housing has this week recorded as ``shelter_week``.
 
     People who lose a stay with friends or a precarious tenancy either find other
     friends or need shelter. Everyone unsheltered then asks for a bed: regular beds
@@ -369,7 +370,7 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     intake) paid overflow places; whoever is left stays unsheltered.
 
     Args:
-        housing: int8[n] updated; muni: int16[n].
+        housing: int8[n] updated; muni: int16[n]; shelter_week: int16[n] updated.
         p: LossParams. beds, interim_places, overflow_places: int64[m] capacities in
             agents. capped: bool[m], the city refuses intake beyond its beds.
         out_occupancy: int64[m, 3] written: shelter (incl. overflow), interim,
@@ -381,9 +382,9 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     # housing, and the rows sleeping rough (listed in row order).
     placed = np.zeros((beds.shape[0], 2), np.int64)
     seekers = np.empty(n, np.int64)
-    found = _in_blocks(_sleeping_block, n, (housing, muni, seekers), placed)
-    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, beds, interim_places,
-                   overflow_places, capped, placed, out_occupancy)
+    found = _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers), placed)
+    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, shelter_week, week,
+                   beds, interim_places, overflow_places, capped, placed, out_occupancy)
 
 
 @njit(cache=True)
@@ -398,24 +399,28 @@ def _housing_losses(housing, key, p):
 
 
 @njit(cache=True, nogil=True)
-def _sleeping_block(lo, hi, housing, muni, seekers, out_placed):
-    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``),
-    list those sleeping rough in ``seekers[lo:]`` and return how many."""
+def _sleeping_block(lo, hi, housing, muni, shelter_week, week, seekers, out_placed):
+    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``)
+    and record the week as their ``shelter_week``, list those sleeping rough in
+    ``seekers[lo:]`` and return how many."""
     n_seekers = 0
     for i in range(lo, hi):
         h = housing[i]
         m = muni[i]
         out_placed[m, 0] += h == SHELTER
         out_placed[m, 1] += h == INTERIM
+        if (h == SHELTER) | (h == INTERIM):
+            shelter_week[i] = week
         seekers[lo + n_seekers] = i
         n_seekers += h == UNSHELTERED
     return n_seekers
 
 
 @njit(cache=True)
-def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places, capped,
-                   placed, out_occupancy):
-    """Beds, then interim places, then overflow, first come first served in row order."""
+def _place_seekers(seekers, housing, muni, shelter_week, week, beds, interim_places,
+                   overflow_places, capped, placed, out_occupancy):
+    """Beds, then interim places, then overflow, first come first served in row order
+    (whoever is placed has the week recorded as ``shelter_week``)."""
     n_muni = beds.shape[0]
     shelter = placed[:, 0].copy()
     interim = placed[:, 1].copy()
@@ -434,22 +439,12 @@ def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places
             shelter[m] += 1
         else:
             unsheltered[m] += 1
+            continue
+        shelter_week[i] = week
     for m in range(n_muni):
         out_occupancy[m, 0] = shelter[m]
         out_occupancy[m, 1] = interim[m]
         out_occupancy[m, 2] = unsheltered[m]
-
-
-def mark_shelter_use(housing, shelter_week, week):
-    """Record the week for everyone sleeping in shelter or interim housing this week."""
-    _in_blocks(_shelter_use_block, housing.shape[0], (housing, shelter_week, week))
-
-
-@njit(cache=True, nogil=True)
-def _shelter_use_block(lo, hi, housing, shelter_week, week):
-    for i in range(lo, hi):
-        if housing[i] == SHELTER or housing[i] == INTERIM:
-            shelter_week[i] = week
 
 
 # --------------------------------------------------------------------------- 4. housing

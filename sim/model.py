@@ -335,10 +335,9 @@ class ReceptionModel(mesa.Model):
         emergency = self.emergency_places()
         beds, interim, overflow, capped = self.shelter_capacity()
         occupancy = np.zeros((len(beds), 3), np.int64)
-        kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
-                               self.loss_params, beds + emergency.sum(axis=1), interim, overflow,
-                               capped, occupancy)
-        kernels.mark_shelter_use(a.housing, a.shelter_week, self.week)
+        kernels.step_reception(a.housing, a.muni, a.shelter_week, self.week,
+                               self._key(PROC_RECEPTION), self.loss_params,
+                               beds + emergency.sum(axis=1), interim, overflow, capped, occupancy)
         self.record_reception(occupancy, beds, emergency, capped)
 
     def emergency_places(self) -> np.ndarray:
