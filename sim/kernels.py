@@ -929,12 +929,13 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
-        h = housing[i]
-        m = muni[i]
-        s = status[i]
+        # Unsigned codes: numba then indexes without a check for negative indices.
+        h = np.uint32(housing[i])
+        m = np.uint32(muni[i])
+        s = np.uint32(status[i])
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        a = age[i]
+        a = np.uint32(age[i])
         gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
@@ -960,16 +961,16 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
                 if _uniform(key, i, 1) < pm:
                     employment[i] = MATCHED_JOB
                     out_jobs[m, 1] += 1
-        e = employment[i]
+        e = np.uint32(employment[i])
 
-        years = years_here[arrival_week[i] - first_week]
+        years = years_here[np.uint32(arrival_week[i] - first_week)]
         housed = _HOUSED_BY_HOUSING[h]
         job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
         oriented = 0.2 * q_or[m] * _served(st0)
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
         permanent = _PERMANENT[s]
-        access = base_access[m, s] + access_share[requested, received]
+        access = base_access[m, s] + access_share[np.uint32(requested), np.uint32(received)]
         security = security_of[m, s]
 
         target0 = job_level * housed
@@ -1124,10 +1125,11 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     arrivals = np.zeros((n_muni, 8), np.int64)  # ours + 2 reached + 4 still here
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     for i in range(lo, hi):
-        m = muni[i]
-        s = status[i]
-        h = housing[i]
-        o = origin[i]
+        # Unsigned codes: numba then indexes without a check for negative indices.
+        m = np.uint32(muni[i])
+        s = np.uint32(status[i])
+        h = np.uint32(housing[i])
+        o = np.uint32(origin[i])
         out.counts[m, s, h] += 1
         sw = stable_week[i]
         aw = arrival_week[i]
@@ -1138,10 +1140,10 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         out.misc[o, 4] += (sw - aw) * reached
         if not present:
             continue
-        a = age[i]
+        a = np.uint32(age[i])
         people[m, 4 * a + 2 * (employment[i] != NO_JOB) + ((a == CORE) & (p.week - aw <= p.recent))] += 1
-        st0, st1 = svc_state[i, 0], svc_state[i, 1]
-        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
+        st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
         combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
         if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
                 st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
