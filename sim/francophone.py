@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import STREAMS
+from sim.codes import ECONOMIC_PR, FAMILY_PR, RESETTLED, STREAMS
 from sim.params import Scenario, Stream
 from sim.params_francophone import QUEBEC
+from sim.state import MigrantArrays
 
 _RNG_SALT = 0xF4A7C0  # the francophone draws have their own generator: others are unchanged
 
@@ -84,3 +85,13 @@ def referral_match(sc: Scenario, match: np.ndarray, rif: np.ndarray) -> np.ndarr
     fr = np.where(rif, np.maximum(match, sc.services.lip_referral_match),
                   match * sc.francophone.referral_fit_without_rif)
     return np.where(outside_quebec(sc), fr, match)
+
+
+def arrivals(state: MigrantArrays, first: int, n_muni: int) -> np.ndarray:
+    """int64[city, 3] of the rows from ``first`` on (this week's arrivals): francophones,
+    permanent residents, francophone permanent residents (IRCC's target counts these)."""
+    rows = slice(first, state.n)
+    muni, fr = state.columns["muni"][rows], state.columns["francophone"][rows] > 0
+    pr = np.isin(state.columns["status"][rows], (ECONOMIC_PR, FAMILY_PR, RESETTLED))
+    return np.stack([np.bincount(muni[w], minlength=n_muni) for w in (fr, pr, fr & pr)],
+                    axis=1)
