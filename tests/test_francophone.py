@@ -249,3 +249,15 @@ def test_a_rif_cuts_francophones_misreferred_hours_in_paired_runs():
         # without: francophones fit 0.75 x 0.8 = 0.6, misfit 0.4; with: 0.9, misfit 0.1
         assert with_h < 0.45 * without_h, seed
         assert with_started >= without_started, seed
+
+
+def test_new_city_writes_the_census_share_and_a_rif_outside_quebec_only():
+    from sim.newcity import new_city
+
+    moncton, _ = new_city("Moncton")
+    assert "\nfrancophone_share = 0.32  # source: Census 2021" in moncton
+    assert "\nrif = true  # assumption, please replace" in moncton
+    montreal, _ = new_city("Montréal")
+    assert "\nrif = false  # source: seed 004" in montreal
+    hamilton, _ = new_city("Hamilton")  # not in the table: the schema default, nothing written
+    assert "\nfrancophone_share = 0." not in hamilton.split("[[municipalities]]")[1]
