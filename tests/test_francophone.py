@@ -261,3 +261,13 @@ def test_new_city_writes_the_census_share_and_a_rif_outside_quebec_only():
     assert "\nrif = false  # source: seed 004" in montreal
     hamilton, _ = new_city("Hamilton")  # not in the table: the schema default, nothing written
     assert "\nfrancophone_share = 0." not in hamilton.split("[[municipalities]]")[1]
+
+
+def test_the_app_lever_sets_rifs_outside_quebec_only():
+    from app.model import ALL_CITIES, NO_CITY, apply_levers
+
+    data = {"municipalities": [{"name": "A", "province": "ON"}, {"name": "B", "province": "QC"}]}
+    on = apply_levers(data, rif=ALL_CITIES)["municipalities"]
+    assert on[0]["policies"] == {"rif": True} and "policies" not in on[1]
+    off = apply_levers(data, rif=NO_CITY)["municipalities"]
+    assert off[0]["policies"] == {"rif": False} and "policies" not in off[1]
