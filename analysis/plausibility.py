@@ -3,10 +3,11 @@
 Each figure names its source (docs/sources/canada_national_facts.md, "facts s.N"), the model
 quantity it is compared with, and a band set by one rule stated with it, never from the
 model's own output: counts within x0.5-x2 of the public figure, rates within +-10
-percentage points (shares of a few percent within +-2), durations within the public range. National figures are scaled by the
-modelled cities' share (83.7% of 2023 asylum claims, 69.73% of recent immigrants). Figures
-the model misses carry the reason (``miss``); tests/test_plausibility.py asserts the bands
-and expects the misses to stay misses until the structure they need exists.
+percentage points (shares of a few percent within +-2), durations within the public range.
+National figures are scaled by the modelled cities' share (83.7% of 2023 asylum claims, 69.73%
+of recent immigrants). Figures the model misses carry the reason (``miss``);
+tests/test_plausibility.py asserts the bands and expects the misses to stay misses until the
+structure they need exists.
 
 ``python -m analysis.plausibility`` prints the table of docs/plausibility.md.
 """

@@ -181,7 +181,8 @@ def _predictable_grants(grants: list) -> list:
 def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: float = 1.0,
                  shelter_beds: float = 1.0, arrivals: float = 1.0, surge: float = 1.0,
                  access_without_fear: str = AS_IN_SCENARIO, lip: str = AS_IN_SCENARIO,
-                 rif: str = AS_IN_SCENARIO, intake_cap: str = AS_IN_SCENARIO, emergency_response: str = AS_IN_SCENARIO,
+                 rif: str = AS_IN_SCENARIO, intake_cap: str = AS_IN_SCENARIO,
+                 emergency_response: str = AS_IN_SCENARIO,
                  predictable_funding: bool = False, **crisis_levers: str) -> dict:
     """Resolved scenario data (plain dicts) with the levers applied; the input is unchanged.
 

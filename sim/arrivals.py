@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import francophone
 from sim.codes import (
     AGES,
     ASYLUM,
@@ -25,7 +26,6 @@ from sim.codes import (
     TEMP_WORKER,
     UNSHELTERED,
 )
-from sim import francophone
 from sim.params import Scenario, Stream
 from sim.provinces import stream_pull
 from sim.state import MigrantArrays

@@ -66,7 +66,8 @@ def test_without_francophones_the_weights_are_the_very_same_array():
     sc = fr({"streams": {"economic_pr": {"francophone_share": 0.0}}})
     w = np.array([0.25, 0.25, 0.5])
     mixed, p_fr = francophone.mixed_weights(sc, "economic_pr", w)
-    assert mixed is w and not p_fr.any()
+    assert mixed is w
+    assert not p_fr.any()
 
 
 def test_flags_put_each_citys_binomial_draw_first_in_its_block():
@@ -130,7 +131,8 @@ def test_kernel_a_francophones_referral_fits_with_its_own_chance():
     assert pop.svc_state[:, 0].tolist() == [SVC_IN_SERVICE, SVC_WAITING] * 2
     assert pop.svc_week[:, 0].tolist() == [3, 0, 3, 0]  # weeks left; still joined in week 0
     assert out.wait_sum[0, 0] == 6  # two starters waited weeks 0 to 3
-    assert out.misreferred[0, 0] == 3.0 and out.misreferred_fr[0] == 3.0  # 2 x 1.5 hours
+    assert out.misreferred[0, 0] == 3.0  # 2 x 1.5 hours
+    assert out.misreferred_fr[0] == 3.0
     assert out.used[0, 0, 0] == 2 * 1.0 + 2 * 1.5
 
 
@@ -204,7 +206,8 @@ def test_arrivals_outside_quebec_are_francophone_at_the_streams_share_and_pulled
     assert by_city.loc["Ville", "francophone_arrivals"] == 0
     # Metro (15% francophone) pulls 2.5x Town's francophones per weight; equal weights
     share = by_city.francophone_arrivals / by_city.arrivals
-    assert share["Metro"] > 0.33 and share["Town"] < 0.22
+    assert share["Metro"] > 0.33
+    assert share["Town"] < 0.22
     # Québec keeps its half of the stream
     assert by_city.loc["Ville", "arrivals"] / by_city.arrivals.sum() == pytest.approx(
         0.5, abs=0.03)
@@ -268,6 +271,8 @@ def test_the_app_lever_sets_rifs_outside_quebec_only():
 
     data = {"municipalities": [{"name": "A", "province": "ON"}, {"name": "B", "province": "QC"}]}
     on = apply_levers(data, rif=ALL_CITIES)["municipalities"]
-    assert on[0]["policies"] == {"rif": True} and "policies" not in on[1]
+    assert on[0]["policies"] == {"rif": True}
+    assert "policies" not in on[1]
     off = apply_levers(data, rif=NO_CITY)["municipalities"]
-    assert off[0]["policies"] == {"rif": False} and "policies" not in off[1]
+    assert off[0]["policies"] == {"rif": False}
+    assert "policies" not in off[1]
