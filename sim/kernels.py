@@ -596,7 +596,8 @@ _LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
 
 def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
                   awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
-                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred):
+                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred,
+                  francophone=None, match_fr=None, out_misreferred_fr=None):
     """Requests lapse and are made again; agencies spend caseworker hours on their waiting
     lists, first come, first served.
 
@@ -614,8 +615,9 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     everyone under access without fear); a client no funder can serve waits.
 
     Each referral from the list fits with chance ``match[m]`` (a Local Immigration
-    Partnership raises it); one that does not costs ``intake_hours`` of the funder's
-    hours (intake, then redirection) and the person waits on for another week.
+    Partnership raises it), or ``match_fr[m]`` for a francophone (a RIF raises it,
+    ``sim.francophone``); one that does not costs ``intake_hours`` of the funder's hours
+    (intake, then redirection) and the person waits on for another week.
 
     Most rows have nothing to do in a given week, so each pass first asks, without
     branching on each service, whether the row has a request to check or a client in
@@ -644,8 +646,14 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
         out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
         out_misreferred: float64[m, S] hours spent on referrals that did not fit.
+        francophone: int8[n] (none: nobody); match_fr: float64[m] (none: ``match``);
+        out_misreferred_fr: float64[m] francophones' part of ``out_misreferred``, added into.
     """
     n = status.shape[0]
+    if francophone is None:
+        francophone, match_fr = np.zeros(n, np.int8), match
+    if out_misreferred_fr is None:
+        out_misreferred_fr = np.zeros(hours.shape[0])
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
@@ -659,7 +667,7 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     _serve_waiting(waiting, found[:, 1], threads.BLOCK, open_, svc_state, svc_week, status, muni,
                    week, key, hours, eligible, awf, hours_per_week, duration, match,
                    intake_hours, out_used, out_started, out_wait_sum, out_completed,
-                   out_misreferred)
+                   out_misreferred, francophone, match_fr, out_misreferred_fr)
 
 
 @njit(cache=True)
@@ -762,7 +770,8 @@ def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, ho
 @njit(cache=True)
 def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
                    hours, eligible, awf, hours_per_week, duration, match, intake_hours,
-                   out_used, out_started, out_wait_sum, out_completed, out_misreferred):
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                   francophone, match_fr, out_misreferred_fr):
     """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
     ``found[b]`` rows from ``waiting[b * block]``)."""
     n_muni = hours.shape[0]
@@ -790,7 +799,8 @@ def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, mu
                 f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
                 if f < 0:
                     continue
-                fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
+                fits = _uniform(key, i, _MATCH_SLOT + s) < (match_fr[m] if francophone[i]
+                                                             else match[m])
                 cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
                 hours[m, s, f] -= cost
                 out_used[m, s, f] += cost
@@ -801,6 +811,7 @@ def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, mu
                         n_open -= 1
                 if not fits:
                     out_misreferred[m, s] += cost
+                    out_misreferred_fr[m] += cost * francophone[i]
                     continue
                 out_started[m, s] += 1
                 out_wait_sum[m, s] += week - svc_week[i, s]
