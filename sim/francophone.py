@@ -3,7 +3,7 @@
 One flag per person (``state`` column ``francophone``): first official language French,
 arrived into a city outside Québec. In Québec French is the majority language and Québec
 selects its own newcomers (Canada-Québec Accord), so nobody arriving there is flagged and
-nothing here changes Québec's cities (docs/ODD.md 7.11). Three rules, each a pure function
+nothing here changes Québec's cities (docs/ODD.md 7.12). Three rules, each a pure function
 of the scenario:
 
 - destination: a stream's francophones (``francophone_share`` of its arrivals outside Québec)

@@ -5,7 +5,7 @@ Kept beside ``sim.params`` (which imports these into ``Scenario``). A stream's
 official language is French (IRCC counts French-speaking admissions outside Québec against
 its target); a city's ``francophone_share`` is its French-mother-tongue share (Census 2021),
 and its ``policies.rif`` a réseau en immigration francophone. Seed 004: "There are neither
-LIPs nor RIFs in Québec", where French is the majority language (docs/ODD.md 7.11).
+LIPs nor RIFs in Québec", where French is the majority language (docs/ODD.md 7.12).
 """
 
 from __future__ import annotations
