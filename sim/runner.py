@@ -121,6 +121,14 @@ def simulate(scenario: Scenario, progress: bool = False,
     t0 = time.perf_counter()
     model = ReceptionModel(scenario=scenario)
     model.run(progress=progress, check=check)
+    return result_of(model, started, t0, check)
+
+
+def result_of(model: ReceptionModel, started: datetime, t0: float,
+              check: Callable[[], None] | None = None) -> RunResult:
+    """The tables, summary and run record of a model that has run (``t0``: its
+    ``time.perf_counter()`` at the start, for the wall time)."""
+    scenario = model.scenario
     muni, totals = frames(model)
     if check is not None:
         check()
