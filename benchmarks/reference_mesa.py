@@ -25,11 +25,11 @@ import numpy as np
 from mesa.agent import AgentSet
 
 from sim.codes import (
-    ASYLUM, CHILD, CORE, DEPARTED, ECONOMIC_PR, EMPLOYMENT_SVC, FAMILY_PR, FRIENDS, HOUSING_HELP,
-    INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING, N_SERVICE, N_STATUS,
-    NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR, SHELTER, STABLE,
-    STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING, TEMP_WORKER,
-    UNSHELTERED,
+    ASYLUM, CHILD, CORE, DEPARTED, ECONOMIC_PR, ELIG_WITH_HOURS, EMPLOYMENT_SVC, FAMILY_PR,
+    FRIENDS, HOUSING_HELP, INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING,
+    N_SERVICE, N_STATUS, NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR,
+    SHELTER, STABLE, STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING,
+    TEMP_WORKER, UNSHELTERED,
 )
 from sim import kernels
 from sim.model import ReceptionModel
@@ -184,6 +184,28 @@ class Person(mesa.Agent):
             model.housing_moves[m][1] += 1
 
     # ---------------------------------------------------------------- 5. services
+    def review_requests(self):
+        """Before the queue: a waiting request may lapse; a ``none`` service whose recorded
+        status is not the person's records it and may be asked for again (ODD 7.5)."""
+        if self.housing == DEPARTED:
+            return
+        model, m, st, draw = self.model, self.muni, self.status, self.model.random.random
+        classes, req, state, weeks = model.classes[m], model.req, self.svc_state, self.svc_week
+        for s in range(N_SERVICE):
+            with_hours = classes[s][st] == ELIG_WITH_HOURS
+            if state[s] == SVC_WAITING:
+                p = req.lapse[s] if with_hours else max(req.lapse[s], req.lapse_unservable)
+                if weeks[s] < model.week and draw() < p:
+                    state[s], weeks[s] = SVC_NONE, st
+                    model.requests[m][s][0] += 1
+            elif state[s] == SVC_NONE and weeks[s] != st:
+                weeks[s] = st
+                if (with_hours and req.may_ask[self.age][s]
+                        and (s != HOUSING_HELP or self.housing != STABLE)
+                        and draw() < req.takeup[m][s]):
+                    state[s], weeks[s] = SVC_WAITING, model.week
+                    model.requests[m][s][1] += 1
+
     def _take_hours(self, s, referral=False):
         """One week of service ``s`` from the first funder that may pay for this person.
 
@@ -476,17 +498,23 @@ class ReferenceModel(ReceptionModel):
                       for m in self.municipalities]
         self.intake_hours = svc.intake_hours_per_referral
         self.misreferred = np.zeros((n, N_SERVICE)).tolist()
-        self.people().do("continue_services").do("start_services")
-        self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
-        # Requests are made on arrival only and never lapse here (ODD 7.5 before lapsing);
-        # the eligibility classes of the pools are the model-level table the outputs use.
+        # The eligibility classes of the pools as offered (model-level, as the outputs use
+        # them) and the request parameters (lapse, take-up after a change of status, who
+        # may ask) are the core's tables; the per-person rules are review_requests.
         eligibility = np.empty((n, N_SERVICE, N_STATUS), np.int8)
         kernels.eligibility_classes(given, self.eligible, np.array(self.awf, np.bool_),
                                     self.hours_per_week, eligibility)
+        self.classes = eligibility.tolist()
+        r = self.request_params()
+        self.req = r._replace(lapse=r.lapse.tolist(), takeup=r.takeup.tolist(),
+                              may_ask=r.may_ask.tolist())
+        self.requests = _zeros(n, N_SERVICE, 2)
+        self.people().do("review_requests").do("continue_services").do("start_services")
+        self.settle_service_hours(given, np.array(self.pool), np.array(self.used))
         self.week_stats.update(started=np.array(self.started, np.int64),
                                wait_sum=np.array(self.wait_sum, np.int64),
                                completed=np.array(self.completed, np.int64),
-                               requests=np.zeros((n, N_SERVICE, 2), np.int64),
+                               requests=np.array(self.requests, np.int64),
                                eligibility=eligibility, misreferred=np.array(self.misreferred))
 
     def integrate(self):
