@@ -3,8 +3,11 @@
 Their random draws differ (counter-based streams against Mesa's stdlib generator), so runs
 are compared over seeds: for each outcome, Welch's t-test of the reference's ten runs
 against the core's ten (on disjoint seeds, so the samples are independent) must not reject
-equal means at a family-wise 1% level. ``test_a_changed_rule_is_detected`` shows the same
-comparison fails when one rule differs in one model only.
+equal means at a family-wise 1% level. ``test_a_changed_rule_is_detected`` and
+``test_a_changed_lapse_rule_is_detected`` show the same comparison fails when one rule
+differs in one model only. Requests lapse and are made again after a change of status with
+the default settings in both (ODD 7.5); their yearly counts, in total and by service, must
+also agree within a tolerance set from their sampling error.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from scipy import stats
 from sim.codes import DEPARTED, SERVICES
 from sim.model import ReceptionModel
 from sim.outputs import frames
-from sim.params import Services
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from reference_mesa import Person, ReferenceModel  # noqa: E402
@@ -33,16 +35,14 @@ CHANGES = {
     "streams": {"temporary_worker": {"per_year": 400}, "student": {"per_year": 300}},
     "status": {"permit_weeks_worker": 30, "permit_weeks_student": 40,
                "regularization_per_year": 0.3, "asylum_decision_weeks": 30},
-    # The reference has no lapsing or renewed requests (ODD 7.5): requests only on arrival.
-    "services": {**{s: getattr(Services(), s).model_dump() | {"lapse_per_week": 0.0}
-                    for s in SERVICES},
-                 "lapse_unservable_per_week": 0.0, "takeup_on_status_change": 0.0},
 }
 REFERENCE_SEEDS = range(101, 111)
 CORE_SEEDS = range(1, 11)
 OUTCOMES = ("employment_rate", "integration_index", "mean_shelter_occupancy",
             "services_started", "stable_housing_share", "mean_unsheltered",
-            "waiting_language_at_end", "secondary_moves", "departures")
+            "waiting_language_at_end", "secondary_moves", "departures",
+            "requests_lapsed_per_year", "requests_remade_per_year")
+KINDS = ("lapsed", "remade")  # requests lapsed, made again after a change of status
 ALPHA = 0.01 / len(OUTCOMES)  # Bonferroni: a false alarm in under 1% of seed sets
 
 
@@ -64,8 +64,16 @@ def outcomes(model_class, seeds, changes=None) -> dict[str, np.ndarray]:
             "waiting_language_at_end": last["waiting_language"],
             "secondary_moves": t["moved_out"].sum(),
             "departures": t["departures"].sum(),  # emigration, refused claimants, permits
+            **{f"requests_{kind}_per_year": sum(_per_year(t, kind, s) for s in SERVICES)
+               for kind in KINDS},
+            **{f"{kind}_{s}": _per_year(t, kind, s) for kind in KINDS for s in SERVICES},
         })
-    return {k: np.array([r[k] for r in rows]) for k in OUTCOMES}
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def _per_year(t, kind: str, service: str) -> float:
+    """Requests of ``service`` lapsed or made again per year of the weekly table ``t``."""
+    return t[f"requests_{kind}_{service}"].sum() * 52.0 / len(t)
 
 
 def differing(a: dict, b: dict) -> dict[str, float]:
@@ -79,17 +87,66 @@ def reference():
     return outcomes(ReferenceModel, REFERENCE_SEEDS)
 
 
-def test_reference_agrees_with_the_core(reference):
-    core = outcomes(ReceptionModel, CORE_SEEDS)
+@pytest.fixture(scope="module")
+def core():
+    return outcomes(ReceptionModel, CORE_SEEDS)
+
+
+def test_reference_agrees_with_the_core(reference, core):
     diff = differing(reference, core)
     assert not diff, "; ".join(f"{k}: reference {reference[k].mean():.4g}, core "
                                f"{core[k].mean():.4g} (p = {p:.2g})" for k, p in diff.items())
+
+
+# How far the mean requests lapsed and made again per year (over the ten seeds of each model)
+# may differ, relative to the core's. Measured between-seed standard deviations (seeds
+# 101-110 against 1-10, and 201-210 against 11-40), as a share of the mean: lapsed 2.8-3.9%
+# in the reference, 2.1% in the core; made again 4.0-5.1% and 3.4-4.7%; by service at most
+# 6.1% and 3.9% (lapsed) and 9.0% and 6.4% (made again). With ten seeds each the standard
+# error of the difference of the means is then at most 1.4% and 2.2% (totals), 2.3% and
+# 3.5% (a service); the tolerances are four of those, so an honest twin fails a check in
+# 0.13% of seed sets (t with ~14 degrees of freedom), about 1% for all ten, while a lapse
+# or take-up rule off by a tenth for all, or by a sixth for one service, fails.
+REQUEST_TOLERANCE = {"total": {"lapsed": 0.06, "remade": 0.09},
+                     "service": {"lapsed": 0.09, "remade": 0.14}}
+
+
+def request_gaps(a: dict, b: dict) -> dict[str, str]:
+    """Yearly request counts whose means in ``a`` and ``b`` differ by more than their
+    tolerance, relative to ``b``'s, described."""
+    gaps = {}
+    for kind in KINDS:
+        checks = [(f"requests_{kind}_per_year", REQUEST_TOLERANCE["total"][kind])]
+        checks += [(f"{kind}_{s}", REQUEST_TOLERANCE["service"][kind]) for s in SERVICES]
+        for key, tolerance in checks:
+            gap = a[key].mean() / b[key].mean() - 1.0
+            if abs(gap) > tolerance:
+                gaps[key] = (f"{key}: {a[key].mean():.1f} against {b[key].mean():.1f} a year "
+                             f"({gap:+.1%}, tolerance {tolerance:.0%})")
+    return gaps
+
+
+def test_requests_lapse_and_are_made_again_as_in_the_core(reference, core):
+    for kind in KINDS:  # every service takes part, in both
+        for s in SERVICES:
+            assert min(reference[f"{kind}_{s}"].mean(), core[f"{kind}_{s}"].mean()) > 50
+    gaps = request_gaps(reference, core)
+    assert not gaps, "reference against core: " + "; ".join(gaps.values())
 
 
 def test_a_changed_rule_is_detected(reference):
     # Job finding 20% faster in the core only: the employment rate must be flagged.
     faster = outcomes(ReceptionModel, CORE_SEEDS, {"employment": {"job_find_per_week": 0.048}})
     assert "employment_rate" in differing(reference, faster)
+
+
+def test_a_changed_lapse_rule_is_detected(reference):
+    # In the core only, people no funder with hours may serve give up after 10 weeks on
+    # average instead of 4 (measured: 10% fewer requests lapse a year, p ~ 1e-5).
+    patient = outcomes(ReceptionModel, CORE_SEEDS,
+                       {"services": {"lapse_unservable_per_week": 0.1}})
+    assert "requests_lapsed_per_year" in differing(reference, patient)
+    assert "requests_lapsed_per_year" in request_gaps(reference, patient)
 
 
 def test_reference_migrants_are_mesa_agents_in_arrival_order():
