@@ -31,7 +31,7 @@ from sim.codes import (
     SHELTER, STABLE, STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING,
     TEMP_WORKER, UNSHELTERED,
 )
-from sim import kernels
+from sim import francophone, kernels
 from sim.model import ReceptionModel
 from sim.outputs import (ACTIVE_WINDOW_WEEKS, RECENT_WEEKS, REFUGEE_GROUP, Tally,
                          eligibility_table)
@@ -46,13 +46,14 @@ class Person(mesa.Agent):
 
     def __init__(self, model, *, status, household, age, skill, language, arrival_week, origin,
                  muni, housing, stable_week, shelter_week, employment, status_due, svc_state,
-                 svc_week, dims):
+                 svc_week, dims, francophone):
         super().__init__(model)
         self.status, self.household, self.skill, self.age = status, household, skill, age
         self.language, self.arrival_week, self.origin = language, arrival_week, origin
         self.muni, self.housing, self.employment = muni, housing, employment
         self.stable_week, self.shelter_week, self.status_due = stable_week, shelter_week, status_due
         self.svc_state, self.svc_week, self.dims = svc_state, svc_week, dims  # lists of 4, 4, 5
+        self.francophone = francophone  # 0/1: first official language French, outside Québec
 
     # ---------------------------------------------------------------- 2. status
     def decide_status(self):
@@ -209,19 +210,23 @@ class Person(mesa.Agent):
     def _take_hours(self, s, referral=False):
         """One week of service ``s`` from the first funder that may pay for this person.
 
-        A ``referral`` from the waiting list fits with the city's match chance; one that
-        does not costs the intake hours and the person keeps waiting (returns False)."""
+        A ``referral`` from the waiting list fits with the city's match chance (a
+        francophone's, with or without a RIF, if francophone); one that does not costs the
+        intake hours and the person keeps waiting (returns False)."""
         model, m = self.model, self.muni
         need = model.need[s]
         pool = model.pool[m][s]
         for f in range(N_FUNDER):
             if ((model.eligible_lists[m][f][self.status] or f == MUNICIPAL and model.awf[m])
                     and pool[f] >= need):
-                if referral and model.random.random() >= model.match[m]:
+                match = model.match_fr[m] if self.francophone else model.match[m]
+                if referral and model.random.random() >= match:
                     cost = min(model.intake_hours, pool[f])
                     pool[f] -= cost
                     model.used[m][s][f] += cost
                     model.misreferred[m][s] += cost
+                    if self.francophone:
+                        model.misreferred_fr[m] += cost
                     return False
                 pool[f] -= need
                 model.used[m][s][f] += need
@@ -496,8 +501,10 @@ class ReferenceModel(ReceptionModel):
         svc = self.scenario.services
         self.match = [svc.lip_referral_match if m.policies["lip"] else svc.referral_match
                       for m in self.municipalities]
+        self.match_fr = francophone.referral_match(
+            self.scenario, np.array(self.match), self._policy_array("rif")).tolist()
         self.intake_hours = svc.intake_hours_per_referral
-        self.misreferred = np.zeros((n, N_SERVICE)).tolist()
+        self.misreferred, self.misreferred_fr = np.zeros((n, N_SERVICE)).tolist(), [0.0] * n
         # The eligibility classes of the pools as offered (model-level, as the outputs use
         # them) and the request parameters (lapse, take-up after a change of status, who
         # may ask) are the core's tables; the per-person rules are review_requests.
@@ -515,7 +522,8 @@ class ReferenceModel(ReceptionModel):
                                wait_sum=np.array(self.wait_sum, np.int64),
                                completed=np.array(self.completed, np.int64),
                                requests=np.array(self.requests, np.int64),
-                               eligibility=eligibility, misreferred=np.array(self.misreferred))
+                               eligibility=eligibility, misreferred=np.array(self.misreferred),
+                               misreferred_fr=np.array(self.misreferred_fr))
 
     def integrate(self):
         self.features = self.city_features().tolist()

@@ -23,6 +23,7 @@ from scipy import stats
 from sim.codes import DEPARTED, SERVICES
 from sim.model import ReceptionModel
 from sim.outputs import frames
+from sim.params import Scenario
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from reference_mesa import Person, ReferenceModel  # noqa: E402
@@ -193,6 +194,34 @@ def test_reference_accepts_claims_at_the_rate_of_their_claim_year():
 
 
 def _run(model_class, changes):
-    model = model_class(scenario=scenario(changes), seed=5)
+    """A run of seed 5 of ``changes`` to the test base (or of a ``Scenario``)."""
+    model = model_class(scenario=changes if isinstance(changes, Scenario) else scenario(changes),
+                        seed=5)
     model.run()
     return model
+
+
+def test_reference_refers_francophones_as_the_core():
+    """Everyone francophone, and outside a RIF no francophone's referral fits: in both models
+    nobody starts a service in the city without a RIF, every hour spent there on referrals is
+    francophones' misreferred hours, and the city with a RIF starts people (at the LIP
+    chance)."""
+    fr = {"francophone_share": 1.0}
+    changes = CHANGES | {
+        "run": {"weeks": 20},
+        "streams": {s: CHANGES["streams"].get(s, {}) | fr for s in
+                    ("economic_pr", "asylum_claimant", "temporary_worker", "student")},
+        "francophone": {"referral_fit_without_rif": 0.0}}
+    for cls in (ReferenceModel, ReceptionModel):
+        sc = scenario(changes)
+        sc.municipalities[0].policies.rif = True  # Metro; Town has none
+        rows = frames(_run(cls, sc))[0]
+        town, metro = (rows[rows["municipality"] == name] for name in ("Town", "Metro"))
+        started = [sum(c[f"started_{s}"].sum() for s in SERVICES) for c in (town, metro)]
+        misreferred = [sum(c[f"hours_misreferred_{s}"].sum() for s in SERVICES)
+                       for c in (town, metro)]
+        assert started[0] == 0
+        assert started[1] > 100
+        assert misreferred[0] > 0
+        assert town["hours_misreferred_francophone"].sum() == pytest.approx(misreferred[0])
+        assert metro["hours_misreferred_francophone"].sum() == pytest.approx(misreferred[1])
