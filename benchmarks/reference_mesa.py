@@ -7,10 +7,16 @@ that both implement the same rules (``tests/test_reference.py``).
 
 Shared with the core (model-level Python): ``ReferenceModel`` subclasses ``ReceptionModel`` and
 inherits set-up, timeline, arrivals (``sim.arrivals`` writes each week's newcomers into a scratch
-table that becomes ``Person`` agents at once), money and decisions, and the output tables, so
-every outcome is defined once. Rewritten here, per agent, from ``docs/ODD.md`` 7.2-7.7:
-processes 2-7 and the end-of-week tally; their per-week municipal inputs (beds, lettings,
-service pools, features, destinations) are computed as in ``sim/model.py``.
+table that becomes ``Person`` agents at once, francophone flags and language included), money
+and decisions, and the output tables, so every outcome is defined once. Rewritten here, per
+agent, from ``docs/ODD.md`` 7.2-7.7: processes 2-7 and the end-of-week tally; their per-week
+municipal inputs (beds, lettings, service pools, features, destinations) and the city-level
+tables of the services (the pools' eligibility classes, ``kernels.eligibility_classes``; the
+lapse and take-up chances, ``request_params``; the referral fit, francophones' with
+``sim.francophone``) are computed as in ``sim/model.py``. The services follow issue 18:
+before the queue each person's waiting requests may lapse and, after a change of status, the
+services he or she is without may be asked for again (``Person.review_requests``); each
+referral from a waiting list fits or costs intake hours (``Person._take_hours``).
 
 Randomness: one ``model.random.random()`` per draw the kernels make, only where they make it,
 so runs equal the core's in distribution only. Floats are Python floats (float32 in the core).
