@@ -13,7 +13,7 @@ from scipy import stats
 
 from analysis.cli import main as cli_main
 from analysis.compare import wilson_interval
-from analysis.optimise import Lever, confirm, parse_cost, parse_lever, search
+from analysis.optimise import Lever, Search, _measure, confirm, parse_cost, parse_lever, search
 from analysis.plan import find_level
 from analysis.targets import PlanError, parse_target
 
@@ -79,8 +79,82 @@ def test_two_levers_agree_with_brute_force_on_the_grid():
     assert abs(plan.values["x"] - best["x"]) <= 0.5
     assert abs(plan.values["y"] - best["y"]) <= 0.5
     assert len(found.candidates) < len(grid)  # fewer runs than brute force
+
+
+def _scores(s: Search, c) -> np.ndarray:
+    """Cost and each target's mean outcome, all to be minimised."""
+    signs = [1.0 if t.op in ("<", "<=") else -1.0 for t in s.targets]
+    return np.array([c.cost_mean, *(g * float(np.mean(v))
+                                     for g, v in zip(signs, c.target_values, strict=True))])
+
+
+def _dominated(s: Search, c) -> bool:
+    mine = _scores(s, c)
+    return any(np.all(o <= mine) and np.any(o < mine)
+               for o in (_scores(s, d) for d in s.candidates if d is not c))
+
+
+def _cheaper_twin(s: Search, c) -> bool:
+    """An evaluated candidate with the same levers as ``c`` but less waste."""
+    same = {k: v for k, v in c.values.items() if k != "waste"}
+    return any(d.values["waste"] < c.values["waste"]
+               and all(d.values[k] == v for k, v in same.items()) for d in s.candidates)
+
+
+def test_pareto_front_is_exactly_the_undominated_candidates():
+    """A lever that only costs money ("waste") makes dominated candidates: the front holds
+    every candidate no evaluated one beats and no other, and along it (one target) the
+    outcome improves strictly as the cost rises."""
+    target = parse_target("retention>4")
+
+    def evaluate(cands):
+        return [[{"retention": v["x"] + 0.5 * _noise(s), "spend_total": 3 * v["x"] + v["waste"]}
+                 for s in SEEDS] for v in cands]
+
+    levers = [Lever("x", "float", 0.0, 8.0, 1.0), Lever("waste", "float", 0.0, 4.0, 1.0)]
+    found = search(evaluate, levers, [target], ["spend_total"], 0.8, trials=20, seed=4)
     front = found.pareto()
-    assert plan in front or any(c.cost_mean <= plan.cost_mean for c in front)
+    on_front = {id(c) for c in front}
+    for c in found.candidates:
+        assert (id(c) in on_front) == (not _dominated(found, c)), c.values
+    assert any(_dominated(found, c) for c in found.candidates)  # the front excludes some
+    assert not any(_cheaper_twin(found, c) for c in front)  # no point pays for nothing
+    costs = [c.cost_mean for c in front]
+    means = [float(np.mean(c.target_values[0])) for c in front]
+    assert costs == sorted(costs)
+    assert all(b > a for a, b in zip(means, means[1:], strict=False))  # dearer is better
+    # a hand-made dominated candidate (same x as one on the front, more waste) is excluded
+    twin = front[len(front) // 2]
+    extra = _measure((99, 99), {"x": twin.values["x"], "waste": 2.0},
+                     evaluate([{"x": twin.values["x"], "waste": 2.0}])[0], [target],
+                     ["spend_total"], len(found.candidates), "test")
+    found.candidates.append(extra)
+    assert extra not in found.pareto()
+    assert twin in found.pareto()
+
+
+def test_pareto_front_with_two_targets_keeps_trade_offs():
+    """Two targets pulling apart (more y: a up, b down) leave several undominated candidates;
+    a candidate worse on cost and on both targets than another is not among them."""
+    targets = [parse_target("retention>6"), parse_target("arrivals>0.5")]
+    evaluate = fake_model(SEEDS)
+
+    def rename(cands):
+        return [[{**o, "retention": o["a"], "arrivals": o["b"], "spend_total":
+                  o["spend_total"] + v.get("waste", 0.0)} for o in outs]
+                for v, outs in zip(cands, evaluate(cands), strict=True)]
+
+    levers = [Lever("x", "float", 0.0, 4.0, 1.0), Lever("y", "float", 0.0, 4.0, 1.0),
+              Lever("waste", "float", 0.0, 2.0, 1.0)]
+    found = search(rename, levers, targets, ["spend_total"], 0.8, trials=24, seed=5)
+    front = found.pareto()
+    on_front = {id(c) for c in front}
+    for c in found.candidates:
+        assert (id(c) in on_front) == (not _dominated(found, c)), c.values
+    assert len(front) >= 3
+    assert len(front) < len(found.candidates)
+    assert not any(_cheaper_twin(found, c) for c in front)
+    assert any(_cheaper_twin(found, c) for c in found.candidates)  # some were excluded so
 
 
 def test_confirmation_on_fresh_seeds_covers_the_true_probability():
