@@ -222,6 +222,8 @@ def test_many_lever_command_line_on_the_classroom(tmp_path, capsys):
     (["--lever", "funding.grant_factor.fedral=1:2"], "did you mean federal"),
     (["--lever", "funding.grant_factor.federal=0.5:2", "--cost", "money"], "--cost 'money'"),
     (["--lever", "funding.grant_factor.federal=0.5:2", "--range", "1:2"], "--range belongs"),
+    (["--lever", "funding.grant_factor.federal=0.5:2", "--confirm", "0", "--recheck", "5"],
+     "--recheck 5: expected 0 or more, and a confirmation"),
 ])
 def test_many_lever_errors_are_one_line(args, message, capsys):
     rc = cli_main(["plan", "--scenario", str(CLASSROOM), "--target", "retention>0.5",
@@ -230,3 +232,33 @@ def test_many_lever_errors_are_one_line(args, message, capsys):
     assert rc == 2
     assert message in err
     assert err.count("\n") == 1
+
+
+def test_confirmation_statements_hold_on_50_more_fresh_seeds_of_the_real_model(capsys):
+    """The classroom over 12 weeks (runs of ~0.1 s): the plan's confirmation on 20 fresh seeds
+    states a Wilson interval per target; 50 more seeds, used neither in the search nor in the
+    confirmation, give shares inside those intervals. The targets are chosen so that the
+    shares are neither 0 nor 1 (an interval around 100% would hold trivially)."""
+    from analysis.plan_many import plan_many, recheck_rows, report
+
+    res = plan_many(CLASSROOM, ["municipalities.Millbrook.shelter_beds=100:300:50"],
+                    ["unsheltered_person_weeks<20", "mean_wait_language<0.6"],
+                    probability=0.5, replicates=6, sets=["run.weeks=12"], trials=5,
+                    confirm_seeds=20, recheck_seeds=50, jobs=2)
+    assert res.plan is not None
+    assert res.recheck.seeds == list(range(27, 77))  # after search (1..6) and confirmation
+    assert res.confirmation.seeds == list(range(7, 27))
+    rows = recheck_rows(res.confirmation, res.recheck, res.search)
+    assert [r["target"] for r in rows] == ["unsheltered_person_weeks<20",
+                                           "mean_wait_language<0.6", "every target"]
+    for r in rows:
+        assert (r["stated_n"], r["n"]) == (20, 50)
+        assert 0 < r["stated_k"] < 20  # a real statement, not a certainty
+        assert 0 < r["k"] < 50
+        assert (r["stated_low"], r["stated_high"]) == wilson_interval(r["stated_k"], 20)
+        assert r["stated_low"] <= r["k"] / 50 <= r["stated_high"], r
+        assert r["inside"]
+    text = report(res)
+    assert "Re-checked on 50 more fresh seeds (27..76" in text
+    assert "OUTSIDE" not in text
+    assert text.count(": inside the stated ") == 3
