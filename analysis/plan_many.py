@@ -168,14 +168,16 @@ def report(res: ManyPlan) -> str:
 
 def recheck_rows(stated: Confirmation, again: Confirmation, s: Search) -> list[dict[str, Any]]:
     """Per target and for every target: the confirmation's share and Wilson interval, the share
-    on the re-check's seeds and its interval, and whether that share lies in the stated one."""
+    on the re-check's seeds and its interval, and where that share lies against the stated
+    interval: ``side`` -1 below it (the plan does worse than promised), 0 inside, +1 above
+    (better than promised: the statement was cautious, not wrong)."""
     rows = []
     for j, name in [*enumerate(t.text for t in s.targets), (None, "every target")]:
         k, n, lo, hi = stated.all_interval() if j is None else stated.target_interval(j)
         k2, n2, lo2, hi2 = again.all_interval() if j is None else again.target_interval(j)
         rows.append({"target": name, "stated_k": k, "stated_n": n, "stated_low": lo,
                      "stated_high": hi, "k": k2, "n": n2, "low": lo2, "high": hi2,
-                     "inside": lo - 1e-12 <= k2 / n2 <= hi + 1e-12})
+                     "side": -1 if k2 / n2 < lo - 1e-12 else (1 if k2 / n2 > hi + 1e-12 else 0)})
     return rows
 
 
@@ -183,7 +185,7 @@ def _recheck_lines(stated: Confirmation, again: Confirmation, s: Search) -> list
     lines = [f"Re-checked on {len(again.seeds)} more fresh seeds ({again.seeds[0]}.."
              f"{again.seeds[-1]}, used neither in the search nor in the confirmation):"]
     for r in recheck_rows(stated, again, s):
-        verdict = "inside" if r["inside"] else "OUTSIDE"
+        verdict = {-1: "BELOW", 0: "inside", 1: "above"}[r["side"]]
         lines.append(f"         P({r['target']}) = {r['k']}/{r['n']} = {_pct(r['k'] / r['n'])} "
                      f"(95% Wilson {_pct(r['low'])}-{_pct(r['high'])}): {verdict} the stated "
                      f"{_pct(r['stated_low'])}-{_pct(r['stated_high'])}")

@@ -257,8 +257,31 @@ def test_confirmation_statements_hold_on_50_more_fresh_seeds_of_the_real_model(c
         assert 0 < r["k"] < 50
         assert (r["stated_low"], r["stated_high"]) == wilson_interval(r["stated_k"], 20)
         assert r["stated_low"] <= r["k"] / 50 <= r["stated_high"], r
-        assert r["inside"]
+        assert r["side"] == 0
     text = report(res)
     assert "Re-checked on 50 more fresh seeds (27..76" in text
-    assert "OUTSIDE" not in text
+    assert "BELOW" not in text
     assert text.count(": inside the stated ") == 3
+
+
+def test_recheck_says_whether_a_share_is_below_inside_or_above_the_stated_interval():
+    """Stated 10/20 (Wilson 30%-70%); re-checks of 5/50, 25/50 and 45/50 fall below, inside
+    and above it."""
+    from analysis.plan_many import recheck_rows
+
+    target = parse_target("retention>0.5")
+    lever = Lever("x", "float", 0.0, 1.0, 1.0)
+    found = search(lambda cands: [[{"retention": 1.0, "spend_total": 1.0}] * 2 for _ in cands],
+                   [lever], [target], ["spend_total"], 0.8, trials=1, seed=0)
+    plan = found.best()
+
+    def checked(k: int, n: int):
+        outs = [{"retention": 1.0 if i < k else 0.0, "spend_total": 1.0} for i in range(n)]
+        return confirm(lambda values: outs, plan, [target], ["spend_total"], list(range(n)))
+
+    stated = checked(10, 20)
+    sides = [recheck_rows(stated, checked(k, 50), found)[0]["side"] for k in (5, 25, 45)]
+    assert sides == [-1, 0, 1]
+    row = recheck_rows(stated, checked(45, 50), found)[0]
+    assert (row["stated_low"], row["stated_high"]) == wilson_interval(10, 20)
+    assert (row["k"], row["n"]) == (45, 50)
