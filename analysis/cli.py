@@ -80,6 +80,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                          "search adds a few)")
     pp.add_argument("--confirm", type=int, default=50, metavar="N",
                     help="many levers: fresh seeds the plan is re-run on (default 50)")
+    pp.add_argument("--recheck", type=int, default=0, metavar="N",
+                    help="many levers: re-run the plan on N more fresh seeds and say whether "
+                         "each share lies in the confirmation's stated interval (default 0)")
     pp.add_argument("--city", default=None,
                     help="the target applies to this municipality's outcomes (default: the "
                          "system totals)")
@@ -254,6 +257,8 @@ def handle_plan(args: argparse.Namespace) -> int:
         sets.append(f"run.weeks={args.weeks}")
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     if not _many(args):
+        if args.recheck:
+            return _error("--recheck belongs to the many-lever form (--lever PATH=LOW:HIGH)")
         return _plan_one(args, sets, log)
     from analysis.plan_many import figure, plan_many, report
 
@@ -267,7 +272,8 @@ def handle_plan(args: argparse.Namespace) -> int:
         res = plan_many(args.scenario, args.lever, args.target, cost=args.cost or "spend_total",
                         probability=args.probability, replicates=args.replicates,
                         city=args.city, sets=sets, seed=args.seed, trials=args.trials,
-                        confirm_seeds=args.confirm, jobs=args.jobs, log=log)
+                        confirm_seeds=args.confirm, recheck_seeds=args.recheck,
+                        jobs=args.jobs, log=log)
     except PlanError as e:
         return _error(str(e))
     print(report(res))

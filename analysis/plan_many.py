@@ -33,6 +33,7 @@ class ManyPlan:
     search: Search
     seeds: list[int]
     confirmation: Confirmation | None
+    recheck: Confirmation | None  # the plan again on seeds after the confirmation's
     current: dict[str, Any]  # each lever's value in the scenario
     runs: int
     wall_s: float
@@ -46,7 +47,8 @@ class ManyPlan:
 def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str],
               cost: str = "spend_total", probability: float = 0.8, replicates: int = 10,
               city: str | None = None, sets: Sequence[str] = (), seed: int | None = None,
-              trials: int = 40, confirm_seeds: int = CONFIRM, jobs: int | None = None,
+              trials: int = 40, confirm_seeds: int = CONFIRM, recheck_seeds: int = 0,
+              jobs: int | None = None,
               executor: Executor | None = None,
               log: Callable[[str], None] | None = None) -> ManyPlan:
     """The cheapest lever mix meeting every target (see ``analysis.optimise``)."""
@@ -56,6 +58,9 @@ def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str
         raise PlanError(f"--trials {trials}: expected at least 1")
     if confirm_seeds < 0:
         raise PlanError(f"--confirm {confirm_seeds}: expected 0 or more")
+    if recheck_seeds < 0 or (recheck_seeds and not confirm_seeds):
+        raise PlanError(f"--recheck {recheck_seeds}: expected 0 or more, and a confirmation "
+                        "(--confirm N > 0) whose statements it re-checks")
     tgts: list[Target] = [parse_target(t, city) for t in targets]
     terms = parse_cost(cost)
     ev = Evaluator(scenario, sets, city, tgts)
@@ -72,6 +77,7 @@ def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str
     first = ev.seed if seed is None else seed
     seeds = [int(first) + r for r in range(replicates)]
     fresh = [int(first) + replicates + r for r in range(confirm_seeds)]
+    again = [int(first) + replicates + confirm_seeds + r for r in range(recheck_seeds)]
     jobs = (os.cpu_count() or 1) if jobs is None else max(1, jobs)
     t0 = time.perf_counter()
     with ev.executing(jobs, executor):
@@ -87,8 +93,14 @@ def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str
                 f"({fresh[0]}..{fresh[-1]})")
             checked = confirm(lambda values: ev.run([values], fresh)[0], best, tgts, terms,
                               fresh)
+        rechecked = None
+        if checked is not None and again:
+            say(f"re-checking the confirmation on {len(again)} more fresh seeds "
+                f"({again[0]}..{again[-1]})")
+            rechecked = confirm(lambda values: ev.run([values], again)[0], best, tgts, terms,
+                                again)
     current = {lv.path: ev.current(lv.path, allow_bool=True) for lv in parsed}
-    return ManyPlan(str(ev.path), city, found, seeds, checked, current, ev.runs,
+    return ManyPlan(str(ev.path), city, found, seeds, checked, rechecked, current, ev.runs,
                     time.perf_counter() - t0, jobs)
 
 
@@ -145,11 +157,39 @@ def report(res: ManyPlan) -> str:
                          f"{_pct(lo)}-{_pct(hi)})")
             m, lo, hi = c.cost_interval()
             lines.append(f"         cost {_money(m)} (95% CI {_money(lo)} to {_money(hi)})")
+        if c is not None and res.recheck is not None:
+            lines += _recheck_lines(c, res.recheck, s)
     lines.append(f"Runs:    {res.runs} in {res.wall_s:.1f} s on {res.jobs} "
                  f"process{'es' if res.jobs > 1 else ''}")
     lines += ["", "Pareto front (no candidate is cheaper and at least as good on every target):",
               _shown(s, s.pareto()).to_string(index=False)]
     return "\n".join(lines)
+
+
+def recheck_rows(stated: Confirmation, again: Confirmation, s: Search) -> list[dict[str, Any]]:
+    """Per target and for every target: the confirmation's share and Wilson interval, the share
+    on the re-check's seeds and its interval, and where that share lies against the stated
+    interval: ``side`` -1 below it (the plan does worse than promised), 0 inside, +1 above
+    (better than promised: the statement was cautious, not wrong)."""
+    rows = []
+    for j, name in [*enumerate(t.text for t in s.targets), (None, "every target")]:
+        k, n, lo, hi = stated.all_interval() if j is None else stated.target_interval(j)
+        k2, n2, lo2, hi2 = again.all_interval() if j is None else again.target_interval(j)
+        rows.append({"target": name, "stated_k": k, "stated_n": n, "stated_low": lo,
+                     "stated_high": hi, "k": k2, "n": n2, "low": lo2, "high": hi2,
+                     "side": -1 if k2 / n2 < lo - 1e-12 else (1 if k2 / n2 > hi + 1e-12 else 0)})
+    return rows
+
+
+def _recheck_lines(stated: Confirmation, again: Confirmation, s: Search) -> list[str]:
+    lines = [f"Re-checked on {len(again.seeds)} more fresh seeds ({again.seeds[0]}.."
+             f"{again.seeds[-1]}, used neither in the search nor in the confirmation):"]
+    for r in recheck_rows(stated, again, s):
+        verdict = {-1: "BELOW", 0: "inside", 1: "above"}[r["side"]]
+        lines.append(f"         P({r['target']}) = {r['k']}/{r['n']} = {_pct(r['k'] / r['n'])} "
+                     f"(95% Wilson {_pct(r['low'])}-{_pct(r['high'])}): {verdict} the stated "
+                     f"{_pct(r['stated_low'])}-{_pct(r['stated_high'])}")
+    return lines
 
 
 def _shown(s: Search, rows: Sequence) -> pd.DataFrame:

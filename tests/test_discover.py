@@ -125,6 +125,15 @@ def test_real_sweep_boxes_are_dense_and_files_load(real_sweep, tmp_path, capsys)
     assert f"({100 * base:.0f}%, the base rate)" in text
     assert len(prim) >= 1
     assert (prim["density"] >= 2 * base).all()  # at least twice the base rate
+    # recounted from the runs themselves, not from the library's statistics: the runs inside
+    # each box's limits (boxes.csv) break down at least twice as often as all runs do
+    hit = runs["unsheltered_person_weeks"].to_numpy() > float(f"{cut:.0f}")
+    for (method, index), limits in boxes.groupby(["method", "box"]):
+        inside = np.ones(len(runs), bool)
+        for _, lim in limits.iterrows():
+            inside &= runs[lim["input"]].between(lim["low"], lim["high"]).to_numpy()
+        assert inside.sum() == limits["runs"].iloc[0], (method, index)
+        assert hit[inside].mean() >= 2 * hit.mean(), (method, index)
     assert "streams.asylum_claimant.per_year" in set(prim["input"])  # arrivals drive it
     for name in ("discover.txt", "trajectory.csv", "tradeoff.png", "tradeoff.svg"):
         assert (out / name).stat().st_size > 0
