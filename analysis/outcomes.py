@@ -42,6 +42,8 @@ HEADLINE: dict[str, tuple[str, str, bool | None]] = {
                              "it (at the end)", "weeks", False),
     "reached_stable_share": ("Share of arrivals who reached stable housing (at the end)",
                              "share", True),
+    "stable_within_a_year_share": ("Share of those who arrived a year ago or more who were in "
+                                   "stable housing within a year (at the end)", "share", True),
     "employment_rate_1y": ("Employment rate of newcomers present at 1 year (week 52)",
                            "share", True),
     "employment_rate_3y": ("Employment rate of newcomers present at 3 years (week 156)",
@@ -66,7 +68,7 @@ CITY_OUTCOMES = tuple(k for k in HEADLINE if k not in SYSTEM_ONLY)
 # The weekly columns the outcomes need (missing ones give NaN outcomes).
 NEEDED = ("week", "shelter_occupancy", "unsheltered", "newcomers", "arrivals",
           "employment_rate", "integration_index", "retention", "reached_stable_share",
-          "mean_weeks_to_stable", *DIMENSIONS, *(f"index_{s}" for s in STATUSES),
+          "mean_weeks_to_stable", "stable_within_a_year_share", *DIMENSIONS, *(f"index_{s}" for s in STATUSES),
           *(f"mean_wait_{s}" for s in SERVICES), *(f"started_{s}" for s in SERVICES),
           *(f"waiting_{s}" for s in SERVICES),
           *(f"spend_{f}" for f in FUNDERS), "emergency_places", "spend_line_emergency_places")
@@ -150,6 +152,7 @@ def outcomes_table(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             out[f"expected_wait_{s}"] = nan
     out["mean_weeks_to_stable"] = from_last("mean_weeks_to_stable")
     out["reached_stable_share"] = from_last("reached_stable_share")
+    out["stable_within_a_year_share"] = from_last("stable_within_a_year_share")
     for tag, n in YEAR_WEEKS.items():
         if have("employment_rate"):
             at = df[df["week"] == n - 1].drop_duplicates(by, keep="last").set_index(by)

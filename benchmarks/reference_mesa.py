@@ -361,6 +361,9 @@ class Person(mesa.Agent):
             if self.stable_week >= 0:
                 t.misc[o][3] += 1
                 t.misc[o][4] += self.stable_week - self.arrival_week
+            if self.model.week - self.arrival_week >= 52:  # arrived a year ago or more
+                t.misc[o][12] += 1
+                t.misc[o][13] += 0 <= self.stable_week <= self.arrival_week + 52
         if h == DEPARTED:
             return
         if m == o and ours:
@@ -417,7 +420,7 @@ class _TallyLists:
         self.dims = _zeros(n_muni, N_DIM + 1)
         self.status_dims = _zeros(N_STATUS, N_DIM + 2)
         self.hist = _zeros(n_muni, 10)
-        self.misc = _zeros(n_muni, 12)
+        self.misc = _zeros(n_muni, 14)
         self.homeless = _zeros(n_muni, 2)
         self.eligibility = eligibility_table(model).tolist()
         self.waiting_by = _zeros(n_muni, N_SERVICE, 3)

@@ -1076,11 +1076,13 @@ class TallyOut(NamedTuple):
     dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
     status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
     hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
-    misc: int64[m, 12]: employed (of all present), arrived here (origin), still here of
+    misc: int64[m, 14]: employed (of all present), arrived here (origin), still here of
         those, ever reached stable housing, summed weeks to reach it (these four: arrivals
         of the run only, not the earlier newcomers), present aged 15-64, employed of them,
         present aged 25-54, employed of them, present aged 25-54 and here at most
-        ``recent`` weeks, employed of them, children (0-14).
+        ``recent`` weeks, employed of them, children (0-14), arrived here (origin) at least
+        a year ago (departed included), those of them who reached stable housing within a
+        year of arriving.
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
     waiting_by: int64[m, S, 3] waiting by ``eligibility`` class (``ELIG_*``).
     """
@@ -1093,6 +1095,9 @@ class TallyOut(NamedTuple):
     misc: np.ndarray
     homeless: np.ndarray
     waiting_by: np.ndarray
+
+
+_YEAR = 52  # weeks: stable housing "within a year" of arriving (Tally.misc)
 
 
 class TallyParams(NamedTuple):
@@ -1133,7 +1138,8 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     n_muni = out.counts.shape[0]
     combos = np.zeros((n_muni, out.counts.shape[1], 256), np.int64)
     people = np.zeros((n_muni, 4 * N_AGE), np.int64)  # 4 age + 2 employed + recent (core age)
-    arrivals = np.zeros((n_muni, 8), np.int64)  # ours + 2 reached + 4 still here
+    # ours + 2 reached + 4 still here + 8 a year ago or more + 16 stable within that year
+    arrivals = np.zeros((n_muni, 32), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     for i in range(lo, hi):
         # Unsigned codes: numba then indexes without a check for negative indices.
@@ -1147,7 +1153,9 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         ours = aw >= 0  # arrived during the run (not an earlier newcomer)
         reached = (sw >= 0) & ours
         present = h != DEPARTED
-        arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours)] += 1
+        year_ago = ours & (p.week - aw >= _YEAR)
+        arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours) + 8 * year_ago
+                 + 16 * (year_ago & reached & (sw - aw <= _YEAR))] += 1
         out.misc[o, 4] += (sw - aw) * reached
         if not present:
             continue
@@ -1216,11 +1224,13 @@ def _read_off(people, arrivals, homeless, p, out):
                     out.misc[m, 9] += c * r
                     out.misc[m, 10] += c * r * e
                     out.misc[m, 11] += c * (a == CHILD)
-        for code in range(8):
+        for code in range(32):
             c = arrivals[m, code]
             out.misc[m, 1] += c * (code & 1)
             out.misc[m, 3] += c * ((code >> 1) & 1)
             out.misc[m, 2] += c * ((code >> 2) & 1)
+            out.misc[m, 12] += c * ((code >> 3) & 1)
+            out.misc[m, 13] += c * ((code >> 4) & 1)
         for s in range(homeless.shape[1]):
             out.homeless[m, 0] += homeless[m, s]
             out.homeless[m, 1] += homeless[m, s] * p.refugee[s]

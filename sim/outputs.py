@@ -55,7 +55,7 @@ class Tally:
         self.dims = np.zeros((n_muni, N_DIM + 1))
         self.status_dims = np.zeros((N_STATUS, N_DIM + 2))
         self.hist = np.zeros((n_muni, 10), np.int64)
-        self.misc = np.zeros((n_muni, 12), np.int64)
+        self.misc = np.zeros((n_muni, 14), np.int64)
         self.homeless = np.zeros((n_muni, 2), np.int64)
         self.waiting_by = np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64)
         self._present: np.ndarray | None = None
@@ -235,6 +235,7 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         rows[f"index_p{int(q * 100)}"] = values
     rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
     rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
+    rows["stable_within_a_year_share"] = _ratio(t.misc[:, 13], t.misc[:, 12])
     rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
     for f, name in enumerate(FUNDERS):
         rows[f"spend_{name}"] = week_stats["spend"][:, f]
@@ -315,6 +316,7 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     out["retention"] = float(misc[2] / arrived) if arrived else nan
     out["reached_stable_share"] = float(misc[3] / arrived) if arrived else nan
     out["mean_weeks_to_stable"] = float(misc[4] / reached) if reached else nan
+    out["stable_within_a_year_share"] = float(misc[13] / misc[12]) if misc[12] else nan
     out["spend_total"] = float(sum(out[f"spend_{f}"] for f in FUNDERS))
     model.cumulative_spend += out["spend_total"]
     out["cumulative_spend"] = model.cumulative_spend

@@ -96,6 +96,7 @@ def summarize(muni: pd.DataFrame, totals: pd.DataFrame) -> dict[str, float]:
         "integration_index_at_end": float(last["integration_index"]),
         "reached_stable_share": float(last["reached_stable_share"]),
         "mean_weeks_to_stable": float(last["mean_weeks_to_stable"]),
+        "stable_within_a_year_share": float(last["stable_within_a_year_share"]),
         "retention": float(last["retention"]),
     }
     for s in SERVICES:

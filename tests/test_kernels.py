@@ -1496,7 +1496,7 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
         dims=np.zeros((n_muni, N_DIM + 1)),
         status_dims=np.zeros((N_STATUS, N_DIM + 2)),
         hist=np.zeros((n_muni, 10), np.int64),
-        misc=np.zeros((n_muni, 12), np.int64),
+        misc=np.zeros((n_muni, 14), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
         waiting_by=np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64),
     )
@@ -1609,7 +1609,26 @@ def test_tally_misc(tallied):
     ]
     # All three present are aged 25-54 and recent: people 15-64, employed of them, the
     # same for 25-54 and for 25-54 landed within `recent` weeks; no children.
-    assert tallied.misc[:, 5:].tolist() == [[1, 1, 1, 1, 1, 1, 0], [2, 1, 2, 1, 2, 1, 0]]
+    assert tallied.misc[:, 5:12].tolist() == [[1, 1, 1, 1, 1, 1, 0], [2, 1, 2, 1, 2, 1, 0]]
+    assert tallied.misc[:, 12:].tolist() == [[0, 0], [0, 0]]  # nobody here a year yet
+
+
+def test_tally_stable_within_a_year_counts_every_arrival_of_a_year_ago():
+    """Among all who arrived at least 52 weeks ago (departed included, earlier newcomers
+    not), those in stable housing within 52 weeks of arriving, by city of arrival."""
+    pop = people(
+        6,
+        housing=[STABLE, STABLE, SHELTER, DEPARTED, STABLE, STABLE],
+        muni=[0, 0, 0, 1, 0, 0],
+        origin=[0, 0, 0, 0, 0, 0],
+        arrival_week=[0, 5, 10, 2, 30, -100],
+        stable_week=[40, 60, -1, 30, 35, 10],
+    )
+    misc = run_tally(pop, 70, WEIGHTS, 2).misc
+    # rows 0-3 arrived a year ago or more; rows 0 (40 weeks) and 3 (28, then left) were
+    # stable within a year, row 1 after 55 weeks, row 2 never; row 4 is too recent and
+    # row 5 an earlier newcomer.
+    assert misc[:, 12:].tolist() == [[4, 2], [0, 0]]
 
 
 def test_tally_employment_counts_people_15_to_64_and_the_recent_among_25_to_54():
