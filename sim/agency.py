@@ -58,6 +58,9 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
+        # (week, grant factor, income, funder shares) last computed: the week asks three
+        # times; a renewal or a new factor array (a timeline) makes it stale
+        self._income: tuple | None = None
 
     def refresh(self, field: list[str]) -> None:
         """A timeline changed ``params`` at ``field``: update the state copied from it."""
@@ -75,22 +78,32 @@ class Agency(mesa.Agent):
         return self.model.grant_factor
 
     def income(self, week: int) -> np.ndarray:
-        """Yearly money from each funder's active grants (CAD/year)."""
+        """Yearly money from each funder's active grants (CAD/year; read-only)."""
+        return self._income_and_shares(week)[0]
+
+    def funder_shares(self, week: int) -> np.ndarray:
+        """Who pays for this week's staff; an agency living on reserves counts as charity."""
+        return self._income_and_shares(week)[1]
+
+    def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        factor = self._factor()
+        cached = self._income
+        if cached is not None and cached[0] == week and cached[1] is factor:
+            return cached[2], cached[3]
         out = np.zeros(N_FUNDER)
         for g in self.grants:
             if g.active(week):
                 out[g.funder] += g.amount_per_year
-        return out * self._factor()
-
-    def funder_shares(self, week: int) -> np.ndarray:
-        """Who pays for this week's staff; an agency living on reserves counts as charity."""
-        inc = self.income(week)
+        inc = out * factor
         total = inc.sum()
         if total <= 0:
             shares = np.zeros(N_FUNDER)
             shares[CHARITY] = 1.0
-            return shares
-        return inc / total
+        else:
+            shares = inc / total
+        inc.flags.writeable = shares.flags.writeable = False
+        self._income = (week, factor, inc, shares)
+        return inc, shares
 
     def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
         """Program grants ending this week are renewed for a year with their renewal chance.
@@ -103,6 +116,7 @@ class Agency(mesa.Agent):
                 if rng.random() < g.renewal_probability:
                     g.end_week = week + 52
                     renewed.append(g)
+                    self._income = None
         return renewed
 
     def due(self, week: int, n_weeks: int, grants: list[GrantState] | None = None) -> np.ndarray:
@@ -162,12 +176,14 @@ class Agency(mesa.Agent):
         """
         total = self.staff * services.client_hours_per_fte_week
         offered = self.offers.astype(float)
-        if offered.sum() == 0 or total <= 0:
+        n_offered = offered.sum()
+        if n_offered == 0 or total <= 0:
             self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
             return self.hours_available
-        split = offered / offered.sum()
+        split = offered / n_offered
         need = waiting * offered
-        if need.sum() > 0 and self.flexibility > 0:
-            split = (1 - self.flexibility) * split + self.flexibility * need / need.sum()
+        need_sum = need.sum()
+        if need_sum > 0 and self.flexibility > 0:
+            split = (1 - self.flexibility) * split + self.flexibility * need / need_sum
         self.hours_available = total * np.outer(split, self.funder_shares(week))
         return self.hours_available

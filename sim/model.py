@@ -459,9 +459,13 @@ class ReceptionModel(mesa.Model):
         need = self.hours_per_week[None, :, None]
         self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
-        for ag in self.agencies:
-            mine = provinces.hand_over(ag.hours_available[None], self.delivered[ag.muni][None])
-            ag.hours_used = mine[0] * share_used[ag.muni]
+        munis = [ag.muni for ag in self.agencies]
+        mine = provinces.hand_over(  # one call for every agency
+            np.array([ag.hours_available for ag in self.agencies]).reshape(-1, N_SERVICE,
+                                                                           N_FUNDER),
+            self.delivered[munis])
+        for ag, hours, share in zip(self.agencies, mine, share_used[munis], strict=True):
+            ag.hours_used = hours * share
         self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
