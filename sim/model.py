@@ -60,6 +60,9 @@ EVENT_KINDS = ("timeline", "transfer", "emergency_order", "emergency_closure", "
                "cap_lifted", "budget_raised", "topup", "site_opened", "formula_advance")
 NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full network effect
 NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
+LINE_SHELTER_BEDS, LINE_OVERFLOW, LINE_EMERGENCY, LINE_INTERIM, LINE_SERVICES = (
+    SPENDING_LINES.index(line) for line in ("shelter_beds", "overflow", "emergency_places",
+                                            "interim_housing", "services"))
 
 
 class ReceptionModel(mesa.Model):
@@ -353,8 +356,7 @@ class ReceptionModel(mesa.Model):
         in_emergency = np.clip(occupancy[:, 0] - beds, 0, emergency.sum(axis=1))
         self.week_stats.update(
             occupancy=occupancy, capped=capped, beds=beds, emergency_open=emergency,
-            emergency_by_kind=np.array([response.fill_by_kind(n, e)
-                                        for n, e in zip(in_emergency, emergency, strict=True)]),
+            emergency_by_kind=response.fill_by_kind(in_emergency, emergency),
             overflow_occupancy=occupancy[:, 0] - np.minimum(occupancy[:, 0], beds) - in_emergency)
 
     def shelter_capacity(self) -> tuple[np.ndarray, ...]:
@@ -486,11 +488,9 @@ class ReceptionModel(mesa.Model):
         features = self.settled_features(self.tally.present() * self.scale)
         occ = self.week_stats["occupancy"][:, 0]
         regular = np.minimum(occ, self.week_stats["beds"])
-        for m in self.municipalities:
-            i = m.index
-            features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
-                int(regular[i]), self.week_stats["emergency_by_kind"][i],
-                int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
+        features[:, MF_SHELTER_QUALITY] = response.quality_of_shelter(
+            regular, self.week_stats["emergency_by_kind"], self.week_stats["overflow_occupancy"],
+            self.scenario.response)
         return features
 
     def settled_features(self, present: np.ndarray) -> np.ndarray:
@@ -601,7 +601,7 @@ class ReceptionModel(mesa.Model):
         due[mun] = self.municipalities[ag.muni].spend(due[mun])
         ag.receive(due)
         spend[ag.muni] += due
-        lines[ag.muni, SPENDING_LINES.index("services")] += due.sum()
+        lines[ag.muni, LINE_SERVICES] += due.sum()
 
     def _weeks_to_next_quarter(self) -> int:
         return QUARTER - (self.week - self.fy_offset) % QUARTER
@@ -618,8 +618,12 @@ class ReceptionModel(mesa.Model):
         all_beds = self.week_stats["beds"] * k
         overflow = self.week_stats["overflow_occupancy"] * k
         counts = self.tally.counts
+        in_shelter = counts[:, :, SHELTER].sum(axis=1)
         unfunded = np.zeros(len(self.municipalities))
-        emergency_paid = np.zeros((len(self.municipalities), len(response.PAYERS)))
+        # every city's places at once; a city's row is then what it pays
+        emergency_paid = response.cost_per_week(
+            self.scenario.response, np.array([m.emergency.open for m in self.municipalities],
+                                             np.int64).reshape(len(self.municipalities), -1), k)
         mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
         payer_funder = [FUNDERS.index(p) for p in response.PAYERS]
         shares = self.scenario.governments.provinces
@@ -627,23 +631,21 @@ class ReceptionModel(mesa.Model):
             i = m.index
             regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
             overflow_cost = overflow[i] * f.overflow_bed_week_cad
-            emergency = response.cost_per_week(self.scenario.response, m.emergency.open, k)
+            emergency = emergency_paid[i]
             paid = m.spend(overflow_cost + emergency[0], overflow=True)
             unfunded[i] = overflow_cost + emergency[0] - paid
             emergency[0] = min(emergency[0], paid)  # the city pays its places first
-            emergency_paid[i] = emergency
             interim = occ[i, 1] * f.interim_place_week_cad
             spend[i, mun] += regular + paid
             spend[i, fed] += interim
             for p, funder in enumerate(payer_funder[1:], start=1):
                 spend[i, funder] += emergency[p]
-            lines[i, SPENDING_LINES.index("shelter_beds")] += regular
-            lines[i, SPENDING_LINES.index("overflow")] += paid - emergency[0]
-            lines[i, SPENDING_LINES.index("emergency_places")] += emergency.sum()
-            lines[i, SPENDING_LINES.index("interim_housing")] += interim
+            lines[i, LINE_SHELTER_BEDS] += regular
+            lines[i, LINE_OVERFLOW] += paid - emergency[0]
+            lines[i, LINE_EMERGENCY] += emergency.sum()
+            lines[i, LINE_INTERIM] += interim
             # claimants' share of shelter users, from last week's tally
-            in_shelter = counts[i, :, SHELTER].sum()
-            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
+            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter[i] if in_shelter[i] else 0.0
             claimant_cost = (regular + paid) * claimant_share
             if claimant_cost > 0 and (f.ihap_predictable
                                       or self.rng.random() < f.ihap_adhoc_payment):
