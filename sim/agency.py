@@ -167,23 +167,31 @@ class Agency(mesa.Agent):
             self.staff = max(0.0, self.staff + sum(due))
             self.pending = [(w, d) for (w, d) in self.pending if w > week]
 
-    # -- hours ---------------------------------------------------------------
-    def offer_hours(self, week: int, services: Services, waiting: np.ndarray) -> np.ndarray:
-        """Client hours this week by service and funder (float[S, F], in people-hours).
 
-        Hours are split evenly across the services offered, except a ``flexibility``
-        share that follows the local waiting lists.
-        """
-        total = self.staff * services.client_hours_per_fte_week
-        offered = self.offers.astype(float)
-        n_offered = offered.sum()
-        if n_offered == 0 or total <= 0:
-            self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
-            return self.hours_available
-        split = offered / n_offered
-        need = waiting * offered
-        need_sum = need.sum()
-        if need_sum > 0 and self.flexibility > 0:
-            split = (1 - self.flexibility) * split + self.flexibility * need / need_sum
-        self.hours_available = total * np.outer(split, self.funder_shares(week))
-        return self.hours_available
+
+def offer_hours(agencies: list[Agency], week: int, services: Services,
+                waiting: np.ndarray) -> np.ndarray:
+    """Client hours this week by agency, service and funder (float[A, S, F], people-hours);
+    sets each agency's ``hours_available``. ``waiting``: people waiting per (city, service).
+
+    Hours are split evenly across the services offered, except a ``flexibility`` share
+    that follows the local waiting lists. Every agency in one set of array operations: a
+    small run's week is mostly such fixed costs.
+    """
+    n = len(agencies)
+    total = np.array([ag.staff for ag in agencies]) * services.client_hours_per_fte_week
+    offered = np.array([ag.offers for ag in agencies], float).reshape(n, N_SERVICE)
+    n_offered = offered.sum(axis=1)
+    split = offered / np.where(n_offered > 0, n_offered, 1.0)[:, None]
+    need = waiting[[ag.muni for ag in agencies]].reshape(n, N_SERVICE) * offered
+    need_sum = need.sum(axis=1)
+    flex = np.array([ag.flexibility for ag in agencies])
+    follow = (need_sum > 0) & (flex > 0)
+    split = np.where(follow[:, None], (1 - flex)[:, None] * split
+                     + flex[:, None] * need / np.where(follow, need_sum, 1.0)[:, None], split)
+    shares = np.array([ag.funder_shares(week) for ag in agencies]).reshape(n, N_FUNDER)
+    hours = total[:, None, None] * (split[:, :, None] * shares[:, None, :])
+    hours[(n_offered == 0) | (total <= 0)] = 0.0
+    for ag, mine in zip(agencies, hours, strict=True):
+        ag.hours_available = mine
+    return hours

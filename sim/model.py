@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from sim import kernels, paths, provinces, resources, response
-from sim.agency import QUARTER, Agency
+from sim.agency import QUARTER, Agency, offer_hours
 from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
@@ -446,10 +446,11 @@ class ReceptionModel(mesa.Model):
         offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
         quality_num = np.zeros((n_muni, N_SERVICE))
         waiting = self.tally.services[:, :, 0].astype(float)
-        for ag in self.agencies:
-            hours = ag.offer_hours(self.week, svc, waiting[ag.muni])
-            offered[ag.muni] += hours
-            quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
+        hours = offer_hours(self.agencies, self.week, svc, waiting)
+        munis = [ag.muni for ag in self.agencies]
+        np.add.at(offered, munis, hours)  # in agency order, as a loop would add them
+        np.add.at(quality_num, munis,
+                  np.array([ag.quality for ag in self.agencies])[:, None] * hours.sum(axis=2))
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
