@@ -58,7 +58,7 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
-        # (week, grant factor, income, funder shares) last computed: the week asks three
+        # (week, grant factor, income, funder shares, total) last computed: the week asks three
         # times; a renewal or a new factor array (a timeline) makes it stale
         self._income: tuple | None = None
 
@@ -85,11 +85,15 @@ class Agency(mesa.Agent):
         """Who pays for this week's staff; an agency living on reserves counts as charity."""
         return self._income_and_shares(week)[1]
 
-    def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+    def income_total(self, week: int) -> float:
+        """``income(week).sum()``, kept from the week's first call."""
+        return self._income_and_shares(week)[2]
+
+    def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray, float]:
         factor = self._factor()
         cached = self._income
         if cached is not None and cached[0] == week and cached[1] is factor:
-            return cached[2], cached[3]
+            return cached[2:]
         out = np.zeros(N_FUNDER)
         for g in self.grants:
             if g.active(week):
@@ -102,8 +106,8 @@ class Agency(mesa.Agent):
         else:
             shares = inc / total
         inc.flags.writeable = shares.flags.writeable = False
-        self._income = (week, factor, inc, shares)
-        return inc, shares
+        self._income = (week, factor, inc, shares, total)
+        return inc, shares, total
 
     def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
         """Program grants ending this week are renewed for a year with their renewal chance.
@@ -153,7 +157,7 @@ class Agency(mesa.Agent):
     # -- staff ---------------------------------------------------------------
     def plan_staff(self, week: int, services: Services, hire_lag: int, layoff_lag: int) -> None:
         """Schedule hires or lay-offs toward what active funding pays for."""
-        target = self.income(week).sum() / services.cost_per_fte_year
+        target = self.income_total(week) / services.cost_per_fte_year
         planned = self.staff + sum(d for _, d in self.pending)
         gap = target - planned
         if gap > 1e-9:

@@ -91,6 +91,8 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: 
         if people.get(stream, 0.0) <= 0:
             continue
         mean = people[stream] / scenario.run.scale * shock_multiplier(scenario, stream, week)
+        if mean <= 0:  # a shock stopped the stream: no one to draw
+            continue
         rng = stream_rng(scenario.run.seed, week, stream)
         counts = rng.poisson(mean * destination_weights(scenario, stream, newcomer_share))
         munis = np.repeat(np.arange(n_muni), counts)

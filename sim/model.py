@@ -110,6 +110,7 @@ class ReceptionModel(mesa.Model):
             for name, stream in scenario.streams.items() if stream.series is not None}
         resources.guard(scenario)  # before allocating: a run that cannot fit never starts
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
+        self._fixed: dict[str, Any] = {}  # ``fixed``: values of parameters alone
         self._constants()
         self._seed_initial_shelter_stock()
         self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
@@ -232,6 +233,13 @@ class ReceptionModel(mesa.Model):
         a = self.migrants
         return pending_claims(a.status[:rows], a.housing[:rows], a.status_due[:rows])
 
+    def fixed(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()``, a value of the parameters alone, computed once: parameters change
+        only through the timeline, which empties this store (``_refresh``)."""
+        if key not in self._fixed:
+            self._fixed[key] = make()
+        return self._fixed[key]
+
     def _policy_array(self, name: str) -> np.ndarray:
         return np.array([m.policies[name] for m in self.municipalities])
 
@@ -297,6 +305,7 @@ class ReceptionModel(mesa.Model):
 
     def _refresh(self, parts: list[str]) -> None:
         """Carry a changed parameter into the agents and constants that copied it."""
+        self._fixed.clear()
         if parts[0] == "municipalities":
             m = self.municipalities[self.scenario.muni_index()[parts[1]]]
             m.refresh(parts[2:])
@@ -309,7 +318,8 @@ class ReceptionModel(mesa.Model):
 
     def arrive(self) -> None:
         """1. New migrants by stream into municipalities by destination choice."""
-        pops = np.array([m.params.population for m in self.municipalities])
+        pops = self.fixed("populations",
+                          lambda: np.array([m.params.population for m in self.municipalities]))
         share = self.tally.present() * self.scale / pops
         people = {name: (self.series_arrivals[name][self.week] if name in self.series_arrivals
                          else stream.per_year / WEEKS_PER_YEAR)
@@ -427,6 +437,9 @@ class ReceptionModel(mesa.Model):
     def request_params(self) -> kernels.RequestParams:
         """Lapse chances, and the take-up after a change of status (with outreach, as on
         arrival) per city and service."""
+        return self.fixed("request_params", self._request_params)
+
+    def _request_params(self) -> kernels.RequestParams:
         svc = self.scenario.services
         services = svc.by_code()
         outreach = 1.0 + svc.outreach_takeup_boost * self._policy_array("outreach")
@@ -523,15 +536,17 @@ class ReceptionModel(mesa.Model):
         mv = self.scenario.moves
         h = self.scenario.housing
         present = self.tally.present() * self.scale
-        move_p = np.array([mv.base_per_year / WEEKS_PER_YEAR
-                           * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
-                           for m in self.municipalities])
+        move_p = self.fixed("move_p", lambda: np.array([
+            mv.base_per_year / WEEKS_PER_YEAR
+            * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
+            for m in self.municipalities]))
         pull = np.array([
             m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
             * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
             * max(m.params.destination_weight, 1e-9)
             for m in self.municipalities])
-        attraction = pull[None, :] * 0.5 ** (self.distance_km / mv.distance_scale_km)
+        attraction = pull[None, :] * self.fixed(
+            "distance_decay", lambda: 0.5 ** (self.distance_km / mv.distance_scale_km))
         np.fill_diagonal(attraction, 0.0)
         rows = attraction.sum(axis=1, keepdims=True)
         cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
@@ -643,7 +658,6 @@ class ReceptionModel(mesa.Model):
                 spend[i, funder] += emergency[p]
             lines[i, LINE_SHELTER_BEDS] += regular
             lines[i, LINE_OVERFLOW] += paid - emergency[0]
-            lines[i, LINE_EMERGENCY] += emergency.sum()
             lines[i, LINE_INTERIM] += interim
             # claimants' share of shelter users, from last week's tally
             claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter[i] if in_shelter[i] else 0.0
@@ -656,6 +670,7 @@ class ReceptionModel(mesa.Model):
             if claimant_cost > 0 and rule is not None and rule.claimant_cost_share > 0:
                 self.claims_queue.append((self.week + rule.cost_share_lag_weeks, i, PROVINCIAL,
                                           claimant_cost * rule.claimant_cost_share))
+        lines[:, LINE_EMERGENCY] += emergency_paid.sum(axis=1)
         due = [q for q in self.claims_queue if q[0] <= self.week]
         self.claims_queue = [q for q in self.claims_queue if q[0] > self.week]
         for _, i, funder, amount in due:

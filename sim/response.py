@@ -120,6 +120,8 @@ class EmergencyState:
     def open_due(self, week: int) -> np.ndarray:
         """Open the orders due by ``week``; return the places opened by kind."""
         opened = np.zeros(self.n_kinds, np.int64)
+        if not self.pipeline:
+            return opened
         for o in self.pipeline:
             if o.week <= week:
                 opened[o.kind] += o.places
