@@ -373,8 +373,9 @@ class ReceptionModel(mesa.Model):
         """This week's regular beds, interim places and affordable overflow (agents), caps."""
         k = self.scale
         munis = self.municipalities
-        beds = np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64)
-        interim = np.array([round(m.params.interim_places / k) for m in munis], np.int64)
+        beds, interim = self.fixed("places", lambda: (
+            np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64),
+            np.array([round(m.params.interim_places / k) for m in munis], np.int64)))
         overflow = np.array(
             [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
              else 0 for m in munis], np.int64)
