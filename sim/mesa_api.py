@@ -111,8 +111,12 @@ def _agent_value(agent: mesa.Agent, column: str) -> Any:
 
 def _plain(value: Any) -> Any:
     """Numbers as floats (so a column holds one type), the rest as they are."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-        else value
+    if type(value) is float:  # most values: no conversion to make
+        return value
+    return float(value) if isinstance(value, _NUMBER) and not isinstance(value, bool) else value
+
+
+_NUMBER = (int, float)
 
 
 class WeekCollector(mesa.DataCollector):
