@@ -396,17 +396,18 @@ class ReceptionModel(mesa.Model):
     def housing_market(self) -> tuple[np.ndarray, np.ndarray]:
         """Search success per city (vacancy, climate) and the lettings newcomers can win."""
         h = self.scenario.housing
-        search_p = np.empty(len(self.municipalities))
-        lettings = np.empty(len(self.municipalities), np.int64)
-        for m in self.municipalities:
-            p = m.params
-            climate = (1.0 - h.discrimination * (1.0 - m.sentiment)) * (
-                1.0 + h.welcoming_boost * m.policies["welcoming_strategy"])
-            search_p[m.index] = min(1.0, h.search_rate * min(1.0, p.vacancy_rate
-                                                             / h.reference_vacancy) * climate)
-            units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
-            people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
-            lettings[m.index] = int(people) + (self.rng.random() < people - int(people))
+        munis = self.municipalities
+        vacancy, people = self.fixed("housing_market", lambda: (
+            np.minimum(1.0, np.array([m.params.vacancy_rate for m in munis])
+                       / h.reference_vacancy),
+            np.array([(m.params.rental_stock * h.rental_turnover_per_year
+                       + m.params.new_supply_per_year) / 52.0 for m in munis])
+            * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale))
+        climate = (1.0 - h.discrimination * (1.0 - np.array([m.sentiment for m in munis]))) * (
+            1.0 + h.welcoming_boost * np.array([m.policies["welcoming_strategy"] for m in munis]))
+        search_p = np.minimum(1.0, h.search_rate * vacancy * climate)
+        whole = people.astype(np.int64)  # each city's fraction of a letting by a draw, in order
+        lettings = whole + (self.rng.random(len(munis)) < people - whole)
         return search_p, lettings
 
     def serve(self) -> None:
