@@ -643,27 +643,20 @@ class ReceptionModel(mesa.Model):
             self.scenario.response, np.array([m.emergency.open for m in self.municipalities],
                                              np.int64).reshape(len(self.municipalities), -1), k)
         mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
-        payer_funder = [FUNDERS.index(p) for p in response.PAYERS]
         shares = self.scenario.governments.provinces
-        for m in self.municipalities:
+        regular = np.minimum(occ[:, 0], all_beds) * f.shelter_bed_week_cad
+        overflow_cost = overflow * f.overflow_bed_week_cad
+        interim = occ[:, 1] * f.interim_place_week_cad
+        paid = np.zeros(len(self.municipalities))
+        for m in self.municipalities:  # what each city can pay, then who refunds it
             i = m.index
-            regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
-            overflow_cost = overflow[i] * f.overflow_bed_week_cad
             emergency = emergency_paid[i]
-            paid = m.spend(overflow_cost + emergency[0], overflow=True)
-            unfunded[i] = overflow_cost + emergency[0] - paid
-            emergency[0] = min(emergency[0], paid)  # the city pays its places first
-            interim = occ[i, 1] * f.interim_place_week_cad
-            spend[i, mun] += regular + paid
-            spend[i, fed] += interim
-            for p, funder in enumerate(payer_funder[1:], start=1):
-                spend[i, funder] += emergency[p]
-            lines[i, LINE_SHELTER_BEDS] += regular
-            lines[i, LINE_OVERFLOW] += paid - emergency[0]
-            lines[i, LINE_INTERIM] += interim
+            paid[i] = m.spend(overflow_cost[i] + emergency[0], overflow=True)
+            unfunded[i] = overflow_cost[i] + emergency[0] - paid[i]
+            emergency[0] = min(emergency[0], paid[i])  # the city pays its places first
             # claimants' share of shelter users, from last week's tally
             claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter[i] if in_shelter[i] else 0.0
-            claimant_cost = (regular + paid) * claimant_share
+            claimant_cost = (regular[i] + paid[i]) * claimant_share
             if claimant_cost > 0 and (f.ihap_predictable
                                       or self.rng.random() < f.ihap_adhoc_payment):
                 self.claims_queue.append((self.week + f.ihap_lag_weeks, i, fed,
@@ -672,6 +665,13 @@ class ReceptionModel(mesa.Model):
             if claimant_cost > 0 and rule is not None and rule.claimant_cost_share > 0:
                 self.claims_queue.append((self.week + rule.cost_share_lag_weeks, i, PROVINCIAL,
                                           claimant_cost * rule.claimant_cost_share))
+        spend[:, mun] += regular + paid
+        spend[:, fed] += interim
+        for p, payer in enumerate(response.PAYERS[1:], start=1):
+            spend[:, FUNDERS.index(payer)] += emergency_paid[:, p]
+        lines[:, LINE_SHELTER_BEDS] += regular
+        lines[:, LINE_OVERFLOW] += paid - emergency_paid[:, 0]
+        lines[:, LINE_INTERIM] += interim
         lines[:, LINE_EMERGENCY] += emergency_paid.sum(axis=1)
         due = [q for q in self.claims_queue if q[0] <= self.week]
         self.claims_queue = [q for q in self.claims_queue if q[0] > self.week]
