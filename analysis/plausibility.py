@@ -3,10 +3,11 @@
 Each figure names its source (docs/sources/canada_national_facts.md, "facts s.N"), the model
 quantity it is compared with, and a band set by one rule stated with it, never from the
 model's own output: counts within x0.5-x2 of the public figure, rates within +-10
-percentage points, durations within the public range. National figures are scaled by the
-modelled cities' share (83.7% of 2023 asylum claims, 69.73% of recent immigrants). Figures
-the model misses carry the reason (``miss``); tests/test_plausibility.py asserts the bands
-and expects the misses to stay misses until the structure they need exists.
+percentage points (shares of a few percent within +-2), durations within the public range.
+National figures are scaled by the modelled cities' share (83.7% of 2023 asylum claims, 69.73%
+of recent immigrants). Figures the model misses carry the reason (``miss``);
+tests/test_plausibility.py asserts the bands and expects the misses to stay misses until the
+structure they need exists.
 
 ``python -m analysis.plausibility`` prints the table of docs/plausibility.md.
 """
@@ -74,6 +75,17 @@ def _federal_settlement_per_pr(r: RunResult) -> float:
     streams = r.record["scenario"]["streams"]
     landed = sum(streams[s]["per_year"] for s in PR_STREAMS if s in streams)
     return float(services / landed) if landed else float("nan")
+
+
+def _francophone_pr_share(r: RunResult, start: str, end: str, exclude: str = "QC") -> float:
+    """Francophones' share of permanent residents arriving into cities outside ``exclude``
+    (IRCC's target counts French-speaking admissions outside Québec)."""
+    cities = [c["name"] for c in r.record["scenario"]["municipalities"]
+              if c["province"] != exclude]
+    m = _between(r.municipalities, start, end)
+    m = m[m["municipality"].isin(cities)]
+    pr = m["pr_arrivals"].sum()
+    return float(m["francophone_pr_arrivals"].sum() / pr) if pr else float("nan")
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,12 @@ FIGURES: tuple[Figure, ...] = (
            0.666, 0.866, lambda r: (lambda m: m[m["municipality"].isin(
                ["Toronto", "Montréal", "Vancouver"])]["newcomers"].sum() / m["newcomers"].sum())(
                r.municipalities[r.municipalities["week"] == 51]), "share"),
+    Figure("French-speaking permanent residents outside Québec, 2023",
+           "4.7% (target 4.4%; IRCC, Immigration Levels Plan 2025-2027)",
+           "IRCC, not in docs/sources",
+           "francophones' share of permanent residents arriving into cities outside Québec, "
+           "2023 (a share of a few percent: within +-2 percentage points)", 0.027, 0.067,
+           lambda r: _francophone_pr_share(r, "2023-01-01", "2024-01-01"), "share"),
     Figure("newcomers on mats and cots in Ottawa", ">330 (CBC, Nov 2024)", "facts s.11",
            "Ottawa newcomers in paid overflow places, Nov 2024", 165, 660,
            lambda r: _between(_city(r, "Ottawa"), "2024-11-01", "2024-12-01")

@@ -17,8 +17,9 @@ lever                       what it changes in the preset
 ``surge``                   an extra shock on ``asylum_claimant`` arrivals, this multiplier for
                             weeks 13-25 (a quarter)
 ``access_without_fear``,    ``as in scenario`` keeps each city's setting; ``all cities`` /
-``lip``, ``intake_cap``,    ``no city`` set the policy for every city (intake cap: and switch
-``emergency_response``      off ``adaptive_cap``, so the council cannot reopen or close it)
+``lip``, ``rif``,           ``no city`` set the policy for every city (intake cap: and switch
+``intake_cap``,             off ``adaptive_cap``, so the council cannot reopen or close it; RIF:
+``emergency_response``      every city outside Québec, where there are none)
 ``response_speed``,         the crisis response's speed, the pressure a council needs to act
 ``act_pressure``,           and the federal shelter money, in words (``app.crisis``)
 ``federal_shelter``
@@ -58,6 +59,7 @@ from sim import paths, resources
 from sim.codes import FUNDERS
 from sim.model import ReceptionModel
 from sim.params import Change, Scenario
+from sim.params_francophone import QUEBEC
 from sim.scenario import (
     SCENARIO_DIR,
     Resolved,
@@ -76,7 +78,7 @@ DEFAULT_PRESET = ("classroom" if "classroom" in PRESETS
 POLICY_CHOICES = [AS_IN_SCENARIO, ALL_CITIES, NO_CITY]
 # The bed counts the shelter_beds lever scales (the old key, the programme, the general system).
 BED_KEYS = ("shelter_beds", "refugee_program_beds", "shelter_system_beds")
-POLICY_LEVERS = ("access_without_fear", "lip", "intake_cap", "emergency_response")
+POLICY_LEVERS = ("access_without_fear", "lip", "rif", "intake_cap", "emergency_response")
 
 SURGE_STREAM = "asylum_claimant"
 SURGE_START_WEEK = 13  # a spring quarter when the run starts in January (assumption)
@@ -97,6 +99,7 @@ DEFAULTS: dict[str, Any] = {
     "surge": 1.0,
     "access_without_fear": AS_IN_SCENARIO,
     "lip": AS_IN_SCENARIO,
+    "rif": AS_IN_SCENARIO,
     "intake_cap": AS_IN_SCENARIO,
     "emergency_response": AS_IN_SCENARIO,
     **crisis.CRISIS_DEFAULTS,
@@ -178,14 +181,15 @@ def _predictable_grants(grants: list) -> list:
 def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: float = 1.0,
                  shelter_beds: float = 1.0, arrivals: float = 1.0, surge: float = 1.0,
                  access_without_fear: str = AS_IN_SCENARIO, lip: str = AS_IN_SCENARIO,
-                 intake_cap: str = AS_IN_SCENARIO, emergency_response: str = AS_IN_SCENARIO,
+                 rif: str = AS_IN_SCENARIO, intake_cap: str = AS_IN_SCENARIO,
+                 emergency_response: str = AS_IN_SCENARIO,
                  predictable_funding: bool = False, **crisis_levers: str) -> dict:
     """Resolved scenario data (plain dicts) with the levers applied; the input is unchanged.
 
     ``crisis_levers`` are ``app.crisis.CRISIS_LEVERS`` (response speed, pressure to act,
     federal shelter money)."""
     data = copy.deepcopy(data)
-    policies_chosen = {"access_without_fear": access_without_fear, "lip": lip,
+    policies_chosen = {"access_without_fear": access_without_fear, "lip": lip, "rif": rif,
                        "intake_cap": intake_cap, "emergency_response": emergency_response}
     if federal_funding != 1.0:
         factors = data.setdefault("funding", {}).setdefault("grant_factor", {})
@@ -200,7 +204,7 @@ def apply_levers(data: dict, *, federal_funding: float = 1.0, municipal_budget: 
             if key in m and shelter_beds != 1.0:
                 m[key] = float(m[key]) * shelter_beds
         for name, choice in policies_chosen.items():
-            if choice != AS_IN_SCENARIO:
+            if choice != AS_IN_SCENARIO and not (name == "rif" and m.get("province") == QUEBEC):
                 policies = m.setdefault("policies", {})
                 policies[name] = choice == ALL_CITIES
                 if name == "intake_cap":
@@ -390,7 +394,8 @@ class AppModel(ReceptionModel):
                  shelter_beds: float = DEFAULTS["shelter_beds"],
                  arrivals: float = DEFAULTS["arrivals"], surge: float = DEFAULTS["surge"],
                  access_without_fear: str = DEFAULTS["access_without_fear"],
-                 lip: str = DEFAULTS["lip"], intake_cap: str = DEFAULTS["intake_cap"],
+                 lip: str = DEFAULTS["lip"], rif: str = DEFAULTS["rif"],
+                 intake_cap: str = DEFAULTS["intake_cap"],
                  emergency_response: str = DEFAULTS["emergency_response"],
                  response_speed: str = DEFAULTS["response_speed"],
                  act_pressure: str = DEFAULTS["act_pressure"],
@@ -402,7 +407,8 @@ class AppModel(ReceptionModel):
             "preset": preset, "seed": int(seed), "federal_funding": float(federal_funding),
             "municipal_budget": float(municipal_budget), "shelter_beds": float(shelter_beds),
             "arrivals": float(arrivals), "surge": float(surge),
-            "access_without_fear": access_without_fear, "lip": lip, "intake_cap": intake_cap,
+            "access_without_fear": access_without_fear, "lip": lip, "rif": rif,
+            "intake_cap": intake_cap,
             "emergency_response": emergency_response, "response_speed": response_speed,
             "act_pressure": act_pressure, "federal_shelter": federal_shelter,
             "predictable_funding": bool(predictable_funding),

@@ -97,6 +97,8 @@ MODEL_PARAMS: dict = {
                             "values": POLICY_CHOICES, "label": "Access without fear"},
     "lip": {"type": "Select", "value": DEFAULTS["lip"], "values": POLICY_CHOICES,
             "label": "LIP coordination"},
+    "rif": {"type": "Select", "value": DEFAULTS["rif"], "values": POLICY_CHOICES,
+            "label": "Francophone networks (RIF, outside Québec)"},
     "intake_cap": {"type": "Select", "value": DEFAULTS["intake_cap"], "values": POLICY_CHOICES,
                    "label": "Shelter intake cap"},
     "emergency_response": {"type": "Select", "value": DEFAULTS["emergency_response"],
@@ -127,8 +129,8 @@ def initial_params() -> dict:
 
 # Levers a timeline can change during a run (the others need a restart at week 0).
 MIDRUN = ("federal_funding", "municipal_budget", "shelter_beds", "arrivals",
-          "access_without_fear", "lip", "intake_cap", "emergency_response", "response_speed",
-          "act_pressure", "federal_shelter")
+          "access_without_fear", "lip", "rif", "intake_cap", "emergency_response",
+          "response_speed", "act_pressure", "federal_shelter")
 TABS = ["Lesson", "All cities", "Planner", "Export"]
 FREE = "(free exploration)"
 TITLES = {les.key: les.title for les in LESSONS}

@@ -24,6 +24,7 @@ LEVER_WORDS = {"federal_funding": "federal settlement funding", "municipal_budge
                "municipal newcomer budgets", "shelter_beds": "shelter beds",
                "arrivals": "arrivals", "surge": "the asylum surge",
                "access_without_fear": "access without fear", "lip": "LIP coordination",
+               "rif": "francophone networks (RIF)",
                "intake_cap": "the shelter intake cap",
                "emergency_response": "emergency places",
                "predictable_funding": "predictable funding"}

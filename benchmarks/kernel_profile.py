@@ -24,7 +24,7 @@ from million import scenario
 from sim import kernels, threads
 from sim.model import ReceptionModel
 
-KERNELS = ("step_status", "step_reception", "mark_shelter_use", "step_housing",
+KERNELS = ("step_status", "step_reception", "step_housing",
            "step_services", "step_integration", "step_moves", "tally")
 
 

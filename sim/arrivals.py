@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import francophone
 from sim.codes import (
     AGES,
     ASYLUM,
@@ -94,18 +95,26 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: 
         if mean <= 0:  # a shock stopped the stream: no one to draw
             continue
         rng = stream_rng(scenario.run.seed, week, stream)
-        counts = rng.poisson(mean * destination_weights(scenario, stream, newcomer_share))
+        weights, p_fr = francophone.mixed_weights(
+            scenario, stream, destination_weights(scenario, stream, newcomer_share))
+        counts = rng.poisson(mean * weights)
         munis = np.repeat(np.arange(n_muni), counts)
         if len(munis):
-            add_people(state, scenario, stream, week, rng, munis, outreach)
+            fr = (francophone.flags(francophone.rng(scenario.run.seed, week, stream), counts,
+                                    p_fr) if p_fr.any() else None)
+            add_people(state, scenario, stream, week, rng, munis, outreach, francophones=fr)
             per_muni += counts
     return per_muni
 
 
 def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
                rng: np.random.Generator, munis: np.ndarray, outreach: np.ndarray,
-               housing: int | None = None) -> slice:
-    """Append one row per entry of ``munis`` (arrivals, or an initial stock in ``housing``)."""
+               housing: int | None = None, francophones: np.ndarray | None = None) -> slice:
+    """Append one row per entry of ``munis`` (arrivals, or an initial stock in ``housing``).
+
+    ``francophones``: bool[k] who is francophone (none: nobody); their language level on
+    arrival follows ``sim.francophone.language_factor``.
+    """
     k = len(munis)
     spec = scenario.streams.get(stream) or Stream()
     rows = state.append(k)
@@ -115,6 +124,11 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["household"][rows] = np.minimum(12, 1 + rng.poisson(spec.household_size - 1.0, k))
     cols["skill"][rows] = _beta(rng, spec.skill, k)
     cols["language"][rows] = _beta(rng, spec.language, k)
+    cols["francophone"][rows] = False if francophones is None else francophones
+    if francophones is not None and francophones.any():
+        lang = cols["language"][rows]
+        cols["language"][rows] = np.where(
+            francophones, lang * francophone.language_factor(scenario, munis), lang)
     cols["arrival_week"][rows] = week
     cols["origin"][rows] = munis
     cols["muni"][rows] = munis

@@ -17,14 +17,16 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim import kernels
-from sim.arrivals import ARRIVAL_HOUSING, add_people
+from sim import francophone, kernels
+from sim.arrivals import ARRIVAL_HOUSING, add_people, destination_weights
 from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING
+from sim.params import Scenario
 from sim.params_people import STOCK_HOUSING, STOCK_STATUSES
 
 WEEKS_PER_YEAR = 52
 PROC_WARMUP = 7  # random stream of the warm-up (kernels.PROC_* are 1-6)
 _RNG_SALT = 0xEA71E5  # the generator of the draws below: its own, from the run's seed
+_FR_SALT = 0xEA71F4  # who of them is francophone: a generator of its own (others unchanged)
 # The stream whose arrival traits (age, skill, language, household) each status takes.
 _TRAITS_OF = {"economic_pr": "economic_pr", "family_pr": "family_pr",
               "resettled_refugee": "resettled_refugee", "protected_person": "asylum_claimant"}
@@ -50,10 +52,12 @@ def seed_earlier_newcomers(model: mesa.Model) -> int:
                           p=[shares.get(s, 0.0) for s in STOCK_STATUSES])
     start = model.migrants.n
     outreach = np.zeros(len(counts), bool)
+    fr_rng = np.random.default_rng([sc.run.seed, _FR_SALT])
     for j, status in enumerate(STOCK_STATUSES):  # one call per status, rows then re-sorted
         mine = statuses == j
         if mine.any():
-            add_people(model.migrants, sc, _TRAITS_OF[status], 0, rng, munis[mine], outreach)
+            add_people(model.migrants, sc, _TRAITS_OF[status], 0, rng, munis[mine], outreach,
+                       francophones=_francophones(sc, _TRAITS_OF[status], munis[mine], fr_rng))
     rows = slice(start, model.migrants.n)
     cols = model.migrants.columns
     # add_people appended status by status: restore arrival order across them.
@@ -81,6 +85,15 @@ def seed_earlier_newcomers(model: mesa.Model) -> int:
     first = int(weeks[0])
     _warm_up(model, start, weeks, first)
     return first
+
+
+def _francophones(sc: Scenario, stream: str, munis: np.ndarray,
+                  gen: np.random.Generator) -> np.ndarray | None:
+    """Who of them is francophone: each with the share of the stream's arrivals into the
+    city who are (``sim.francophone.mixed_weights``, without the pull of networks)."""
+    _, p_fr = francophone.mixed_weights(sc, stream, destination_weights(
+        sc, stream, np.zeros(len(sc.municipalities))))
+    return gen.random(len(munis)) < p_fr[munis] if p_fr.any() else None
 
 
 def _warm_up(model: mesa.Model, start: int, weeks: np.ndarray, first: int) -> None:

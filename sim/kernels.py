@@ -47,6 +47,7 @@ from sim.codes import (
     INTERIM,
     LANGUAGE,
     MATCHED_JOB,
+    N_AGE,
     MUNICIPAL,
     N_DIM,
     N_FUNDER,
@@ -358,9 +359,10 @@ class LossParams(NamedTuple):
     lost_to_friends: float
 
 
-def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_places,
-                   capped, out_occupancy):
-    """Housing losses, then shelter placement first come, first served.
+def step_reception(housing, muni, shelter_week, week, key, p, beds, interim_places,
+                   overflow_places, capped, out_occupancy):
+    """Housing losses, then shelter placement first come, first served; then everyone
+    in shelter or interim housing has this week recorded as ``shelter_week``.
 
     People who lose a stay with friends or a precarious tenancy either find other
     friends or need shelter. Everyone unsheltered then asks for a bed: regular beds
@@ -368,7 +370,7 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     intake) paid overflow places; whoever is left stays unsheltered.
 
     Args:
-        housing: int8[n] updated; muni: int16[n].
+        housing: int8[n] updated; muni: int16[n]; shelter_week: int16[n] updated.
         p: LossParams. beds, interim_places, overflow_places: int64[m] capacities in
             agents. capped: bool[m], the city refuses intake beyond its beds.
         out_occupancy: int64[m, 3] written: shelter (incl. overflow), interim,
@@ -380,9 +382,9 @@ def step_reception(housing, muni, week, key, p, beds, interim_places, overflow_p
     # housing, and the rows sleeping rough (listed in row order).
     placed = np.zeros((beds.shape[0], 2), np.int64)
     seekers = np.empty(n, np.int64)
-    found = _in_blocks(_sleeping_block, n, (housing, muni, seekers), placed)
-    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, beds, interim_places,
-                   overflow_places, capped, placed, out_occupancy)
+    found = _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers), placed)
+    _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, shelter_week, week,
+                   beds, interim_places, overflow_places, capped, placed, out_occupancy)
 
 
 @njit(cache=True)
@@ -397,24 +399,28 @@ def _housing_losses(housing, key, p):
 
 
 @njit(cache=True, nogil=True)
-def _sleeping_block(lo, hi, housing, muni, seekers, out_placed):
-    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``),
-    list those sleeping rough in ``seekers[lo:]`` and return how many."""
+def _sleeping_block(lo, hi, housing, muni, shelter_week, week, seekers, out_placed):
+    """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``)
+    and record the week as their ``shelter_week``, list those sleeping rough in
+    ``seekers[lo:]`` and return how many."""
     n_seekers = 0
     for i in range(lo, hi):
         h = housing[i]
         m = muni[i]
         out_placed[m, 0] += h == SHELTER
         out_placed[m, 1] += h == INTERIM
+        if (h == SHELTER) | (h == INTERIM):
+            shelter_week[i] = week
         seekers[lo + n_seekers] = i
         n_seekers += h == UNSHELTERED
     return n_seekers
 
 
 @njit(cache=True)
-def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places, capped,
-                   placed, out_occupancy):
-    """Beds, then interim places, then overflow, first come first served in row order."""
+def _place_seekers(seekers, housing, muni, shelter_week, week, beds, interim_places,
+                   overflow_places, capped, placed, out_occupancy):
+    """Beds, then interim places, then overflow, first come first served in row order
+    (whoever is placed has the week recorded as ``shelter_week``)."""
     n_muni = beds.shape[0]
     shelter = placed[:, 0].copy()
     interim = placed[:, 1].copy()
@@ -433,22 +439,12 @@ def _place_seekers(seekers, housing, muni, beds, interim_places, overflow_places
             shelter[m] += 1
         else:
             unsheltered[m] += 1
+            continue
+        shelter_week[i] = week
     for m in range(n_muni):
         out_occupancy[m, 0] = shelter[m]
         out_occupancy[m, 1] = interim[m]
         out_occupancy[m, 2] = unsheltered[m]
-
-
-def mark_shelter_use(housing, shelter_week, week):
-    """Record the week for everyone sleeping in shelter or interim housing this week."""
-    _in_blocks(_shelter_use_block, housing.shape[0], (housing, shelter_week, week))
-
-
-@njit(cache=True, nogil=True)
-def _shelter_use_block(lo, hi, housing, shelter_week, week):
-    for i in range(lo, hi):
-        if housing[i] == SHELTER or housing[i] == INTERIM:
-            shelter_week[i] = week
 
 
 # --------------------------------------------------------------------------- 4. housing
@@ -600,7 +596,8 @@ _LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
 
 def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
                   awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
-                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred):
+                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred,
+                  francophone=None, match_fr=None, out_misreferred_fr=None):
     """Requests lapse and are made again; agencies spend caseworker hours on their waiting
     lists, first come, first served.
 
@@ -618,8 +615,9 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     everyone under access without fear); a client no funder can serve waits.
 
     Each referral from the list fits with chance ``match[m]`` (a Local Immigration
-    Partnership raises it); one that does not costs ``intake_hours`` of the funder's
-    hours (intake, then redirection) and the person waits on for another week.
+    Partnership raises it), or ``match_fr[m]`` for a francophone (a RIF raises it,
+    ``sim.francophone``); one that does not costs ``intake_hours`` of the funder's hours
+    (intake, then redirection) and the person waits on for another week.
 
     Most rows have nothing to do in a given week, so each pass first asks, without
     branching on each service, whether the row has a request to check or a client in
@@ -628,8 +626,9 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     so this skips work without changing who is served.
 
     On threads, block by block: the requests (each row's own, and they neither use hours
-    nor touch clients in service) with the screen for pass 1, then the screen for pass 2.
-    The passes themselves go in row order; pass 2 checks its screen again, as pools close.
+    nor touch clients in service) with the screens for both passes, in one read of the
+    rows (pass 2's against the pools open before pass 1). The passes themselves go in row
+    order; pass 2 checks its screen again, as pools close.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
@@ -647,23 +646,28 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
         out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
         out_misreferred: float64[m, S] hours spent on referrals that did not fit.
+        francophone: int8[n] (none: nobody); match_fr: float64[m] (none: ``match``);
+        out_misreferred_fr: float64[m] francophones' part of ``out_misreferred``, added into.
     """
     n = status.shape[0]
+    if francophone is None:
+        francophone, match_fr = np.zeros(n, np.int8), match
+    if out_misreferred_fr is None:
+        out_misreferred_fr = np.zeros(hours.shape[0])
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
     busy = np.empty(n, np.int64)
-    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
-                                            week, key, req, p_lapse, out_eligibility, busy),
-                       out_requests)
-    _continuing(busy, found, threads.BLOCK, open_, svc_state, svc_week, status, muni, hours,
-                eligible, awf, hours_per_week, out_used, out_completed)
     waiting = np.empty(n, np.int64)
-    found = _in_blocks(_waiting_block, n, (svc_state, housing, muni, open_, waiting))
-    _serve_waiting(waiting, found, threads.BLOCK, open_, svc_state, svc_week, status, muni,
+    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
+                                            week, key, req, p_lapse, out_eligibility, open_,
+                                            busy, waiting), out_requests)
+    _continuing(busy, found[:, 0], threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                hours, eligible, awf, hours_per_week, out_used, out_completed)
+    _serve_waiting(waiting, found[:, 1], threads.BLOCK, open_, svc_state, svc_week, status, muni,
                    week, key, hours, eligible, awf, hours_per_week, duration, match,
                    intake_hours, out_used, out_started, out_wait_sum, out_completed,
-                   out_misreferred)
+                   out_misreferred, francophone, match_fr, out_misreferred_fr)
 
 
 @njit(cache=True)
@@ -691,10 +695,12 @@ def _open_pools(hours, hours_per_week):
 
 @njit(cache=True, nogil=True)
 def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                    p_lapse, out_eligibility, busy, out_requests):
+                    p_lapse, out_eligibility, open_, busy, waiting, out_requests):
     """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
-    listed in ``busy[lo:]`` (returns how many)."""
+    listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
+    hours: a superset, pass 2 checks again) in ``waiting[lo:]``. Returns how many of each."""
     listed = 0
+    listed_waiting = 0
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
@@ -729,7 +735,12 @@ def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, wee
                         out_requests[m, s, 1] += 1
         busy[lo + listed] = i
         listed += in_service
-    return listed
+        waiting[lo + listed_waiting] = i
+        listed_waiting += (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                           | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                           | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                           | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+    return listed, listed_waiting
 
 
 @njit(cache=True)
@@ -756,25 +767,11 @@ def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, ho
                     out_completed[m, s] += 1
 
 
-@njit(cache=True, nogil=True)
-def _waiting_block(lo, hi, svc_state, housing, muni, open_, waiting):
-    """Rows lo:hi present and waiting on an open pool, listed in ``waiting[lo:]``."""
-    listed = 0
-    for i in range(lo, hi):
-        m = muni[i]
-        waiting[lo + listed] = i
-        listed += ((housing[i] != DEPARTED)
-                   & (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-                      | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-                      | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-                      | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3])))
-    return listed
-
-
 @njit(cache=True)
 def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
                    hours, eligible, awf, hours_per_week, duration, match, intake_hours,
-                   out_used, out_started, out_wait_sum, out_completed, out_misreferred):
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                   francophone, match_fr, out_misreferred_fr):
     """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
     ``found[b]`` rows from ``waiting[b * block]``)."""
     n_muni = hours.shape[0]
@@ -802,7 +799,8 @@ def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, mu
                 f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
                 if f < 0:
                     continue
-                fits = _uniform(key, i, _MATCH_SLOT + s) < match[m]
+                fits = _uniform(key, i, _MATCH_SLOT + s) < (match_fr[m] if francophone[i]
+                                                             else match[m])
                 cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
                 hours[m, s, f] -= cost
                 out_used[m, s, f] += cost
@@ -813,6 +811,7 @@ def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, mu
                         n_open -= 1
                 if not fits:
                     out_misreferred[m, s] += cost
+                    out_misreferred_fr[m] += cost * francophone[i]
                     continue
                 out_started[m, s] += 1
                 out_wait_sum[m, s] += week - svc_week[i, s]
@@ -941,12 +940,13 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
     for i in range(lo, hi):
         if housing[i] == DEPARTED:
             continue
-        h = housing[i]
-        m = muni[i]
-        s = status[i]
+        # Unsigned codes: numba then indexes without a check for negative indices.
+        h = np.uint32(housing[i])
+        m = np.uint32(muni[i])
+        s = np.uint32(status[i])
         st0, st1 = svc_state[i, 0], svc_state[i, 1]
         st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        a = age[i]
+        a = np.uint32(age[i])
         gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
@@ -972,16 +972,16 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
                 if _uniform(key, i, 1) < pm:
                     employment[i] = MATCHED_JOB
                     out_jobs[m, 1] += 1
-        e = employment[i]
+        e = np.uint32(employment[i])
 
-        years = years_here[arrival_week[i] - first_week]
+        years = years_here[np.uint32(arrival_week[i] - first_week)]
         housed = _HOUSED_BY_HOUSING[h]
         job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
         oriented = 0.2 * q_or[m] * _served(st0)
         requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
         received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
         permanent = _PERMANENT[s]
-        access = base_access[m, s] + access_share[requested, received]
+        access = base_access[m, s] + access_share[np.uint32(requested), np.uint32(received)]
         security = security_of[m, s]
 
         target0 = job_level * housed
@@ -1127,44 +1127,41 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     """``tally`` of rows lo:hi, added into ``out``."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
-    # service are read off it afterwards.
-    combos = np.zeros((out.counts.shape[0], out.counts.shape[1], 256), np.int64)
+    # service are read off it afterwards. In the same way the employment, age and arrival
+    # counts are one count a row in small tables (by age, job and recency; by whether the
+    # person arrived in the run, reached stable housing and stayed), read off at the end.
+    n_muni = out.counts.shape[0]
+    combos = np.zeros((n_muni, out.counts.shape[1], 256), np.int64)
+    people = np.zeros((n_muni, 4 * N_AGE), np.int64)  # 4 age + 2 employed + recent (core age)
+    arrivals = np.zeros((n_muni, 8), np.int64)  # ours + 2 reached + 4 still here
+    homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     for i in range(lo, hi):
-        m = muni[i]
-        s = status[i]
-        h = housing[i]
-        o = origin[i]
+        # Unsigned codes: numba then indexes without a check for negative indices.
+        m = np.uint32(muni[i])
+        s = np.uint32(status[i])
+        h = np.uint32(housing[i])
+        o = np.uint32(origin[i])
         out.counts[m, s, h] += 1
         sw = stable_week[i]
         aw = arrival_week[i]
         ours = aw >= 0  # arrived during the run (not an earlier newcomer)
         reached = (sw >= 0) & ours
-        out.misc[o, 1] += ours
-        out.misc[o, 3] += reached
+        present = h != DEPARTED
+        arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours)] += 1
         out.misc[o, 4] += (sw - aw) * reached
-        if h == DEPARTED:
+        if not present:
             continue
-        out.misc[o, 2] += (m == o) & ours
-        employed = employment[i] != NO_JOB
-        a = age[i]
-        working = (a >= YOUTH) & (a < SENIOR)
-        core = a == CORE
-        recent = core & (p.week - aw <= p.recent)
-        out.misc[m, 0] += employed
-        out.misc[m, 5] += working
-        out.misc[m, 6] += working & employed
-        out.misc[m, 7] += core
-        out.misc[m, 8] += core & employed
-        out.misc[m, 9] += recent
-        out.misc[m, 10] += recent & employed
-        out.misc[m, 11] += a == CHILD
-        st0, st1 = svc_state[i, 0], svc_state[i, 1]
-        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        a = np.uint32(age[i])
+        people[m, 4 * a + 2 * (employment[i] != NO_JOB) + ((a == CORE) & (p.week - aw <= p.recent))] += 1
+        st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
+        st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
         combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
-        out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
-        out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
-        out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
-        out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
+        if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
+                st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
+            out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
+            out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
+            out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
+            out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
         v0, v1, v2 = np.float64(dims[i, 0]), np.float64(dims[i, 1]), np.float64(dims[i, 2])
         v3, v4 = np.float64(dims[i, 3]), np.float64(dims[i, 4])
         w = p.weights
@@ -1181,22 +1178,49 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         out.status_dims[s, 3] += v3
         out.status_dims[s, 4] += v4
         out.status_dims[s, N_DIM] += index
-        out.status_dims[s, N_DIM + 1] += 1.0
         out.hist[m, min(9, max(0, int(index * 10.0)))] += 1
         # The City of Toronto's "actively homeless": used shelter in the last `window` weeks
         # and not moved to housing (any rental, stable or precarious, counts as housing).
         sh = shelter_week[i]
-        if h != STABLE and h != PRECARIOUS and sh >= 0 and p.week - sh < p.window:
-            out.homeless[m, 0] += 1
-            out.homeless[m, 1] += p.refugee[s]
+        homeless[m, s] += (h != STABLE) & (h != PRECARIOUS) & (sh >= 0) & (p.week - sh < p.window)
+    _read_off(people, arrivals, homeless, p, out)
     for m in range(combos.shape[0]):
         for s in range(combos.shape[1]):
             for code in range(256):
                 c = combos[m, s, code]
                 if c == 0:
                     continue
+                out.status_dims[s, N_DIM + 1] += c
                 for sv in range(N_SERVICE):
                     st = (code >> (2 * sv)) & 3
                     out.services[m, sv, 0] += c * (st == SVC_WAITING)
                     out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
                     out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+
+
+@njit(cache=True)
+def _read_off(people, arrivals, homeless, p, out):
+    """``out.misc``, the people counted in ``out.status_dims`` and ``out.homeless`` from the
+    block's small tables (integer sums: the order of addition does not matter)."""
+    for m in range(people.shape[0]):
+        for a in range(N_AGE):
+            working = (a >= YOUTH) & (a < SENIOR)
+            for e in range(2):
+                for r in range(2):
+                    c = people[m, 4 * a + 2 * e + r]
+                    out.misc[m, 0] += c * e
+                    out.misc[m, 5] += c * working
+                    out.misc[m, 6] += c * working * e
+                    out.misc[m, 7] += c * (a == CORE)
+                    out.misc[m, 8] += c * (a == CORE) * e
+                    out.misc[m, 9] += c * r
+                    out.misc[m, 10] += c * r * e
+                    out.misc[m, 11] += c * (a == CHILD)
+        for code in range(8):
+            c = arrivals[m, code]
+            out.misc[m, 1] += c * (code & 1)
+            out.misc[m, 3] += c * ((code >> 1) & 1)
+            out.misc[m, 2] += c * ((code >> 2) & 1)
+        for s in range(homeless.shape[1]):
+            out.homeless[m, 0] += homeless[m, s]
+            out.homeless[m, 1] += homeless[m, s] * p.refugee[s]

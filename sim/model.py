@@ -10,7 +10,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import kernels, paths, provinces, resources, response
+from sim import francophone, kernels, paths, provinces, resources, response
 from sim.agency import QUARTER, Agency, offer_hours
 from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
@@ -324,8 +324,11 @@ class ReceptionModel(mesa.Model):
         people = {name: (self.series_arrivals[name][self.week] if name in self.series_arrivals
                          else stream.per_year / WEEKS_PER_YEAR)
                   for name, stream in self.scenario.streams.items()}
+        first = self.migrants.n
         self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, share,
                                              self._policy_array("outreach"), people)
+        self.week_stats["francophone_arrivals"] = francophone.arrivals(
+            self.migrants, first, len(self.municipalities))
 
     def decide_status(self) -> None:
         """2. Asylum decisions (by the board's capacity, if funded), permits, emigration."""
@@ -348,10 +351,9 @@ class ReceptionModel(mesa.Model):
         emergency = self.emergency_places()
         beds, interim, overflow, capped = self.shelter_capacity()
         occupancy = np.zeros((len(beds), 3), np.int64)
-        kernels.step_reception(a.housing, a.muni, self.week, self._key(PROC_RECEPTION),
-                               self.loss_params, beds + emergency.sum(axis=1), interim, overflow,
-                               capped, occupancy)
-        kernels.mark_shelter_use(a.housing, a.shelter_week, self.week)
+        kernels.step_reception(a.housing, a.muni, a.shelter_week, self.week,
+                               self._key(PROC_RECEPTION), self.loss_params,
+                               beds + emergency.sum(axis=1), interim, overflow, capped, occupancy)
         self.record_reception(occupancy, beds, emergency, capped)
 
     def emergency_places(self) -> np.ndarray:
@@ -423,18 +425,21 @@ class ReceptionModel(mesa.Model):
         requests = np.zeros((n_muni, N_SERVICE, 2), np.int64)
         eligibility = np.empty((n_muni, N_SERVICE, len(STATUSES)), np.int8)
         misreferred = np.zeros((n_muni, N_SERVICE))
+        misreferred_fr = np.zeros(n_muni)
         svc = self.scenario.services
         match = np.where(self._policy_array("lip"), svc.lip_referral_match, svc.referral_match)
+        match_fr = francophone.referral_match(self.scenario, match, self._policy_array("rif"))
         kernels.step_services(a.svc_state, a.svc_week, a.status, a.age, a.housing, a.muni,
                               self.week, self._key(PROC_SERVICES), pool, self.eligible,
                               self._policy_array("access_without_fear"), self.hours_per_week,
                               self.duration, self.request_params(), match,
                               svc.intake_hours_per_referral, used, started, wait_sum, completed,
-                              requests, eligibility, misreferred)
+                              requests, eligibility, misreferred, a.francophone, match_fr,
+                              misreferred_fr)
         self.settle_service_hours(given, pool, used)
         self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed,
                                requests=requests, eligibility=eligibility,
-                               misreferred=misreferred)
+                               misreferred=misreferred, misreferred_fr=misreferred_fr)
 
     def request_params(self) -> kernels.RequestParams:
         """Lapse chances, and the take-up after a change of status (with outreach, as on

@@ -11,8 +11,8 @@ from sim.params import Municipality as MunicipalityParams
 from sim.response import EmergencyState
 
 UNLIMITED = 1e12  # places: more than any city could ever need
-POLICY_NAMES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap", "outreach",
-                "overflow", "emergency_response")
+POLICY_NAMES = ("access_without_fear", "welcoming_strategy", "lip", "rif", "intake_cap",
+                "outreach", "overflow", "emergency_response")
 
 
 class Municipality(mesa.Agent):

@@ -162,7 +162,8 @@ def _streams(t: Tables, flows: dict[str, Val]) -> list[Section]:
     for stream in STREAM_ORDER:
         rows = [("per_year", flows[stream])]
         rows += [(k, t.national[f"streams.{stream}.{k}"])
-                 for k in ("household_size", "skill", "language")]
+                 for k in ("household_size", "skill", "language", "francophone_share")
+                 if f"streams.{stream}.{k}" in t.national]
         sections.append((f"streams.{stream}", rows))
         prefix = f"streams.{stream}.housing_on_arrival."
         sections.append((f"streams.{stream}.housing_on_arrival",
@@ -292,6 +293,9 @@ def _municipality(t: Tables, place: dict, share: Val) -> list[Section]:
         ("destination_weight", derived(round(share.value * 100, 4), f"% of Canada's 2016-21 "
                                        f"recent immigrants: {share.note}", share)),
     ]
+    if place.get("francophone_pct"):
+        rows.append(("francophone_share", noted(round(float(place["francophone_pct"]) / 100, 4),
+                                                place["francophone_source"])))
     return [("[municipalities]", rows), ("municipalities.policies", _policies(place))]
 
 
@@ -329,7 +333,13 @@ def _policies(place: dict) -> list[tuple[str, Val]]:
     else:
         lip = Val(True, "seed 004: LIPs in 87 communities outside Québec; whether this city has "
                         "one is not in the tables", True)
-    return [("access_without_fear", fear), ("lip", lip),
+    if place["province"] == "QC":
+        rif = Val(False, "seed 004: 'There are neither LIPs nor RIFs in Québec'", False)
+    else:
+        rif = Val(True, "seed 004: the federal government funds réseaux en immigration "
+                        "francophone where francophones are the minority; whether one covers "
+                        "this city is not in the tables", True)
+    return [("access_without_fear", fear), ("lip", lip), ("rif", rif),
             ("emergency_response", Val(True, "cities opened emergency sites in 2023 (seed 004); "
                                              "rules in [response] (as canada_baseline)", True))]
 

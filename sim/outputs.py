@@ -173,6 +173,9 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "municipality": np.array([m.name for m in munis]),
         "kind": np.array([m.params.kind for m in munis]),
         "arrivals": week_stats["arrivals"] * k,
+        "francophone_arrivals": week_stats["francophone_arrivals"][:, 0] * k,
+        "pr_arrivals": week_stats["francophone_arrivals"][:, 1] * k,
+        "francophone_pr_arrivals": week_stats["francophone_arrivals"][:, 2] * k,
         "newcomers": present * k,
         "departed_total": by_housing[:, DEPARTED],
     }
@@ -198,6 +201,7 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
         "moved_out": week_stats["moves"].sum(axis=1) * k,
         "jobs_found": week_stats["jobs"][:, 0] * k,
         "matched_jobs_found": week_stats["jobs"][:, 1] * k,
+        "hours_misreferred_francophone": week_stats["misreferred_fr"] * k,
     })
     waiting = t.services[:, :, 0]
     idle = idle_hours(week_stats, model.hours_per_week).sum(axis=2) * k
@@ -256,11 +260,12 @@ def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, n
     return rows
 
 
-REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "intake_cap",
+REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "rif", "intake_cap",
                      "emergency_response")
 
 
-SUMMED = ("arrivals", "newcomers", "children", "departed_total", "shelter_beds",
+SUMMED = ("arrivals", "francophone_arrivals", "pr_arrivals", "francophone_pr_arrivals",
+          "newcomers", "children", "departed_total", "shelter_beds",
           "shelter_occupancy", "shelter_overflow", "interim_occupancy", "unsheltered",
           "actively_homeless", "refugees_actively_homeless", "moved_to_stable",
           "exits_from_shelter", "moved_in", "moved_out", "jobs_found", "matched_jobs_found",

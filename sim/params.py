@@ -17,6 +17,7 @@ from sim.codes import DIMENSIONS, FUNDERS, SERVICES, STREAMS
 from sim.params_base import A, Number, P, Strict, check_shares
 from sim.params_checks import nonblank, streams_without_destination, unique_names, window
 from sim.params_claims import ClaimsBoard
+from sim.params_francophone import Francophone, rif_in_quebec
 from sim.params_people import DEFAULT_AGE_SHARES, AgeName, Ages, EarlierNewcomers
 from sim.params_provinces import ProvinceRule, check_names
 from sim.params_response import Governments, Politics, Response
@@ -66,6 +67,12 @@ class Stream(Strict):
     household_size: float = P(2.5, "persons", A, "Mean household size", ge=1, le=12)
     skill: float = P(0.5, "0-1", A, "Mean skill level (Beta distribution mean)", gt=0, lt=1)
     language: float = P(0.5, "0-1", A, "Mean official-language level on arrival", gt=0, lt=1)
+    francophone_share: float = P(
+        0.0, "share", "IRCC target: French-speaking permanent residents admitted outside "
+        "Québec 4.4% by 2023 (4.7% reached), 6% 2024, 8.5% 2025 (Immigration Levels Plan "
+        "2025-2027); per stream an assumption",
+        "Share of arrivals into cities outside Québec whose first official language is French "
+        "(see [francophone])", ge=0, le=1)
     housing_on_arrival: dict[Literal["needs_shelter", "friends_family", "precarious_rental",
                                      "stable_housing"], Number] = P(
         {"needs_shelter": 0.0, "friends_family": 0.5, "precarious_rental": 0.3,
@@ -339,6 +346,9 @@ class Policies(Strict):
     welcoming_strategy: bool = P(False, "-", "seed 004: Calgary Welcoming Community Policy 2011",
                                  "Welcoming strategy with a newcomer office")
     lip: bool = P(False, "-", "seed 004: LIPs in 87 communities", "Local Immigration Partnership")
+    rif: bool = P(False, "-", "seed 004: réseaux en immigration francophone, none in Québec",
+                  "Francophone immigration network: francophones' referrals fit as under a LIP "
+                  "(not allowed in Québec; see [francophone])")
     intake_cap: bool = P(False, "-", "seed 004: Toronto refused new intake June 2023",
                          "Refuse new shelter intake at capacity")
     outreach: bool = P(False, "-", A, "Multilingual information and outreach")
@@ -407,6 +417,10 @@ class Municipality(Strict):
     stream_weights: dict[Literal[STREAMS], Number] = P(  # type: ignore[valid-type]
         {}, "relative", A, "Per-stream pull that replaces destination_weight for that stream")
     sentiment: float = P(0.6, "0-1", A, "Initial public sentiment toward newcomers", ge=0, le=1)
+    francophone_share: float = P(
+        0.0, "share", "Census 2021, French mother tongue share of the city's population",
+        "Size of the francophone community: pull on francophone arrivals, French at work "
+        "(see [francophone])", ge=0, le=1)
     policies: Policies = Field(default_factory=Policies)
 
     @model_validator(mode="before")
@@ -512,6 +526,7 @@ class Scenario(Strict):
     employment: Employment = Field(default_factory=Employment)
     ages: Ages = Field(default_factory=Ages)
     earlier_newcomers: EarlierNewcomers = Field(default_factory=EarlierNewcomers)
+    francophone: Francophone = Field(default_factory=Francophone)
     integration: Integration = Field(default_factory=Integration)
     moves: Moves = Field(default_factory=Moves)
     funding: Funding = Field(default_factory=Funding)
@@ -567,6 +582,10 @@ class Scenario(Strict):
             if a.municipality not in names:
                 raise ValueError(f"agencies[{a.name}].municipality: {a.municipality!r} is not a "
                                  f"municipality of this scenario (known: {', '.join(names)})")
+        for m in self.municipalities:
+            problem = rif_in_quebec(m.name, m.province, m.policies.rif)
+            if problem:
+                raise ValueError(problem)
         provinces = sorted({m.province for m in self.municipalities})
         check_names("governments.provinces", self.governments.provinces, provinces)
         check_names("provinces", self.provinces, provinces)

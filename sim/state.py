@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-57 bytes per migrant (see ``bytes_per_migrant``).
+58 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     # svc_week: waiting: week joined; in service: weeks left; none: status at last decision
     "svc_week": (np.int16, (N_SERVICE,)),
     "dims": (np.float32, (N_DIM,)),
+    "francophone": (np.int8, ()),  # first official language French, outside Québec (0/1)
 }
 
 

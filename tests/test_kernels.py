@@ -186,8 +186,9 @@ def run_reception(pop, beds, interim=None, overflow=None, capped=None, p=None, w
     overflow = np.zeros(n_muni, np.int64) if overflow is None else np.asarray(overflow, np.int64)
     capped = np.zeros(n_muni, np.bool_) if capped is None else np.asarray(capped, np.bool_)
     occupancy = np.full((n_muni, 3), -99, np.int64)  # written, not added to
-    kernels.step_reception(pop.housing, pop.muni, week, key(PROC_RECEPTION, week),
-                           p or loss_params(), beds, interim, overflow, capped, occupancy)
+    kernels.step_reception(pop.housing, pop.muni, pop.shelter_week, week,
+                           key(PROC_RECEPTION, week), p or loss_params(), beds, interim, overflow,
+                           capped, occupancy)
     return occupancy
 
 
@@ -646,6 +647,17 @@ def test_reception_over_capacity_stock_keeps_its_places_and_blocks_newcomers():
     occ = run_reception(pop, beds=[2], overflow=[1], capped=[False])
     assert pop.housing.tolist() == [SHELTER, SHELTER, SHELTER, UNSHELTERED]
     assert occ.tolist() == [[3, 0, 1]]
+
+
+def test_reception_records_the_week_of_everyone_in_shelter_or_interim_housing():
+    # Rows 0-2 are placed (bed, interim place, none left), row 3 already holds a bed, row 4
+    # is in interim housing, row 5 rents: only those sleeping in a place get week 3.
+    pop = people(6, housing=[UNSHELTERED, UNSHELTERED, UNSHELTERED, SHELTER, INTERIM,
+                             PRECARIOUS])
+    pop.shelter_week[:] = [-1, 1, 2, 0, -1, 2]
+    run_reception(pop, beds=[2], interim=[2], capped=[True], week=3)
+    assert pop.housing.tolist() == [SHELTER, INTERIM, UNSHELTERED, SHELTER, INTERIM, PRECARIOUS]
+    assert pop.shelter_week.tolist() == [3, 3, 2, 3, 3, 2]
 
 
 def test_reception_capacity_is_per_municipality():
