@@ -58,6 +58,9 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
+        # (week, grant factor, income, funder shares, total) last computed: the week asks three
+        # times; a renewal or a new factor array (a timeline) makes it stale
+        self._income: tuple | None = None
 
     def refresh(self, field: list[str]) -> None:
         """A timeline changed ``params`` at ``field``: update the state copied from it."""
@@ -75,22 +78,36 @@ class Agency(mesa.Agent):
         return self.model.grant_factor
 
     def income(self, week: int) -> np.ndarray:
-        """Yearly money from each funder's active grants (CAD/year)."""
+        """Yearly money from each funder's active grants (CAD/year; read-only)."""
+        return self._income_and_shares(week)[0]
+
+    def funder_shares(self, week: int) -> np.ndarray:
+        """Who pays for this week's staff; an agency living on reserves counts as charity."""
+        return self._income_and_shares(week)[1]
+
+    def income_total(self, week: int) -> float:
+        """``income(week).sum()``, kept from the week's first call."""
+        return self._income_and_shares(week)[2]
+
+    def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray, float]:
+        factor = self._factor()
+        cached = self._income
+        if cached is not None and cached[0] == week and cached[1] is factor:
+            return cached[2:]
         out = np.zeros(N_FUNDER)
         for g in self.grants:
             if g.active(week):
                 out[g.funder] += g.amount_per_year
-        return out * self._factor()
-
-    def funder_shares(self, week: int) -> np.ndarray:
-        """Who pays for this week's staff; an agency living on reserves counts as charity."""
-        inc = self.income(week)
+        inc = out * factor
         total = inc.sum()
         if total <= 0:
             shares = np.zeros(N_FUNDER)
             shares[CHARITY] = 1.0
-            return shares
-        return inc / total
+        else:
+            shares = inc / total
+        inc.flags.writeable = shares.flags.writeable = False
+        self._income = (week, factor, inc, shares, total)
+        return inc, shares, total
 
     def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
         """Program grants ending this week are renewed for a year with their renewal chance.
@@ -103,6 +120,7 @@ class Agency(mesa.Agent):
                 if rng.random() < g.renewal_probability:
                     g.end_week = week + 52
                     renewed.append(g)
+                    self._income = None
         return renewed
 
     def due(self, week: int, n_weeks: int, grants: list[GrantState] | None = None) -> np.ndarray:
@@ -139,7 +157,7 @@ class Agency(mesa.Agent):
     # -- staff ---------------------------------------------------------------
     def plan_staff(self, week: int, services: Services, hire_lag: int, layoff_lag: int) -> None:
         """Schedule hires or lay-offs toward what active funding pays for."""
-        target = self.income(week).sum() / services.cost_per_fte_year
+        target = self.income_total(week) / services.cost_per_fte_year
         planned = self.staff + sum(d for _, d in self.pending)
         gap = target - planned
         if gap > 1e-9:
@@ -153,21 +171,31 @@ class Agency(mesa.Agent):
             self.staff = max(0.0, self.staff + sum(due))
             self.pending = [(w, d) for (w, d) in self.pending if w > week]
 
-    # -- hours ---------------------------------------------------------------
-    def offer_hours(self, week: int, services: Services, waiting: np.ndarray) -> np.ndarray:
-        """Client hours this week by service and funder (float[S, F], in people-hours).
 
-        Hours are split evenly across the services offered, except a ``flexibility``
-        share that follows the local waiting lists.
-        """
-        total = self.staff * services.client_hours_per_fte_week
-        offered = self.offers.astype(float)
-        if offered.sum() == 0 or total <= 0:
-            self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
-            return self.hours_available
-        split = offered / offered.sum()
-        need = waiting * offered
-        if need.sum() > 0 and self.flexibility > 0:
-            split = (1 - self.flexibility) * split + self.flexibility * need / need.sum()
-        self.hours_available = total * np.outer(split, self.funder_shares(week))
-        return self.hours_available
+
+def offer_hours(agencies: list[Agency], week: int, services: Services,
+                waiting: np.ndarray) -> np.ndarray:
+    """Client hours this week by agency, service and funder (float[A, S, F], people-hours);
+    sets each agency's ``hours_available``. ``waiting``: people waiting per (city, service).
+
+    Hours are split evenly across the services offered, except a ``flexibility`` share
+    that follows the local waiting lists. Every agency in one set of array operations: a
+    small run's week is mostly such fixed costs.
+    """
+    n = len(agencies)
+    total = np.array([ag.staff for ag in agencies]) * services.client_hours_per_fte_week
+    offered = np.array([ag.offers for ag in agencies], float).reshape(n, N_SERVICE)
+    n_offered = offered.sum(axis=1)
+    split = offered / np.where(n_offered > 0, n_offered, 1.0)[:, None]
+    need = waiting[[ag.muni for ag in agencies]].reshape(n, N_SERVICE) * offered
+    need_sum = need.sum(axis=1)
+    flex = np.array([ag.flexibility for ag in agencies])
+    follow = (need_sum > 0) & (flex > 0)
+    split = np.where(follow[:, None], (1 - flex)[:, None] * split
+                     + flex[:, None] * need / np.where(follow, need_sum, 1.0)[:, None], split)
+    shares = np.array([ag.funder_shares(week) for ag in agencies]).reshape(n, N_FUNDER)
+    hours = total[:, None, None] * (split[:, :, None] * shares[:, None, :])
+    hours[(n_offered == 0) | (total <= 0)] = 0.0
+    for ag, mine in zip(agencies, hours, strict=True):
+        ag.hours_available = mine
+    return hours

@@ -92,6 +92,8 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: 
         if people.get(stream, 0.0) <= 0:
             continue
         mean = people[stream] / scenario.run.scale * shock_multiplier(scenario, stream, week)
+        if mean <= 0:  # a shock stopped the stream: no one to draw
+            continue
         rng = stream_rng(scenario.run.seed, week, stream)
         weights, p_fr = francophone.mixed_weights(
             scenario, stream, destination_weights(scenario, stream, newcomer_share))
@@ -141,14 +143,12 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["shelter_week"][rows] = -1
     cols["employment"][rows] = SURVIVAL_JOB if code == TEMP_WORKER else NO_JOB
     cols["status_due"][rows] = _status_due(scenario, code, week, rng, k)
-    svc = np.zeros((k, N_SERVICE), np.int8)
     outreach_factor = 1.0 + scenario.services.outreach_takeup_boost * outreach[munis]
-    for s, service in enumerate(scenario.services.by_code()):
-        takeup = np.minimum(1.0, service.takeup * outreach_factor)
-        wants = rng.random(k) < takeup
-        if s == HOUSING_HELP:
-            wants &= h != STABLE
-        svc[:, s] = np.where(wants, SVC_WAITING, 0)
+    takeup = np.array([service.takeup for service in scenario.services.by_code()])
+    # one draw per service and person, service by service (as a loop over services would)
+    wants = rng.random((N_SERVICE, k)) < np.minimum(1.0, takeup[:, None] * outreach_factor)
+    wants[HOUSING_HELP] &= h != STABLE
+    svc = np.where(wants.T, SVC_WAITING, 0).astype(np.int8)
     age = _draw(rng, spec.age_shares, AGES, k)
     cols["age"][rows] = age
     svc *= MAY_ASK[age]

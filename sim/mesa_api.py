@@ -111,8 +111,12 @@ def _agent_value(agent: mesa.Agent, column: str) -> Any:
 
 def _plain(value: Any) -> Any:
     """Numbers as floats (so a column holds one type), the rest as they are."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
-        else value
+    if type(value) is float:  # most values: no conversion to make
+        return value
+    return float(value) if isinstance(value, _NUMBER) and not isinstance(value, bool) else value
+
+
+_NUMBER = (int, float)
 
 
 class WeekCollector(mesa.DataCollector):
@@ -137,7 +141,12 @@ class WeekCollector(mesa.DataCollector):
             agent_reporters={c: functools.partial(_agent_value, column=c)
                              for c in AGENT_COLUMNS})
         self._totals: list[str] = ["week"]  # model columns that are week_totals entries
+        # (name, its list in model_vars) of the totals; reporters added by hand
+        self._total_lists: list[tuple[str, list]] = [("week", self.model_vars["week"])]
+        self._others: list[tuple[list, Any]] = []
+        self._reporters_seen = 1  # len(model_reporters) when the two lists were made
         self._getters: dict[type, list[tuple[int, Any]]] = {}
+        self._heads: dict[mesa.Agent, list] = {}  # an agent's record before its state
 
     def collect(self, model: mesa.Model) -> None:
         totals = model.week_totals
@@ -147,11 +156,12 @@ class WeekCollector(mesa.DataCollector):
                     self.model_reporters[name] = functools.partial(_total, name=name)
                     self.model_vars[name] = []
                     self._totals.append(name)
-        for name in self._totals:
-            self.model_vars[name].append(totals[name])
-        for name, reporter in self.model_reporters.items():
-            if not (isinstance(reporter, functools.partial) and reporter.func is _total):
-                self.model_vars[name].append(copy.deepcopy(reporter(model)))
+        if len(self.model_reporters) != self._reporters_seen:
+            self._sort_reporters()
+        for name, values in self._total_lists:
+            values.append(totals[name])
+        for values, reporter in self._others:
+            values.append(copy.deepcopy(reporter(model)))
         week = model.week
         self._agent_records[week] = [(week, agent.unique_id, *self._record(agent))
                                      for agent in model.agents]
@@ -159,15 +169,32 @@ class WeekCollector(mesa.DataCollector):
         if collected is not None:
             collected.append(week)
 
+    def _sort_reporters(self) -> None:
+        """Split the model reporters into totals (appended as they are) and the others."""
+        totals = set(self._totals)
+        self._total_lists = [(name, self.model_vars[name]) for name in self.model_reporters
+                             if name in totals]
+        self._others = [(self.model_vars.setdefault(name, []), reporter)
+                        for name, reporter in self.model_reporters.items()
+                        if name not in totals]
+        self._reporters_seen = len(self.model_reporters)
+
     def _record(self, agent: mesa.Agent) -> list:
-        """``_agent_value`` of every column for one agent, in ``AGENT_COLUMNS`` order."""
+        """``_agent_value`` of every column for one agent, in ``AGENT_COLUMNS`` order.
+
+        Kind, name and municipality do not change in a run: they are read once per agent.
+        """
         cls = type(agent)
         if cls not in self._getters:
             state = STATE.get(cls, {})
             self._getters[cls] = [(j, state[c]) for j, c in enumerate(AGENT_COLUMNS)
                                   if c in state]
-        record = [_agent_value(agent, "kind"), _agent_value(agent, "name"),
-                  _agent_value(agent, "municipality"), *[None] * (len(AGENT_COLUMNS) - 3)]
+        head = self._heads.get(agent)
+        if head is None:
+            head = self._heads[agent] = [
+                _agent_value(agent, "kind"), _agent_value(agent, "name"),
+                _agent_value(agent, "municipality"), *[None] * (len(AGENT_COLUMNS) - 3)]
+        record = head.copy()
         for j, get in self._getters[cls]:
             record[j] = _plain(get(agent))
         return record

@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from sim import francophone, kernels, paths, provinces, resources, response
-from sim.agency import QUARTER, Agency
+from sim.agency import QUARTER, Agency, offer_hours
 from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
@@ -60,6 +60,9 @@ EVENT_KINDS = ("timeline", "transfer", "emergency_order", "emergency_closure", "
                "cap_lifted", "budget_raised", "topup", "site_opened", "formula_advance")
 NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full network effect
 NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
+LINE_SHELTER_BEDS, LINE_OVERFLOW, LINE_EMERGENCY, LINE_INTERIM, LINE_SERVICES = (
+    SPENDING_LINES.index(line) for line in ("shelter_beds", "overflow", "emergency_places",
+                                            "interim_housing", "services"))
 
 
 class ReceptionModel(mesa.Model):
@@ -107,6 +110,7 @@ class ReceptionModel(mesa.Model):
             for name, stream in scenario.streams.items() if stream.series is not None}
         resources.guard(scenario)  # before allocating: a run that cannot fit never starts
         self.migrants = MigrantArrays.allocate(self._expected_migrants())
+        self._fixed: dict[str, Any] = {}  # ``fixed``: values of parameters alone
         self._constants()
         self._seed_initial_shelter_stock()
         self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
@@ -229,6 +233,13 @@ class ReceptionModel(mesa.Model):
         a = self.migrants
         return pending_claims(a.status[:rows], a.housing[:rows], a.status_due[:rows])
 
+    def fixed(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()``, a value of the parameters alone, computed once: parameters change
+        only through the timeline, which empties this store (``_refresh``)."""
+        if key not in self._fixed:
+            self._fixed[key] = make()
+        return self._fixed[key]
+
     def _policy_array(self, name: str) -> np.ndarray:
         return np.array([m.policies[name] for m in self.municipalities])
 
@@ -294,6 +305,7 @@ class ReceptionModel(mesa.Model):
 
     def _refresh(self, parts: list[str]) -> None:
         """Carry a changed parameter into the agents and constants that copied it."""
+        self._fixed.clear()
         if parts[0] == "municipalities":
             m = self.municipalities[self.scenario.muni_index()[parts[1]]]
             m.refresh(parts[2:])
@@ -306,7 +318,8 @@ class ReceptionModel(mesa.Model):
 
     def arrive(self) -> None:
         """1. New migrants by stream into municipalities by destination choice."""
-        pops = np.array([m.params.population for m in self.municipalities])
+        pops = self.fixed("populations",
+                          lambda: np.array([m.params.population for m in self.municipalities]))
         share = self.tally.present() * self.scale / pops
         people = {name: (self.series_arrivals[name][self.week] if name in self.series_arrivals
                          else stream.per_year / WEEKS_PER_YEAR)
@@ -355,16 +368,16 @@ class ReceptionModel(mesa.Model):
         in_emergency = np.clip(occupancy[:, 0] - beds, 0, emergency.sum(axis=1))
         self.week_stats.update(
             occupancy=occupancy, capped=capped, beds=beds, emergency_open=emergency,
-            emergency_by_kind=np.array([response.fill_by_kind(n, e)
-                                        for n, e in zip(in_emergency, emergency, strict=True)]),
+            emergency_by_kind=response.fill_by_kind(in_emergency, emergency),
             overflow_occupancy=occupancy[:, 0] - np.minimum(occupancy[:, 0], beds) - in_emergency)
 
     def shelter_capacity(self) -> tuple[np.ndarray, ...]:
         """This week's regular beds, interim places and affordable overflow (agents), caps."""
         k = self.scale
         munis = self.municipalities
-        beds = np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64)
-        interim = np.array([round(m.params.interim_places / k) for m in munis], np.int64)
+        beds, interim = self.fixed("places", lambda: (
+            np.array([round(m.params.newcomer_beds() / k) for m in munis], np.int64),
+            np.array([round(m.params.interim_places / k) for m in munis], np.int64)))
         overflow = np.array(
             [int(m.affordable_overflow(self.scenario.funding) / k) if m.policies["overflow"]
              else 0 for m in munis], np.int64)
@@ -385,17 +398,18 @@ class ReceptionModel(mesa.Model):
     def housing_market(self) -> tuple[np.ndarray, np.ndarray]:
         """Search success per city (vacancy, climate) and the lettings newcomers can win."""
         h = self.scenario.housing
-        search_p = np.empty(len(self.municipalities))
-        lettings = np.empty(len(self.municipalities), np.int64)
-        for m in self.municipalities:
-            p = m.params
-            climate = (1.0 - h.discrimination * (1.0 - m.sentiment)) * (
-                1.0 + h.welcoming_boost * m.policies["welcoming_strategy"])
-            search_p[m.index] = min(1.0, h.search_rate * min(1.0, p.vacancy_rate
-                                                             / h.reference_vacancy) * climate)
-            units = (p.rental_stock * h.rental_turnover_per_year + p.new_supply_per_year) / 52.0
-            people = units * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale
-            lettings[m.index] = int(people) + (self.rng.random() < people - int(people))
+        munis = self.municipalities
+        vacancy, people = self.fixed("housing_market", lambda: (
+            np.minimum(1.0, np.array([m.params.vacancy_rate for m in munis])
+                       / h.reference_vacancy),
+            np.array([(m.params.rental_stock * h.rental_turnover_per_year
+                       + m.params.new_supply_per_year) / 52.0 for m in munis])
+            * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale))
+        climate = (1.0 - h.discrimination * (1.0 - np.array([m.sentiment for m in munis]))) * (
+            1.0 + h.welcoming_boost * np.array([m.policies["welcoming_strategy"] for m in munis]))
+        search_p = np.minimum(1.0, h.search_rate * vacancy * climate)
+        whole = people.astype(np.int64)  # each city's fraction of a letting by a draw, in order
+        lettings = whole + (self.rng.random(len(munis)) < people - whole)
         return search_p, lettings
 
     def serve(self) -> None:
@@ -430,6 +444,9 @@ class ReceptionModel(mesa.Model):
     def request_params(self) -> kernels.RequestParams:
         """Lapse chances, and the take-up after a change of status (with outreach, as on
         arrival) per city and service."""
+        return self.fixed("request_params", self._request_params)
+
+    def _request_params(self) -> kernels.RequestParams:
         svc = self.scenario.services
         services = svc.by_code()
         outreach = 1.0 + svc.outreach_takeup_boost * self._policy_array("outreach")
@@ -449,10 +466,11 @@ class ReceptionModel(mesa.Model):
         offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
         quality_num = np.zeros((n_muni, N_SERVICE))
         waiting = self.tally.services[:, :, 0].astype(float)
-        for ag in self.agencies:
-            hours = ag.offer_hours(self.week, svc, waiting[ag.muni])
-            offered[ag.muni] += hours
-            quality_num[ag.muni] += ag.quality * hours.sum(axis=1)
+        hours = offer_hours(self.agencies, self.week, svc, waiting)
+        munis = [ag.muni for ag in self.agencies]
+        np.add.at(offered, munis, hours)  # in agency order, as a loop would add them
+        np.add.at(quality_num, munis,
+                  np.array([ag.quality for ag in self.agencies])[:, None] * hours.sum(axis=2))
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
@@ -464,9 +482,13 @@ class ReceptionModel(mesa.Model):
         need = self.hours_per_week[None, :, None]
         self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
-        for ag in self.agencies:
-            mine = provinces.hand_over(ag.hours_available[None], self.delivered[ag.muni][None])
-            ag.hours_used = mine[0] * share_used[ag.muni]
+        munis = [ag.muni for ag in self.agencies]
+        mine = provinces.hand_over(  # one call for every agency
+            np.array([ag.hours_available for ag in self.agencies]).reshape(-1, N_SERVICE,
+                                                                           N_FUNDER),
+            self.delivered[munis])
+        for ag, hours, share in zip(self.agencies, mine, share_used[munis], strict=True):
+            ag.hours_used = hours * share
         self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
@@ -487,11 +509,9 @@ class ReceptionModel(mesa.Model):
         features = self.settled_features(self.tally.present() * self.scale)
         occ = self.week_stats["occupancy"][:, 0]
         regular = np.minimum(occ, self.week_stats["beds"])
-        for m in self.municipalities:
-            i = m.index
-            features[i, MF_SHELTER_QUALITY] = response.quality_of_shelter(
-                int(regular[i]), self.week_stats["emergency_by_kind"][i],
-                int(self.week_stats["overflow_occupancy"][i]), self.scenario.response)
+        features[:, MF_SHELTER_QUALITY] = response.quality_of_shelter(
+            regular, self.week_stats["emergency_by_kind"], self.week_stats["overflow_occupancy"],
+            self.scenario.response)
         return features
 
     def settled_features(self, present: np.ndarray) -> np.ndarray:
@@ -523,15 +543,17 @@ class ReceptionModel(mesa.Model):
         mv = self.scenario.moves
         h = self.scenario.housing
         present = self.tally.present() * self.scale
-        move_p = np.array([mv.base_per_year / WEEKS_PER_YEAR
-                           * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
-                           for m in self.municipalities])
+        move_p = self.fixed("move_p", lambda: np.array([
+            mv.base_per_year / WEEKS_PER_YEAR
+            * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
+            for m in self.municipalities]))
         pull = np.array([
             m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
             * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
             * max(m.params.destination_weight, 1e-9)
             for m in self.municipalities])
-        attraction = pull[None, :] * 0.5 ** (self.distance_km / mv.distance_scale_km)
+        attraction = pull[None, :] * self.fixed(
+            "distance_decay", lambda: 0.5 ** (self.distance_km / mv.distance_scale_km))
         np.fill_diagonal(attraction, 0.0)
         rows = attraction.sum(axis=1, keepdims=True)
         cdf = np.cumsum(np.divide(attraction, rows, out=np.zeros_like(attraction),
@@ -602,7 +624,7 @@ class ReceptionModel(mesa.Model):
         due[mun] = self.municipalities[ag.muni].spend(due[mun])
         ag.receive(due)
         spend[ag.muni] += due
-        lines[ag.muni, SPENDING_LINES.index("services")] += due.sum()
+        lines[ag.muni, LINE_SERVICES] += due.sum()
 
     def _weeks_to_next_quarter(self) -> int:
         return QUARTER - (self.week - self.fy_offset) % QUARTER
@@ -619,33 +641,27 @@ class ReceptionModel(mesa.Model):
         all_beds = self.week_stats["beds"] * k
         overflow = self.week_stats["overflow_occupancy"] * k
         counts = self.tally.counts
+        in_shelter = counts[:, :, SHELTER].sum(axis=1)
         unfunded = np.zeros(len(self.municipalities))
-        emergency_paid = np.zeros((len(self.municipalities), len(response.PAYERS)))
+        # every city's places at once; a city's row is then what it pays
+        emergency_paid = response.cost_per_week(
+            self.scenario.response, np.array([m.emergency.open for m in self.municipalities],
+                                             np.int64).reshape(len(self.municipalities), -1), k)
         mun, fed = FUNDERS.index("municipal"), FUNDERS.index("federal")
-        payer_funder = [FUNDERS.index(p) for p in response.PAYERS]
         shares = self.scenario.governments.provinces
-        for m in self.municipalities:
+        regular = np.minimum(occ[:, 0], all_beds) * f.shelter_bed_week_cad
+        overflow_cost = overflow * f.overflow_bed_week_cad
+        interim = occ[:, 1] * f.interim_place_week_cad
+        paid = np.zeros(len(self.municipalities))
+        for m in self.municipalities:  # what each city can pay, then who refunds it
             i = m.index
-            regular = min(occ[i, 0], all_beds[i]) * f.shelter_bed_week_cad
-            overflow_cost = overflow[i] * f.overflow_bed_week_cad
-            emergency = response.cost_per_week(self.scenario.response, m.emergency.open, k)
-            paid = m.spend(overflow_cost + emergency[0], overflow=True)
-            unfunded[i] = overflow_cost + emergency[0] - paid
-            emergency[0] = min(emergency[0], paid)  # the city pays its places first
-            emergency_paid[i] = emergency
-            interim = occ[i, 1] * f.interim_place_week_cad
-            spend[i, mun] += regular + paid
-            spend[i, fed] += interim
-            for p, funder in enumerate(payer_funder[1:], start=1):
-                spend[i, funder] += emergency[p]
-            lines[i, SPENDING_LINES.index("shelter_beds")] += regular
-            lines[i, SPENDING_LINES.index("overflow")] += paid - emergency[0]
-            lines[i, SPENDING_LINES.index("emergency_places")] += emergency.sum()
-            lines[i, SPENDING_LINES.index("interim_housing")] += interim
+            emergency = emergency_paid[i]
+            paid[i] = m.spend(overflow_cost[i] + emergency[0], overflow=True)
+            unfunded[i] = overflow_cost[i] + emergency[0] - paid[i]
+            emergency[0] = min(emergency[0], paid[i])  # the city pays its places first
             # claimants' share of shelter users, from last week's tally
-            in_shelter = counts[i, :, SHELTER].sum()
-            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter if in_shelter else 0.0
-            claimant_cost = (regular + paid) * claimant_share
+            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter[i] if in_shelter[i] else 0.0
+            claimant_cost = (regular[i] + paid[i]) * claimant_share
             if claimant_cost > 0 and (f.ihap_predictable
                                       or self.rng.random() < f.ihap_adhoc_payment):
                 self.claims_queue.append((self.week + f.ihap_lag_weeks, i, fed,
@@ -654,6 +670,14 @@ class ReceptionModel(mesa.Model):
             if claimant_cost > 0 and rule is not None and rule.claimant_cost_share > 0:
                 self.claims_queue.append((self.week + rule.cost_share_lag_weeks, i, PROVINCIAL,
                                           claimant_cost * rule.claimant_cost_share))
+        spend[:, mun] += regular + paid
+        spend[:, fed] += interim
+        for p, payer in enumerate(response.PAYERS[1:], start=1):
+            spend[:, FUNDERS.index(payer)] += emergency_paid[:, p]
+        lines[:, LINE_SHELTER_BEDS] += regular
+        lines[:, LINE_OVERFLOW] += paid - emergency_paid[:, 0]
+        lines[:, LINE_INTERIM] += interim
+        lines[:, LINE_EMERGENCY] += emergency_paid.sum(axis=1)
         due = [q for q in self.claims_queue if q[0] <= self.week]
         self.claims_queue = [q for q in self.claims_queue if q[0] > self.week]
         for _, i, funder, amount in due:

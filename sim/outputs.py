@@ -324,7 +324,7 @@ def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str
     out["cost_per_integration_point"] = model.cumulative_spend / points if points else nan
     sentiment = np.array([m.sentiment for m in model.municipalities])
     weights = np.array([m.params.population for m in model.municipalities])
-    out["sentiment"] = float(np.average(sentiment, weights=weights))
+    out["sentiment"] = float((sentiment * weights).sum() / weights.sum())  # np.average's sums
     return out
 
 

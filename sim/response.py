@@ -30,13 +30,16 @@ def pressure_target(unsheltered: float, population: float, p: Politics) -> float
     return 1.0 - math.exp(-per_100k / p.pressure_scale_per_100k)
 
 
-def fill_by_kind(occupied: int, open_places: np.ndarray) -> np.ndarray:
-    """Occupied emergency places per kind: places fill in the order of the kinds."""
+def fill_by_kind(occupied: int | np.ndarray, open_places: np.ndarray) -> np.ndarray:
+    """Occupied emergency places per kind: places fill in the order of the kinds.
+
+    Also for every city at once: ``occupied`` int[m], ``open_places`` int[m, kinds].
+    """
     out = np.zeros_like(open_places)
-    left = occupied
-    for k, places in enumerate(open_places):
-        out[k] = min(left, places)
-        left -= out[k]
+    left = np.asarray(occupied)
+    for k in range(open_places.shape[-1]):
+        out[..., k] = np.minimum(left, open_places[..., k])
+        left = left - out[..., k]
     return out
 
 
@@ -117,6 +120,8 @@ class EmergencyState:
     def open_due(self, week: int) -> np.ndarray:
         """Open the orders due by ``week``; return the places opened by kind."""
         opened = np.zeros(self.n_kinds, np.int64)
+        if not self.pipeline:
+            return opened
         for o in self.pipeline:
             if o.week <= week:
                 opened[o.kind] += o.places
@@ -137,19 +142,22 @@ def limits(response: Response, population: float, scale: float) -> np.ndarray:
 
 
 def cost_per_week(response: Response, open_places: np.ndarray, scale: float) -> np.ndarray:
-    """Weekly running cost of the open places by payer (CAD, ``PAYERS`` order)."""
-    out = np.zeros(len(PAYERS))
+    """Weekly running cost of the open places by payer (CAD, ``PAYERS`` order); for every
+    city at once if ``open_places`` is int[m, kinds] (then float[m, payers])."""
+    out = np.zeros((*open_places.shape[:-1], len(PAYERS)))
     for k, kind in enumerate(response.kinds.values()):
-        out[PAYERS.index(kind.payer)] += open_places[k] * scale * kind.cost_per_place_week
+        cost = kind.cost_per_place_week
+        out[..., PAYERS.index(kind.payer)] += open_places[..., k] * scale * cost
     return out
 
 
-def quality_of_shelter(regular: int, emergency: np.ndarray, overflow: int,
-                       response: Response) -> float:
+def quality_of_shelter(regular: int | np.ndarray, emergency: np.ndarray,
+                       overflow: int | np.ndarray, response: Response) -> float | np.ndarray:
     """Mean quality of the places people in shelter sleep in (regular beds and paid
-    overflow count 1), for the safety target of everyone in shelter."""
-    total = regular + int(emergency.sum()) + overflow
-    if total == 0:
-        return 1.0
+    overflow count 1), for the safety target of everyone in shelter; for every city at
+    once if the arguments are arrays over cities (``emergency`` int[m, kinds])."""
+    total = regular + emergency.sum(axis=-1) + overflow
     q = np.array([kind.quality for kind in response.kinds.values()])
-    return float((regular + overflow + (emergency * q).sum()) / total)
+    mean = np.divide(regular + overflow + (emergency * q).sum(axis=-1), total,
+                     out=np.ones(np.shape(total)), where=total != 0)
+    return float(mean) if mean.ndim == 0 else mean

@@ -1,0 +1,48 @@
+"""Values the model computes once from the parameters (``ReceptionModel.fixed``) follow a
+timeline change from the week it applies; agencies' hours offered, computed for every agency
+at once, match a hand calculation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import BASE, scenario
+
+from sim.agency import offer_hours
+from sim.codes import FEDERAL, SERVICES
+from sim.model import ReceptionModel
+
+
+def test_timeline_change_reaches_the_values_kept_for_the_run() -> None:
+    sc = scenario({"run": {"weeks": 6}, "timeline": [{"week": 3, "set": {
+        "moves.base_per_year": 0.5, "municipalities.Metro.interim_places": 400}}]})
+    model = ReceptionModel(scenario=sc)
+    for _ in range(3):
+        model.step()
+    before = model.move_choices()[0].copy()
+    assert model.shelter_capacity()[1][0] != round(400 / model.scale)
+    model.step()  # week 3: the change applies before anything else
+    mv = model.scenario.moves
+    want = np.array([0.5 / 52 * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
+                     for m in model.municipalities])
+    np.testing.assert_array_equal(model.move_choices()[0], want)
+    assert not np.array_equal(before, want)
+    assert model.shelter_capacity()[1][0] == round(400 / model.scale)
+
+
+def test_offer_hours_follow_waiting_lists_by_flexibility() -> None:
+    agency = {**BASE["agencies"][0], "services": ["orientation", "employment"],
+              "flexibility": 0.5, "staff_fte": 2}
+    model = ReceptionModel(scenario=scenario({"agencies": [agency]}))
+    waiting = np.zeros((2, len(SERVICES)))
+    waiting[0, SERVICES.index("orientation")] = 10
+    waiting[0, SERVICES.index("employment")] = 30
+    waiting[0, SERVICES.index("language")] = 99  # not offered: no pull
+    hours = offer_hours(model.agencies, 0, model.scenario.services, waiting)
+    total = 2 * model.scenario.services.client_hours_per_fte_week
+    # half evenly over the two services, half by their share of the waiting (1/4, 3/4)
+    want = {"orientation": 0.375, "employment": 0.625, "language": 0.0, "housing_help": 0.0}
+    for s, name in enumerate(SERVICES):
+        assert hours[0, s, FEDERAL] == pytest.approx(total * want[name])
+    assert hours[0].sum() == pytest.approx(total)
+    np.testing.assert_array_equal(model.agencies[0].hours_available, hours[0])
