@@ -1,10 +1,19 @@
-"""Output helpers checked by hand: the index quantiles read off the decile histograms."""
+"""Output helpers checked by hand: the index quantiles read off the decile histograms; the
+column lists of docs/ODD.md against the tables a run makes."""
 
 from __future__ import annotations
 
-import numpy as np
+import re
+from pathlib import Path
 
-from sim.outputs import hist_quantiles
+import numpy as np
+import pytest
+
+from sim.model import ReceptionModel
+from sim.outputs import frames, hist_quantiles
+from sim.scenario import DEFAULT_SCENARIO, load_scenario
+
+ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 
 
 def test_hist_quantiles_interpolate_within_the_bin_for_every_city_at_once():
@@ -25,3 +34,21 @@ def test_hist_quantiles_interpolate_within_the_bin_for_every_city_at_once():
 def test_hist_quantiles_default_to_the_three_reported():
     hist = np.array([[1] * 10])  # uniform: the q-quantile is q
     np.testing.assert_allclose(hist_quantiles(hist), [[0.1], [0.5], [0.9]])
+
+
+@pytest.fixture(scope="module")
+def tables():
+    model = ReceptionModel(scenario=load_scenario(DEFAULT_SCENARIO, ["run.weeks=2"]))
+    model.run()
+    return frames(model)
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["municipalities", "totals"])
+def test_odd_lists_every_output_column_in_order(tables, which):
+    """The "Exact column list" blocks of docs/ODD.md are the columns a run writes."""
+    block = re.search(r"Exact column list \((\d+) columns\), as printed by "
+                      rf"`list\(frames\(model\)\[{which}\]\.columns\)`:\n\n```\n(.*?)\n```",
+                      ODD.read_text(encoding="utf-8"), re.S)
+    listed = [c.strip() for c in block.group(2).replace("\n", " ").split(",") if c.strip()]
+    assert listed == list(tables[which].columns)
+    assert int(block.group(1)) == len(listed)
