@@ -52,8 +52,14 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
+def visible(name: str) -> bool:
+    """Whether a name holds a character a reader can see (not only spaces or format
+    characters such as a zero-width space)."""
+    return bool(name_key(name)) and any(ch.isprintable() and not ch.isspace() for ch in name)
+
+
 def nonblank(name: str) -> str:
-    if not name_key(name) or not any(ch.isprintable() and not ch.isspace() for ch in name):
+    if not visible(name):
         raise ValueError("a name must hold at least one visible character")
     return name
 

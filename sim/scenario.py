@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sim import access, limits, paths
 from sim.params import Scenario
 from sim.params_base import RENAMED_KEYS
+from sim.params_checks import visible
 from sim.series import SeriesError, weekly_arrivals
 from sim.toml_lines import find_line
 
@@ -457,7 +458,7 @@ def _named_loc(loc: tuple, data: Any) -> list[str]:
     node = data
     for part in loc:
         if isinstance(part, int) and isinstance(node, list) and part < len(node) and \
-                isinstance(node[part], dict) and str(node[part].get("name", "")).strip():
+                isinstance(node[part], dict) and visible(str(node[part].get("name", ""))):
             parts.append(str(node[part]["name"]))
         else:
             parts.append(str(part))

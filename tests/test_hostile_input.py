@@ -39,6 +39,8 @@ NONSENSE = {
         ["streams.economic_pr", "weight", "nowhere"]),
     "empty city name": (BASE.replace('name = "Town"', 'name = ""'),
                         ["municipalities[1].name", "visible character"]),
+    "zero-width city name": (BASE.replace('name = "Town"', 'name = "\u200b"'),
+                             ["municipalities[1].name", "visible character"]),
     "names alike after NFC": (
         BASE.replace('name = "Metro"', 'name = "Montr\u00e9al"')
         .replace('"Metro"', '"Montr\u00e9al"').replace('name = "Town"', 'name = "Montre\u0301al"'),
