@@ -68,7 +68,8 @@ CITY_OUTCOMES = tuple(k for k in HEADLINE if k not in SYSTEM_ONLY)
 # The weekly columns the outcomes need (missing ones give NaN outcomes).
 NEEDED = ("week", "shelter_occupancy", "unsheltered", "newcomers", "arrivals",
           "employment_rate", "integration_index", "retention", "reached_stable_share",
-          "mean_weeks_to_stable", "stable_within_a_year_share", *DIMENSIONS, *(f"index_{s}" for s in STATUSES),
+          "mean_weeks_to_stable", "stable_within_a_year_share", *DIMENSIONS,
+          *(f"index_{s}" for s in STATUSES),
           *(f"mean_wait_{s}" for s in SERVICES), *(f"started_{s}" for s in SERVICES),
           *(f"waiting_{s}" for s in SERVICES),
           *(f"spend_{f}" for f in FUNDERS), "emergency_places", "spend_line_emergency_places")

@@ -15,9 +15,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.codes import ASYLUM, DEPARTED
-
-WEEKS_PER_YEAR = 52
+from sim.codes import ASYLUM, DEPARTED, WEEKS_PER_YEAR
 
 
 class ClaimsQueue:

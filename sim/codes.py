@@ -6,6 +6,8 @@ schema, the kernels, the outputs and the docs agree.
 
 from __future__ import annotations
 
+WEEKS_PER_YEAR = 52  # one step is one week (MODEL.md); a year is 52 of them
+
 # Legal status (MODEL.md section 2). Order matters: kernels index tables by it.
 STATUSES: tuple[str, ...] = (
     "economic_pr",

@@ -19,11 +19,10 @@ import numpy as np
 
 from sim import francophone, kernels
 from sim.arrivals import ARRIVAL_HOUSING, add_people, destination_weights
-from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING
+from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING, WEEKS_PER_YEAR
 from sim.params import Scenario
 from sim.params_people import STOCK_HOUSING, STOCK_STATUSES
 
-WEEKS_PER_YEAR = 52
 PROC_WARMUP = 7  # random stream of the warm-up (kernels.PROC_* are 1-6)
 _RNG_SALT = 0xEA71E5  # the generator of the draws below: its own, from the run's seed
 _FR_SALT = 0xEA71F4  # who of them is francophone: a generator of its own (others unchanged)

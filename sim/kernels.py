@@ -47,8 +47,8 @@ from sim.codes import (
     INTERIM,
     LANGUAGE,
     MATCHED_JOB,
-    N_AGE,
     MUNICIPAL,
+    N_AGE,
     N_DIM,
     N_FUNDER,
     N_SERVICE,
@@ -1165,7 +1165,8 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         if not present:
             continue
         a = np.uint32(age[i])
-        people[m, 4 * a + 2 * (employment[i] != NO_JOB) + ((a == CORE) & (p.week - aw <= p.recent))] += 1
+        recent = (a == CORE) & (p.week - aw <= p.recent)
+        people[m, 4 * a + 2 * (employment[i] != NO_JOB) + recent] += 1
         st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
         st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
         combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1

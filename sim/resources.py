@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.codes import WEEKS_PER_YEAR
 from sim.params import Scenario
 
-WEEKS_PER_YEAR = 52
 BYTES_PER_AGENT = 2 * 77  # peak RSS growth per migrant (docs/performance.md), x2 on growth
 BASE_BYTES = 400 * 2**20  # interpreter, numba kernels, pandas (docs/performance.md: ~350 MiB)
 STARTUP_S = 1.5  # warm start-up of `reception run` (benchmarks/results.json "startup")

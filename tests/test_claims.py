@@ -46,7 +46,9 @@ def test_capacity_carries_fractions_and_idle_capacity_is_lost():
         q = queue.quota(model)
         queue.settle(q, q)
         quotas.append(q)
-    assert sum(quotas) == 2 and quotas[19] == 1 and quotas[39] == 1  # one every 20 weeks
+    assert sum(quotas) == 2
+    assert quotas[19] == 1
+    assert quotas[39] == 1
     model = fake_model(per_year=520.0)
     queue = ClaimsQueue(model)
     queue.credit = 0.5
@@ -99,7 +101,8 @@ def test_the_in_shelter_stock_is_decided_over_the_clearing_of_the_week0_backlog(
     a = model.migrants
     stock_left = np.count_nonzero(a.status[:100] == ASYLUM) / 100
     earlier_left = model.claims.earlier / 200
-    assert 0.4 < stock_left < 0.6 and abs(stock_left - earlier_left) < 0.04
+    assert 0.4 < stock_left < 0.6
+    assert abs(stock_left - earlier_left) < 0.04
     later = slice(100, a.n)
     assert not np.any((a.status[later] == PROTECTED) | (a.status[later] == NON_STATUS)
                       | ((a.status[later] == ASYLUM) & (a.housing[later] == DEPARTED)))
@@ -120,7 +123,8 @@ def test_a_board_funded_below_the_claims_made_keeps_people_claimants_and_in_shel
                          t["shelter_occupancy"].iloc[-52:].mean()))
         out[cap] = np.array(rows)
     funded, starved = out[2000], out[400]
-    assert (funded[:, 0] < 50).all() and (starved[:, 0] > 1_400).all()
+    assert (funded[:, 0] < 50).all()
+    assert (starved[:, 0] > 1_400).all()
     assert (starved[:, 1] < 0.6 * funded[:, 1]).all()
     assert (starved[:, 2] > funded[:, 2] + 30).all()
 

@@ -1192,7 +1192,8 @@ def test_a_child_granted_protection_asks_for_orientation_but_not_for_classes():
     out = run_services(pop, 7, pool(**every), HPW, DURATION, takeup=1.0)
     asked = pop.svc_state != SVC_NONE
     assert asked[:, ORIENTATION].all()
-    assert not asked[0, LANGUAGE] and not asked[:, EMPLOYMENT_SVC].any()
+    assert not asked[0, LANGUAGE]
+    assert not asked[:, EMPLOYMENT_SVC].any()
     assert asked[1, LANGUAGE]  # seniors may go to language classes
     assert out.requests[0, :, 1].sum() == asked.sum()
 
@@ -1729,7 +1730,8 @@ def test_a_referral_that_does_not_fit_costs_intake_hours_and_a_week():
     fit = _waiting_for_orientation(3)
     out = run_services(fit, 4, pool(s0_f0=10.0), [2.0, 1, 1, 1], [3, 1, 1, 1], match=[1.0],
                        intake_hours=1.5)
-    assert out.started[0, 0] == 3 and out.misreferred.sum() == 0.0
+    assert out.started[0, 0] == 3
+    assert out.misreferred.sum() == 0.0
 
 
 def test_referral_matching_fits_the_stated_share_of_referrals():

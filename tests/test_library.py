@@ -305,7 +305,8 @@ def test_americas_network_most_cities_strained_and_regularization_helps():
     assert r_end["status_non_status"] < 0.85 * n_end["status_non_status"]
     assert r_end["status_temporary_worker"] > 1.3 * n_end["status_temporary_worker"]
     assert r_end["status_economic_pr"] == pytest.approx(n_end["status_economic_pr"], rel=0.02)
-    assert reg.totals["regularized"].sum() > 50_000 and none.totals["regularized"].sum() == 0
+    assert reg.totals["regularized"].sum() > 50_000
+    assert none.totals["regularized"].sum() == 0
     assert r_end["integration_index"] > n_end["integration_index"] + 0.002
     assert r_end["employment_rate"] > n_end["employment_rate"]
 
