@@ -46,7 +46,7 @@ from sim.toml_lines import find_line
 # Factor paths a design may not vary: the seed comes from the seed policy; these sections are
 # lists addressed by position, which parameter paths cannot name.
 SEED_PATH = "run.seed"
-NOT_FACTORS = ("timeline", "transfers", "shocks")
+NOT_FACTORS = ("timeline", "transfers")  # shocks are factors by position: shocks.0.multiplier
 # Validate the design points as scenarios up to this many before a sweep (a few ms each);
 # --dry-run validates them all.
 MAX_VALIDATED_POINTS = 20_000

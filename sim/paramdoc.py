@@ -20,7 +20,8 @@ HEADER = """# Parameters
 
 Generated from the scenario schema (`sim/params.py`) by `python -m sim.paramdoc`; do not edit
 by hand. Paths are as written in scenario files and in `--set`; items of `municipalities` and
-`agencies` are addressed by name (`municipalities.Toronto.refugee_program_beds`).
+`agencies` are addressed by name (`municipalities.Toronto.refugee_program_beds`), items of
+`shocks` by position from 0 (`shocks.0.multiplier`).
 
 ## Types: one rule for every field
 

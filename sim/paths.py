@@ -2,7 +2,8 @@
 
 One syntax serves command-line overrides (``--set``), timeline entries and error
 messages. Items of the named lists (municipalities, agencies) are addressed by name,
-either as ``municipalities.Toronto`` or ``municipalities[Toronto]``.
+either as ``municipalities.Toronto`` or ``municipalities[Toronto]``; items of lists without
+names (``shocks``) by position from 0, ``shocks.0.multiplier`` or ``shocks[0].multiplier``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,23 @@ def set_in_data(data: dict, path: str, value: Any) -> None:
     node[last] = value
 
 
+def _by_position(items: list, part: str, where: list[str]) -> Any | None:
+    """Item ``part`` (a position from 0) of a list whose items have no names, else None."""
+    if not part.isdigit() or any(_name_of(it) is not None for it in items):
+        return None
+    if int(part) >= len(items):
+        raise PathError(f"{'.'.join(where)}: no item {part} (the list has {len(items)}, "
+                        "counted from 0)")
+    return items[int(part)]
+
+
+def _name_of(item: Any) -> Any:
+    return item.get("name") if isinstance(item, dict) else getattr(item, "name", None)
+
+
 def _named_item(items: list, name: str, where: list[str]) -> dict:
+    if (item := _by_position(items, name, where)) is not None:
+        return item
     for item in items:
         if isinstance(item, dict) and item.get("name") == name:
             return item
@@ -96,6 +113,8 @@ def resolve(model: BaseModel, path: str) -> tuple[BaseModel | dict, str]:
 
 def _child(node: Any, part: str, where: list[str]) -> Any:
     if isinstance(node, list):
+        if (item := _by_position(node, part, where)) is not None:
+            return item
         for item in node:
             if getattr(item, "name", None) == part:
                 return item

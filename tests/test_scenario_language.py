@@ -125,6 +125,18 @@ def test_set_overrides_by_path_and_name(folder):
         load_scenario(folder / "base.toml", ["municipalities.Metro.shelter_bedz=1"])
 
 
+def test_set_addresses_shocks_by_position(folder):
+    """Items of a list without names (shocks) are addressed by position from 0."""
+    text = BASE + ('[[shocks]]\nstream = "economic_pr"\nstart_week = 2\nend_week = 4\n'
+                   'multiplier = 2.0\n[[shocks]]\nstream = "economic_pr"\nstart_week = 8\n'
+                   'end_week = 9\nmultiplier = 3.0\n')
+    write(folder, "shocked.toml", text)
+    sc = load_scenario(folder / "shocked.toml", ["shocks.1.multiplier=5", "shocks[0].end_week=6"])
+    assert [(s.multiplier, s.end_week) for s in sc.shocks] == [(2.0, 6), (5.0, 9)]
+    with pytest.raises(ScenarioError, match=r"no item 2 \(the list has 2, counted from 0\)"):
+        load_scenario(folder / "shocked.toml", ["shocks.2.multiplier=5"])
+
+
 def test_timeline_caps_intake_from_a_date_and_a_top_up_opens_interim_places(folder):
     text = BASE + """
 [politics]

@@ -682,3 +682,23 @@ def test_bad_scheduler_address_is_a_usage_error(reference, address, capsys):
         "address" in capsys.readouterr().err
     good = parser.parse_args(["sweep", str(exp), "--scheduler", "tcp://[::1]:8786"])
     assert good.scheduler == "tcp://[::1]:8786"
+
+
+def test_a_shock_is_a_factor_by_position(tmp_path):
+    """A surge's size is an uncertainty an experiment can vary: shocks.0.multiplier."""
+    folder = tmp_path / "shock"
+    exp = write_experiment(folder, replicates=1, weeks=8)
+    (folder / "tiny.toml").write_text(TINY_SCENARIO + '\n[[shocks]]\nstream = "asylum_claimant"\n'
+                                      'start_week = 2\nend_week = 6\nmultiplier = 2.0\n')
+    exp.write_text(exp.read_text().replace('"housing.search_rate" = [0.05, 0.2]',
+                                           '"shocks.0.multiplier" = [1.0, 4.0]'))
+    plan = load_plan(exp)
+    arrivals = {}
+    for run in plan.runs():
+        factors = plan.points[run.point].factors
+        spec = json.loads(json.dumps(plan.spec(run)))
+        arrivals[(factors["funding.grant_factor.federal"], factors["shocks.0.multiplier"])] = \
+            run_one(spec)["summary"]["arrivals"]
+    # The same seed and funding: four times the claimants for four weeks instead of twice.
+    for federal in (0.5, 1.0, 2.0):
+        assert arrivals[(federal, 4.0)] > 1.2 * arrivals[(federal, 1.0)]
