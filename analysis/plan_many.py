@@ -87,18 +87,16 @@ def plan_many(scenario: Path | str, levers: Sequence[str], targets: Sequence[str
         found = search(lambda cands: ev.run(cands, seeds), parsed, tgts, terms, probability,
                        trials=trials, batch=max(2, min(jobs, 8)), seed=first, log=say)
         best = found.best()
-        checked = None
-        if best is not None and fresh:
-            say(f"confirming the plan on {len(fresh)} fresh seeds "
-                f"({fresh[0]}..{fresh[-1]})")
-            checked = confirm(lambda values: ev.run([values], fresh)[0], best, tgts, terms,
-                              fresh)
-        rechecked = None
-        if checked is not None and again:
-            say(f"re-checking the confirmation on {len(again)} more fresh seeds "
-                f"({again[0]}..{again[-1]})")
-            rechecked = confirm(lambda values: ev.run([values], again)[0], best, tgts, terms,
-                                again)
+
+        def on(fresh_seeds: list[int], what: str) -> Confirmation:
+            say(f"{what} on {len(fresh_seeds)} fresh seeds "
+                f"({fresh_seeds[0]}..{fresh_seeds[-1]})")
+            return confirm(lambda values: ev.run([values], fresh_seeds)[0], best, tgts, terms,
+                           fresh_seeds)
+
+        checked = on(fresh, "confirming the plan") if best is not None and fresh else None
+        rechecked = (on(again, "re-checking the confirmation (more seeds)")
+                     if checked is not None and again else None)
     current = {lv.path: ev.current(lv.path, allow_bool=True) for lv in parsed}
     return ManyPlan(str(ev.path), city, found, seeds, checked, rechecked, current, ev.runs,
                     time.perf_counter() - t0, jobs)

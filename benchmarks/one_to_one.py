@@ -25,6 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from run_benchmarks import Phases  # noqa: E402 (after the path set-up)
 
 SCENARIO = HERE.parent / "scenarios" / "canada_one_to_one.toml"
 
@@ -42,13 +45,8 @@ def measure(threads_wanted: int | None, weeks: int | None) -> dict:
 
     if threads_wanted:
         threads.set_threads(threads_wanted)
-    phases: dict[str, list[float]] = {}
-    clock = [time.perf_counter(), time.process_time()]
-
-    def lap(name: str) -> None:
-        now = [time.perf_counter(), time.process_time()]
-        phases[name] = [now[0] - clock[0], now[1] - clock[1]]
-        clock[:] = now
+    clock = Phases()
+    lap = clock.lap
 
     load_before = os.getloadavg()[0]
     t_start = time.perf_counter()
@@ -67,6 +65,7 @@ def measure(threads_wanted: int | None, weeks: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         runner.write(result, Path(tmp) / "out")
         lap("write")
+    phases = clock.times
     wall = sum(p[0] for p in phases.values())
     cpu = sum(p[1] for p in phases.values())
     return {

@@ -35,7 +35,7 @@ from sim.codes import (
     FRIENDS, HOUSING_HELP, INTERIM, LANGUAGE, MATCHED_JOB, MUNICIPAL, N_DIM, N_FUNDER, N_HOUSING,
     N_SERVICE, N_STATUS, NO_JOB, NON_STATUS, ORIENTATION, PRECARIOUS, PROTECTED, RESETTLED, SENIOR,
     SHELTER, STABLE, STUDENT, SURVIVAL_JOB, SVC_DONE, SVC_IN_SERVICE, SVC_NONE, SVC_WAITING,
-    TEMP_WORKER, UNSHELTERED,
+    TEMP_WORKER, UNSHELTERED, WEEKS_PER_YEAR,
 )
 from sim import francophone, kernels
 from sim.model import ReceptionModel
@@ -361,9 +361,9 @@ class Person(mesa.Agent):
             if self.stable_week >= 0:
                 t.misc[o][3] += 1
                 t.misc[o][4] += self.stable_week - self.arrival_week
-            if self.model.week - self.arrival_week >= 52:  # arrived a year ago or more
+            if self.model.week - self.arrival_week >= WEEKS_PER_YEAR:  # arrived a year ago or more
                 t.misc[o][12] += 1
-                t.misc[o][13] += 0 <= self.stable_week <= self.arrival_week + 52
+                t.misc[o][13] += 0 <= self.stable_week <= self.arrival_week + WEEKS_PER_YEAR
         if h == DEPARTED:
             return
         if m == o and ours:

@@ -179,16 +179,24 @@ def worker_model(kind: str, migrants: int, weeks: int, munis: int, agencies: int
     return out
 
 
+class Phases:
+    """Wall and CPU seconds of consecutive phases: ``lap(name)`` ends the phase ``name``."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+        self._clock = [time.perf_counter(), time.process_time()]
+
+    def lap(self, name: str) -> None:
+        now = [time.perf_counter(), time.process_time()]
+        self.times[name] = [now[0] - self._clock[0], now[1] - self._clock[1]]
+        self._clock = now
+
+
 def worker_startup(out_dir: str) -> dict:
     """Phases of a warm ``reception run --weeks 1`` (default scenario) in this process:
     ``{phase: [wall s, CPU s]}``."""
-    t: dict[str, list[float]] = {}
-    clock = [time.perf_counter(), time.process_time()]
-
-    def lap(name: str) -> None:
-        now = [time.perf_counter(), time.process_time()]
-        t[name] = [now[0] - clock[0], now[1] - clock[1]]
-        clock[:] = now
+    phases = Phases()
+    lap = phases.lap
 
     from sim import runner  # (pandas, pyarrow, mesa, numba, pydantic, scipy)
     from sim.model import ReceptionModel
@@ -207,7 +215,7 @@ def worker_startup(out_dir: str) -> dict:
     lap("simulate_again")  # everything loaded: the run itself
     runner.write(result, Path(out_dir))
     lap("write")
-    return t
+    return phases.times
 
 
 def run_worker(*args: str, env: dict | None = None) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from sim.codes import CHARITY, FUNDERS, N_FUNDER, N_SERVICE, SERVICES
+from sim.codes import CHARITY, FUNDERS, N_FUNDER, N_SERVICE, SERVICES, WEEKS_PER_YEAR
 from sim.params import Agency as AgencyParams
 from sim.params import Services
 
@@ -118,7 +118,7 @@ class Agency(mesa.Agent):
         for g in self.grants:
             if g.kind == "program" and g.end_week == week and g.renewal_probability > 0:
                 if rng.random() < g.renewal_probability:
-                    g.end_week = week + 52
+                    g.end_week = week + WEEKS_PER_YEAR
                     renewed.append(g)
                     self._income = None
         return renewed
@@ -128,7 +128,7 @@ class Agency(mesa.Agent):
         due = np.zeros(N_FUNDER)
         for g in self.grants if grants is None else grants:
             weeks = sum(1 for w in range(week, week + n_weeks) if g.active(w))
-            due[g.funder] += g.amount_per_year * weeks / 52.0
+            due[g.funder] += g.amount_per_year * weeks / WEEKS_PER_YEAR
         return due * self._factor()
 
     def receive(self, paid: np.ndarray) -> None:
@@ -142,7 +142,7 @@ class Agency(mesa.Agent):
         disbursement in ``weeks_to_income`` weeks, staff are cut at once to what it can
         carry: money that is not there cannot pay a notice period.
         """
-        weekly_fte_cost = services.cost_per_fte_year / 52.0
+        weekly_fte_cost = services.cost_per_fte_year / WEEKS_PER_YEAR
         carry = max(0.0, self.cash + self.allowed_deficit) / (weekly_fte_cost
                                                               * max(1, weeks_to_income))
         if self.staff > carry + 1e-9:

@@ -70,6 +70,7 @@ from sim.codes import (
     SVC_WAITING,
     TEMP_WORKER,
     UNSHELTERED,
+    WEEKS_PER_YEAR,
     YOUTH,
 )
 
@@ -893,7 +894,7 @@ def integration_tables(week, first_week, p, features, quality):
         root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
     years = np.empty(week + 1 - first_week)
     for w in range(first_week, week + 1):
-        years[w - first_week] = min((week - w) / 52.0, 3.0)
+        years[w - first_week] = min((week - w) / WEEKS_PER_YEAR, 3.0)
     access = np.empty((N_SERVICE + 1, N_SERVICE + 1))
     for requested in range(N_SERVICE + 1):
         for received in range(N_SERVICE + 1):
@@ -1102,9 +1103,6 @@ class TallyOut(NamedTuple):
     waiting_by: np.ndarray
 
 
-_YEAR = 52  # weeks: stable housing "within a year" of arriving (Tally.misc)
-
-
 class TallyParams(NamedTuple):
     """What the tally needs besides the migrant columns."""
 
@@ -1158,9 +1156,9 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         ours = aw >= 0  # arrived during the run (not an earlier newcomer)
         reached = (sw >= 0) & ours
         present = h != DEPARTED
-        year_ago = ours & (p.week - aw >= _YEAR)
+        year_ago = ours & (p.week - aw >= WEEKS_PER_YEAR)
         arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours) + 8 * year_ago
-                 + 16 * (year_ago & reached & (sw - aw <= _YEAR))] += 1
+                 + 16 * (year_ago & reached & (sw - aw <= WEEKS_PER_YEAR))] += 1
         out.misc[o, 4] += (sw - aw) * reached
         if not present:
             continue

@@ -389,7 +389,7 @@ class ReceptionModel(Money, mesa.Model):
             np.minimum(1.0, np.array([m.params.vacancy_rate for m in munis])
                        / h.reference_vacancy),
             np.array([(m.params.rental_stock * h.rental_turnover_per_year
-                       + m.params.new_supply_per_year) / 52.0 for m in munis])
+                       + m.params.new_supply_per_year) / WEEKS_PER_YEAR for m in munis])
             * h.newcomer_share_of_lettings * self.persons_per_unit / self.scale))
         climate = (1.0 - h.discrimination * (1.0 - np.array([m.sentiment for m in munis]))) * (
             1.0 + h.welcoming_boost * np.array([m.policies["welcoming_strategy"] for m in munis]))

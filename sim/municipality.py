@@ -6,6 +6,7 @@ import mesa
 import numpy as np
 
 from sim import response
+from sim.codes import WEEKS_PER_YEAR
 from sim.params import Funding, Politics, Scenario, Sentiment
 from sim.params import Municipality as MunicipalityParams
 from sim.response import EmergencyState
@@ -78,7 +79,7 @@ class Municipality(mesa.Agent):
         return paid
 
     def weekly_income(self) -> None:
-        self.cash += self.budget_per_year / 52.0
+        self.cash += self.budget_per_year / WEEKS_PER_YEAR
 
     def affordable_overflow(self, funding: Funding) -> float:
         """Overflow places (people) the city can pay for this week (free places: no limit)."""

@@ -28,6 +28,7 @@ from sim.codes import (
     SERVICES,
     SPENDING_LINES,
     STATUSES,
+    WEEKS_PER_YEAR,
 )
 from sim.params_response import PAYERS
 
@@ -36,7 +37,7 @@ from sim.params_response import PAYERS
 # and refugees, which here includes claimants who were refused and stayed (non-status).
 ACTIVE_WINDOW_WEEKS = 13
 # The Labour Force Survey's "very recent immigrants": landed at most five years ago.
-RECENT_WEEKS = 5 * 52
+RECENT_WEEKS = 5 * WEEKS_PER_YEAR
 # Employment rates: (employed column, people column) of ``Tally.misc``. Only people aged
 # 15-64 count (a child's or a senior's job is its household earner's: sim.codes).
 EMPLOYMENT_RATES = {"employment_rate": (6, 5), "employment_rate_core_age": (8, 7),
