@@ -412,13 +412,13 @@ def _sleeping_block(lo, hi, housing, muni, shelter_week, week, seekers, out_plac
     n_seekers = 0
     for i in range(lo, hi):
         h = housing[i]
-        m = muni[i]
-        out_placed[m, 0] += h == SHELTER
-        out_placed[m, 1] += h == INTERIM
-        if (h == SHELTER) | (h == INTERIM):
-            shelter_week[i] = week
+        # Every row is written as a seeker and kept if it is one (no branch on a code that
+        # is unpredictable); the few in shelter or interim housing take a branch.
         seekers[lo + n_seekers] = i
         n_seekers += h == UNSHELTERED
+        if (h == SHELTER) | (h == INTERIM):
+            out_placed[muni[i], np.int64(h == INTERIM)] += 1
+            shelter_week[i] = week
     return n_seekers
 
 
