@@ -127,14 +127,15 @@ _GAP_SLOT = 7
 
 @njit(cache=True)
 def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
-    """The rows of ``n`` that a weekly chance ``p`` picks, in row order (int64 array).
+    """The rows of ``n`` that a weekly chance ``p`` picks, in row order (uint64 array).
 
     Rare events (emigration, housing losses and search, moves) pick rows by geometric
     gaps: each row is still picked independently with chance ``p``, but a week costs
     about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT`` of
     "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
     """
-    picked = np.empty(n, np.int64)  # pages never written are never touched
+    # Unsigned rows: kernels then index with them without a check for negative indices.
+    picked = np.empty(n, np.uint64)  # pages never written are never touched
     if p <= 0.0:
         return picked[:0]
     log_q = np.log1p(-min(p, 1.0))  # -inf for p = 1: every gap is 0
@@ -199,7 +200,7 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
 def _listed(rows, found, block):
     """The rows that blocks listed in ``rows`` (block ``b`` from row ``b * block``, ``found[b]``
     of them), in row order."""
-    out = np.empty(found.sum(), np.int64)
+    out = np.empty(found.sum(), rows.dtype)
     k = 0
     for b in range(found.shape[0]):
         out[k:k + found[b]] = rows[b * block:b * block + found[b]]
@@ -251,7 +252,7 @@ def step_status(status, housing, status_due, arrival_week, week, key, p, claims_
     """
     n = status.shape[0]
     _emigration(housing, key, p, out_events)
-    claims = np.empty(n, np.int64)
+    claims = np.empty(n, np.uint64)
     found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
                                           claims_quota, claims), out_events)
     _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due,
@@ -273,7 +274,7 @@ def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quot
     """Regularization and permit events of rows lo:hi; lists the asylum claims to decide
     in ``claims[lo:]`` and returns how many."""
     listed = 0
-    for i in range(lo, hi):
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         if housing[i] == DEPARTED:
             continue
         s = status[i]
@@ -387,7 +388,7 @@ def step_reception(housing, muni, shelter_week, week, key, p, beds, interim_plac
     # Who sleeps where, block by block on threads: per city in shelter and in interim
     # housing, and the rows sleeping rough (listed in row order).
     placed = np.zeros((beds.shape[0], 2), np.int64)
-    seekers = np.empty(n, np.int64)
+    seekers = np.empty(n, np.uint64)
     found = _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers), placed)
     _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, shelter_week, week,
                    beds, interim_places, overflow_places, capped, placed, out_occupancy)
@@ -410,7 +411,7 @@ def _sleeping_block(lo, hi, housing, muni, shelter_week, week, seekers, out_plac
     and record the week as their ``shelter_week``, list those sleeping rough in
     ``seekers[lo:]`` and return how many."""
     n_seekers = 0
-    for i in range(lo, hi):
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         h = housing[i]
         # Every row is written as a seeker and kept if it is one (no branch on a code that
         # is unpredictable); the few in shelter or interim housing take a branch.
@@ -663,8 +664,8 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
-    busy = np.empty(n, np.int64)
-    waiting = np.empty(n, np.int64)
+    busy = np.empty(n, np.uint64)  # unsigned rows: no negative-index checks
+    waiting = np.empty(n, np.uint64)
     found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
                                             week, key, req, p_lapse, out_eligibility, open_,
                                             busy, waiting), out_requests)
@@ -707,7 +708,7 @@ def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, wee
     hours: a superset, pass 2 checks again) in ``waiting[lo:]``. Returns how many of each."""
     listed = 0
     listed_waiting = 0
-    for i in range(lo, hi):
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         if housing[i] == DEPARTED:
             continue
         st = status[i]
@@ -916,6 +917,39 @@ def integration_tables(week, first_week, p, features, quality):
     return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
 
 
+@njit(cache=True)
+def _job_chance_max(p, features, q_emp, by_age):
+    """The highest weekly chance of a job event of any row (skill and language at most 1)."""
+    boost = 1.0 + p.service_boost * max(0.0, q_emp.max())
+    labour = max(0.0, features[:, MF_LABOUR].max())
+    permit = max(1.0, p.no_permit_factor)
+    find = p.job_find * max(0.0, by_age[0].max()) * labour * boost * permit
+    keep_or_match = p.job_loss + (1.0 - p.job_loss) * p.match * labour * boost * permit
+    return min(1.0, max(find, keep_or_match))
+
+
+@njit(cache=True, inline="always")
+def _job_event(i, p, key, p_max, employment, skill, lang, s, m, a, st2, features, q_emp,
+               by_age, out_jobs):
+    """Row ``i``, picked at ``p_max``: finds a first job, loses one, or moves from a survival
+    job to a matched one, each with its own weekly chance (one draw over ``p_max``)."""
+    u = _uniform(key, i, 0) * p_max
+    boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
+    permit = p.no_permit_factor if s == NON_STATUS else 1.0
+    e = employment[i]
+    if e == NO_JOB:
+        if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
+                * permit):
+            employment[i] = SURVIVAL_JOB
+            out_jobs[m, 0] += 1
+    elif u < p.job_loss:
+        employment[i] = NO_JOB
+    elif e == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
+            p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
+        employment[i] = MATCHED_JOB
+        out_jobs[m, 1] += 1
+
+
 @njit(cache=True, nogil=True)
 def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
                        arrival_week, age, svc_state, dims, week, first_week, key, p, features,
@@ -943,7 +977,14 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
     """
     (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
      security_of) = integration_tables(week, first_week, p, features, quality)
-    for i in range(lo, hi):
+    # Job events are rare (a few per cent of rows a week): the rows that may have one are
+    # picked at the highest weekly chance of any (``visits``, from the block's own stream),
+    # and each keeps its own chance over that (thinning), so most rows take no draw.
+    p_max = _job_chance_max(p, features, q_emp, by_age)
+    candidates = visits(_mix(key ^ np.uint64(lo)), p_max, hi - lo) + np.uint64(lo)
+    next_k = 0
+    next_i = candidates[0] if candidates.shape[0] > 0 else np.uint64(hi)
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         if housing[i] == DEPARTED:
             continue
         # Unsigned codes: numba then indexes without a check for negative indices.
@@ -958,26 +999,12 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
         language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
         lang = language[i]
 
-        # Multiplying by a flag, not branching on it: service states are unpredictable.
-        boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
-        e = employment[i]
-        if e == NO_JOB:
-            pf = p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
-            if s == NON_STATUS:
-                pf *= p.no_permit_factor
-            if _uniform(key, i, 0) < pf:
-                employment[i] = SURVIVAL_JOB
-                out_jobs[m, 0] += 1
-        else:
-            if _uniform(key, i, 0) < p.job_loss:
-                employment[i] = NO_JOB
-            elif e == SURVIVAL_JOB:
-                pm = p.match * features[m, MF_LABOUR] * skill[i] * lang * boost
-                if s == NON_STATUS:
-                    pm *= p.no_permit_factor
-                if _uniform(key, i, 1) < pm:
-                    employment[i] = MATCHED_JOB
-                    out_jobs[m, 1] += 1
+        while next_i < i:  # candidates that were departed
+            next_k += 1
+            next_i = candidates[next_k] if next_k < candidates.shape[0] else np.uint64(hi)
+        if next_i == i:
+            _job_event(i, p, key, p_max, employment, skill, lang, s, m, a, st2, features,
+                       q_emp, by_age, out_jobs)
         e = np.uint32(employment[i])
 
         years = years_here[np.uint32(arrival_week[i] - first_week)]
@@ -1144,7 +1171,7 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     # ours + 2 reached + 4 still here + 8 a year ago or more + 16 stable within that year
     arrivals = np.zeros((n_muni, 32), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
-    for i in range(lo, hi):
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         # Unsigned codes: numba then indexes without a check for negative indices.
         m = np.uint32(muni[i])
         s = np.uint32(status[i])

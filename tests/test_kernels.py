@@ -1399,6 +1399,35 @@ def test_job_loss_one_ends_every_job():
     assert jobs.tolist() == [[0, 0]]
 
 
+
+def test_job_events_keep_their_weekly_chances_among_rows_picked_by_thinning():
+    """Job events are drawn only for rows picked at the highest chance of any (``visits``):
+    each row must still have its own chance. 300,000 rows over 5 blocks, every job state."""
+    n = 300_000
+    employment = np.repeat([NO_JOB, SURVIVAL_JOB, MATCHED_JOB], n // 3)
+    language = np.tile(np.array([1.0, 0.5], np.float32), n // 2)  # no job: 0.3 + 0.7 * lang
+    pop = people(n, employment=employment, language=language, skill=1.0)
+    p = integration_params(job_find=0.06, match=0.1, job_loss=0.02)
+    jobs = run_integration(pop, 10, p, features_table())
+    third = n // 3
+    after = pop.employment
+    expected = [  # rows, new state, chance
+        (slice(0, third), SURVIVAL_JOB, 0.06 * (0.3 + 0.7 * 0.75)),  # mean over languages
+        (slice(third, 2 * third), NO_JOB, 0.02),
+        (slice(third, 2 * third), MATCHED_JOB, (1 - 0.02) * 0.1 * 0.75),
+        (slice(2 * third, n), NO_JOB, 0.02),
+    ]
+    for rows, state, chance in expected:
+        got = np.mean(after[rows] == state)
+        sd = np.sqrt(chance * (1 - chance) / third)
+        assert abs(got - chance) < 4.5 * sd, (state, got, chance)
+    # the two languages of jobless rows: 0.06 and 0.06 x 0.65
+    found_by_lang = [np.mean(after[0:third][k::2] == SURVIVAL_JOB) for k in (0, 1)]
+    assert found_by_lang[0] == pytest.approx(0.06, abs=0.004)
+    assert found_by_lang[1] == pytest.approx(0.039, abs=0.004)
+    assert jobs.tolist() == [[int(np.sum(after[:third] == SURVIVAL_JOB)),
+                              int(np.sum(after[third:2 * third] == MATCHED_JOB))]]
+
 def test_departed_rows_are_untouched_by_integration():
     pop = people(1, housing=DEPARTED, language=0.5, dims=[[0.1, 0.2, 0.3, 0.4, 0.5]])
     before = snapshot(pop)

@@ -95,9 +95,11 @@ def test_every_file_is_plain_toml_with_a_scenario_table():
 def test_toronto_cap_leaves_people_outside_and_the_top_up_brings_it_down():
     full = load_scenario(path("asylum_surge_shelter_cap"), ["run.weeks=104"])
 
-    def without(key: str):
+    def without(key: str | None, seed: int = 1):
+        """The scenario on ``seed`` without the timeline entries that set ``key``."""
         sc = full.model_copy(deep=True)
-        sc.timeline = [c for c in sc.timeline if not any(key in k for k in c.set)]
+        sc.run.seed = seed
+        sc.timeline = [c for c in sc.timeline if not (key and any(key in k for k in c.set))]
         return sc
 
     cap = city(simulate(full), "Toronto")
@@ -106,20 +108,27 @@ def test_toronto_cap_leaves_people_outside_and_the_top_up_brings_it_down():
     u = cap["unsheltered"]
 
     # The cap (week 21, 2023-06-01) refuses overflow places; emergency places the city opens
-    # (the crisis response) and interim places still take people in. Over the two years the
-    # cap leaves people outside (seed 1: 5,125 person-weeks) where nobody is without it.
-    assert u.loc[21:].sum() > 2_000
-    assert no_cap["unsheltered"].loc[21:].sum() == 0
-    # The top-up (weeks 28-64): ~1,130 extra interim places fill up (seed 1: 1,968 in use on
+    # (the crisis response) and interim places still take people in. In the year after it the
+    # cap leaves people outside where nobody is without it (late in the second year, with
+    # overflow places full, a few are outside without the cap too: seeds 1-3 after week 90).
+    assert u.loc[21:72].sum() > 2_000
+    assert no_cap["unsheltered"].loc[21:72].sum() == 0
+    assert no_cap["unsheltered"].loc[21:].sum() < 0.3 * u.loc[21:].sum()
+    # The top-up (weeks 28-64): ~1,130 extra interim places fill up (seed 1: ~2,000 in use on
     # average in weeks 36-64 against <= 1,000 without it); fewer people outside while they
-    # last (69 vs 199 on average) and fewer emergency places to pay for ($240M vs $260M; seeds
-    # 2, 3: $252M vs $273M, $247M vs $262M: 5-8% less, smaller than before ages and the other
-    # issue-18 mechanisms slowed exits, when it was $205M vs $247M).
+    # last (84 vs 245 on average).
     assert cap["interim_occupancy"].loc[36:64].mean() > 1_500
     assert no_top_up["interim_occupancy"].loc[36:64].max() <= 1_000
     assert u.loc[28:64].mean() < 0.6 * no_top_up["unsheltered"].loc[28:64].mean()
-    assert (cap["spend_line_emergency_places"].sum()
-            < 0.96 * no_top_up["spend_line_emergency_places"].sum())
+    # Interim places also stand in for emergency places the city would pay for, but the
+    # saving is small against the run-to-run spread (seeds 1-5: +1%, -2%, -3%, -2%, -4%; it
+    # was 5-8% before ages and the other issue-18 mechanisms slowed exits), so it is asserted
+    # over seeds 1-3 together.
+    pairs = [(cap, no_top_up)] + [
+        tuple(city(simulate(without(key, seed)), "Toronto") for key in (None, "interim_places"))
+        for seed in (2, 3)]
+    spend = np.array([[r["spend_line_emergency_places"].sum() for r in pair] for pair in pairs])
+    assert spend[:, 0].sum() < spend[:, 1].sum()
     # The $35M transfer of week 60 lands in the newcomer money.
     assert cap["municipal_cash"].loc[60] - cap["municipal_cash"].loc[59] > 30e6
 
