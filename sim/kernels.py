@@ -928,28 +928,6 @@ def _job_chance_max(p, features, q_emp, by_age):
     return min(1.0, max(find, keep_or_match))
 
 
-@njit(cache=True, inline="always")
-def _job_event(i, p, key, p_max, employment, skill, lang, s, m, a, st2, features, q_emp,
-               by_age, out_jobs):
-    """Row ``i``, picked at ``p_max``: finds a first job, loses one, or moves from a survival
-    job to a matched one, each with its own weekly chance (one draw over ``p_max``)."""
-    u = _uniform(key, i, 0) * p_max
-    boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
-    permit = p.no_permit_factor if s == NON_STATUS else 1.0
-    e = employment[i]
-    if e == NO_JOB:
-        if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang) * boost
-                * permit):
-            employment[i] = SURVIVAL_JOB
-            out_jobs[m, 0] += 1
-    elif u < p.job_loss:
-        employment[i] = NO_JOB
-    elif e == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
-            p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
-        employment[i] = MATCHED_JOB
-        out_jobs[m, 1] += 1
-
-
 @njit(cache=True, nogil=True)
 def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
                        arrival_week, age, svc_state, dims, week, first_week, key, p, features,
@@ -1003,8 +981,25 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
             next_k += 1
             next_i = candidates[next_k] if next_k < candidates.shape[0] else np.uint64(hi)
         if next_i == i:
-            _job_event(i, p, key, p_max, employment, skill, lang, s, m, a, st2, features,
-                       q_emp, by_age, out_jobs)
+            # A picked row finds a first job, loses one, or moves from a survival job to a
+            # matched one, each with its own weekly chance (one draw over ``p_max``). Written
+            # out here: a helper taking the arrays costs reference counts (section 7 of
+            # docs/performance.md).
+            u = _uniform(key, i, 0) * p_max
+            boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
+            permit = p.no_permit_factor if s == NON_STATUS else 1.0
+            job = employment[i]
+            if job == NO_JOB:
+                if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang)
+                        * boost * permit):
+                    employment[i] = SURVIVAL_JOB
+                    out_jobs[m, 0] += 1
+            elif u < p.job_loss:
+                employment[i] = NO_JOB
+            elif job == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
+                    p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
+                employment[i] = MATCHED_JOB
+                out_jobs[m, 1] += 1
         e = np.uint32(employment[i])
 
         years = years_here[np.uint32(arrival_week[i] - first_week)]
