@@ -435,7 +435,9 @@ def main() -> None:
     results["scaling"] = scaling(cfg)
     results["total_benchmark_s"] = time.perf_counter() - t0
     print(table(results))
-    args.out.write_text(json.dumps(results, indent=1))
+    # Figures other benchmarks saved in the same file (one_to_one.py's) are kept.
+    kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+    args.out.write_text(json.dumps({**kept, **results}, indent=1))
     print(f"\nwrote {args.out}")
 
 
