@@ -491,9 +491,20 @@ def _rent_needed(rent: float, household: int) -> float:
     return rent * (0.6 + 0.16 * household)
 
 
+class FirstStable(NamedTuple):
+    """Where ``step_housing`` records a first move into stable housing by an arrival of the
+    run (``sim.arrival_ledger``): by city of arrival and arrival week, added into."""
+
+    origin: np.ndarray  # int16[n] column
+    arrival_week: np.ndarray  # int16[n] column
+    reached: np.ndarray  # int64[m, weeks]
+    within_year: np.ndarray  # int64[m, weeks]: reached within 52 weeks of arriving
+    weeks: np.ndarray  # int64[m] summed weeks from arrival
+
+
 @njit(cache=True)
 def step_housing(housing, muni, status, employment, skill, household, svc_state, stable_week,
-                 week, key, p, income_none, search_p, rent, lettings, out_moves):
+                 week, key, p, income_none, search_p, rent, lettings, first, out_moves):
     """Housing search against the lettings newcomers can win this week.
 
     A searcher (anyone not in stable housing) finds a unit with probability
@@ -508,6 +519,7 @@ def step_housing(housing, muni, status, employment, skill, household, svc_state,
             (social assistance of the city's province, ``sim.provinces``).
         search_p: float64[m]; rent: float64[m] CAD/month; lettings: int64[m] units (in
             agents) newcomers can win this week, consumed here.
+        first: FirstStable, where first moves into stable housing are recorded.
         out_moves: int64[m, 2] tallies: moves to stable housing, moves out of
             shelter or interim housing.
     """
@@ -533,6 +545,12 @@ def step_housing(housing, muni, status, employment, skill, household, svc_state,
                 out_moves[m, 1] += (h == SHELTER) | (h == INTERIM)
                 if stable_week[i] < 0:
                     stable_week[i] = week
+                    aw = first.arrival_week[i]
+                    if aw >= 0:  # an arrival of the run (not an earlier newcomer)
+                        o = first.origin[i]
+                        first.reached[o, aw] += 1
+                        first.within_year[o, aw] += week - aw <= WEEKS_PER_YEAR
+                        first.weeks[o] += week - aw
             elif h != PRECARIOUS:  # unaffordable: a precarious rental, if not in one
                 housing[i] = PRECARIOUS
                 lettings[m] -= 1
@@ -1110,7 +1128,8 @@ class TallyOut(NamedTuple):
         present aged 25-54, employed of them, present aged 25-54 and here at most
         ``recent`` weeks, employed of them, children (0-14), arrived here (origin) at least
         a year ago (departed included), those of them who reached stable housing within a
-        year of arriving.
+        year of arriving. Columns 1, 3, 4, 12 and 13 are not counted here: they are kept
+        as people arrive and move into stable housing (``sim.arrival_ledger``).
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
     waiting_by: int64[m, S, 3] waiting by ``eligibility`` class (``ELIG_*``).
     """
@@ -1137,7 +1156,7 @@ class TallyParams(NamedTuple):
 
 
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
-          stable_week, shelter_week, age, p, out):
+          shelter_week, age, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6.
 
     Block by block on threads (``sim.threads``): each block sums its rows in row order,
@@ -1148,23 +1167,22 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, 
     """
     _in_blocks(_tally_block, status.shape[0], (
         status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
-        stable_week, shelter_week, age, p), out)
+        shelter_week, age, p), out)
 
 
 @njit(cache=True, nogil=True)
 def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week, dims,
-                 arrival_week, stable_week, shelter_week, age, p, out):
+                 arrival_week, shelter_week, age, p, out):
     """``tally`` of rows lo:hi, added into ``out``."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
-    # service are read off it afterwards. In the same way the employment, age and arrival
-    # counts are one count a row in small tables (by age, job and recency; by whether the
-    # person arrived in the run, reached stable housing and stayed), read off at the end.
+    # service are read off it afterwards. In the same way the employment, age and
+    # still-here counts are one count a row in a small table (by age, job, recency and
+    # whether an arrival of the run is still in the city of arrival), read off at the end.
     n_muni = out.counts.shape[0]
     combos = np.zeros((n_muni, out.counts.shape[1], 256), np.int64)
-    people = np.zeros((n_muni, 4 * N_AGE), np.int64)  # 4 age + 2 employed + recent (core age)
-    # ours + 2 reached + 4 still here + 8 a year ago or more + 16 stable within that year
-    arrivals = np.zeros((n_muni, 32), np.int64)
+    # 8 age + 4 employed + 2 recent (core age) + still where they arrived (in the run)
+    people = np.zeros((n_muni, 8 * N_AGE), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         # Unsigned codes: numba then indexes without a check for negative indices.
@@ -1173,20 +1191,13 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         h = np.uint32(housing[i])
         o = np.uint32(origin[i])
         out.counts[m, s, h] += 1
-        sw = stable_week[i]
-        aw = arrival_week[i]
-        ours = aw >= 0  # arrived during the run (not an earlier newcomer)
-        reached = (sw >= 0) & ours
-        present = h != DEPARTED
-        year_ago = ours & (p.week - aw >= WEEKS_PER_YEAR)
-        arrivals[o, ours + 2 * reached + 4 * (present & (m == o) & ours) + 8 * year_ago
-                 + 16 * (year_ago & reached & (sw - aw <= WEEKS_PER_YEAR))] += 1
-        out.misc[o, 4] += (sw - aw) * reached
-        if not present:
+        if h == DEPARTED:
             continue
+        aw = arrival_week[i]
         a = np.uint32(age[i])
         recent = (a == CORE) & (p.week - aw <= p.recent)
-        people[m, 4 * a + 2 * (employment[i] != NO_JOB) + recent] += 1
+        home = (m == o) & (aw >= 0)  # still in the city of arrival, an arrival of the run
+        people[m, 8 * a + 4 * (employment[i] != NO_JOB) + 2 * recent + home] += 1
         st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
         st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
         combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
@@ -1217,7 +1228,7 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
         # and not moved to housing (any rental, stable or precarious, counts as housing).
         sh = shelter_week[i]
         homeless[m, s] += (h != STABLE) & (h != PRECARIOUS) & (sh >= 0) & (p.week - sh < p.window)
-    _read_off(people, arrivals, homeless, p, out)
+    _read_off(people, homeless, p, out)
     for m in range(combos.shape[0]):
         for s in range(combos.shape[1]):
             for code in range(256):
@@ -1233,7 +1244,7 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
 
 
 @njit(cache=True)
-def _read_off(people, arrivals, homeless, p, out):
+def _read_off(people, homeless, p, out):
     """``out.misc``, the people counted in ``out.status_dims`` and ``out.homeless`` from the
     block's small tables (integer sums: the order of addition does not matter)."""
     for m in range(people.shape[0]):
@@ -1241,22 +1252,17 @@ def _read_off(people, arrivals, homeless, p, out):
             working = (a >= YOUTH) & (a < SENIOR)
             for e in range(2):
                 for r in range(2):
-                    c = people[m, 4 * a + 2 * e + r]
-                    out.misc[m, 0] += c * e
-                    out.misc[m, 5] += c * working
-                    out.misc[m, 6] += c * working * e
-                    out.misc[m, 7] += c * (a == CORE)
-                    out.misc[m, 8] += c * (a == CORE) * e
-                    out.misc[m, 9] += c * r
-                    out.misc[m, 10] += c * r * e
-                    out.misc[m, 11] += c * (a == CHILD)
-        for code in range(32):
-            c = arrivals[m, code]
-            out.misc[m, 1] += c * (code & 1)
-            out.misc[m, 3] += c * ((code >> 1) & 1)
-            out.misc[m, 2] += c * ((code >> 2) & 1)
-            out.misc[m, 12] += c * ((code >> 3) & 1)
-            out.misc[m, 13] += c * ((code >> 4) & 1)
+                    for home in range(2):
+                        c = people[m, 8 * a + 4 * e + 2 * r + home]
+                        out.misc[m, 0] += c * e
+                        out.misc[m, 2] += c * home
+                        out.misc[m, 5] += c * working
+                        out.misc[m, 6] += c * working * e
+                        out.misc[m, 7] += c * (a == CORE)
+                        out.misc[m, 8] += c * (a == CORE) * e
+                        out.misc[m, 9] += c * r
+                        out.misc[m, 10] += c * r * e
+                        out.misc[m, 11] += c * (a == CHILD)
         for s in range(homeless.shape[1]):
             out.homeless[m, 0] += homeless[m, s]
             out.homeless[m, 1] += homeless[m, s] * p.refugee[s]

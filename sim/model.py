@@ -12,6 +12,7 @@ import numpy as np
 
 from sim import francophone, kernels, paths, provinces, resources, response
 from sim.agency import Agency, offer_hours
+from sim.arrival_ledger import ArrivalLedger
 from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
@@ -121,6 +122,8 @@ class ReceptionModel(Money, mesa.Model):
         self.claims_queue: list[tuple[int, int, int, float]] = []
         self.municipal_history: list[dict[str, np.ndarray]] = []
         self.week_totals: dict[str, float] = {}
+        self.ledger = ArrivalLedger.of(self.migrants, len(self.municipalities),
+                                       scenario.run.weeks)
         self.tally = Tally.of(self)
         self.week_stats: dict[str, np.ndarray] = {}
         self.datacollector = WeekCollector()
@@ -313,6 +316,7 @@ class ReceptionModel(Money, mesa.Model):
         first = self.migrants.n
         self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, share,
                                              self._policy_array("outreach"), people)
+        self.ledger.add(self.migrants, first, self.migrants.n)
         self.week_stats["francophone_arrivals"] = francophone.arrivals(
             self.migrants, first, len(self.municipalities))
 
@@ -378,7 +382,7 @@ class ReceptionModel(Money, mesa.Model):
         kernels.step_housing(a.housing, a.muni, a.status, a.employment, a.skill, a.household,
                              a.svc_state, a.stable_week, self.week, self._key(PROC_HOUSING),
                              self.housing_params, self.income_none, search_p, rents, lettings,
-                             moves)
+                             self.ledger.first_stable(a, self.week), moves)
         self.week_stats["housing_moves"] = moves
 
     def housing_market(self) -> tuple[np.ndarray, np.ndarray]:

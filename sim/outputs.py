@@ -67,8 +67,9 @@ class Tally:
         t = cls(len(model.municipalities))
         a = model.migrants
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
-                      a.svc_week, a.dims, a.arrival_week, a.stable_week, a.shelter_week,
-                      a.age, t.params(model), t.arrays())
+                      a.svc_week, a.dims, a.arrival_week, a.shelter_week, a.age,
+                      t.params(model), t.arrays())
+        model.ledger.fill(t.misc, model.week)
         return t
 
     @staticmethod

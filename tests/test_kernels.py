@@ -13,6 +13,7 @@ import pytest
 from naive import step_services as naive_step_services
 
 from sim import kernels
+from sim.arrival_ledger import ArrivalLedger
 from sim.arrivals import MAY_ASK
 from sim.codes import (
     ASYLUM,
@@ -192,15 +193,24 @@ def run_reception(pop, beds, interim=None, overflow=None, capped=None, p=None, w
     return occupancy
 
 
-def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0):
-    """``income_none``: CAD/month without a job, one number or a [city, status] table."""
+def first_stable(pop, n_muni: int, weeks: int = 200) -> kernels.FirstStable:
+    """Empty first-move records (``sim.arrival_ledger``) for arrival weeks 0 .. weeks - 1."""
+    return kernels.FirstStable(pop.origin, pop.arrival_week,
+                               np.zeros((n_muni, weeks), np.int64),
+                               np.zeros((n_muni, weeks), np.int64), np.zeros(n_muni, np.int64))
+
+
+def run_housing(pop, week, p, search_p, rent, lettings, income_none=1000.0, first=None):
+    """``income_none``: CAD/month without a job, one number or a [city, status] table.
+    ``first``: where first moves into stable housing are recorded (default: discarded)."""
     n_muni = len(search_p)
     moves = np.zeros((n_muni, 2), np.int64)
     income = np.broadcast_to(np.asarray(income_none, np.float64), (n_muni, N_STATUS)).copy()
     kernels.step_housing(pop.housing, pop.muni, pop.status, pop.employment, pop.skill,
                          pop.household, pop.svc_state, pop.stable_week, week,
                          key(PROC_HOUSING, week), p, income, np.asarray(search_p, np.float64),
-                         np.asarray(rent, np.float64), lettings, moves)
+                         np.asarray(rent, np.float64), lettings,
+                         first or first_stable(pop, n_muni), moves)
     return moves
 
 
@@ -1536,8 +1546,11 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
     params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
                                  recent, eligibility)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
-                  pop.svc_week, pop.dims, pop.arrival_week, pop.stable_week, pop.shelter_week,
-                  pop.age, params, out)
+                  pop.svc_week, pop.dims, pop.arrival_week, pop.shelter_week, pop.age, params,
+                  out)
+    # the arrival statistics, as the model's ledger holds them for these rows
+    rows = SimpleNamespace(n=len(pop.status), **vars(pop))
+    ArrivalLedger.of(rows, n_muni, week).fill(out.misc, week)
     return out
 
 
@@ -1659,6 +1672,26 @@ def test_tally_stable_within_a_year_counts_every_arrival_of_a_year_ago():
     # stable within a year, row 1 after 55 weeks, row 2 never; row 4 is too recent and
     # row 5 an earlier newcomer.
     assert misc[:, 12:].tolist() == [[4, 2], [0, 0]]
+
+
+def test_housing_records_first_moves_into_stable_housing_by_origin_and_arrival_week():
+    """Only a first move into stable housing of an arrival of the run is recorded: not a
+    return to it, not an earlier newcomer's."""
+    pop = people(4, housing=SHELTER, muni=[0, 1, 1, 1], origin=[0, 0, 1, 1],
+                 arrival_week=[3, 30, 60, -20], stable_week=[-1, -1, 62, -1],
+                 employment=MATCHED_JOB, skill=1.0)
+    first = first_stable(pop, 2)
+    run_housing(pop, 70, housing_params(), search_p=[1.0, 1.0], rent=[500.0, 500.0],
+                lettings=np.array([5, 5]), first=first)
+    assert (pop.housing == STABLE).all()
+    assert pop.stable_week.tolist() == [70, 70, 62, 70]
+    reached = np.zeros((2, 200), np.int64)
+    reached[0, 3] = reached[0, 30] = 1  # rows 0 and 1 (arrived in city 0); row 2 returned
+    np.testing.assert_array_equal(first.reached, reached)
+    within = np.zeros((2, 200), np.int64)
+    within[0, 30] = 1  # 40 weeks after arriving; row 0 took 67
+    np.testing.assert_array_equal(first.within_year, within)
+    assert first.weeks.tolist() == [(70 - 3) + (70 - 30), 0]
 
 
 def test_tally_employment_counts_people_15_to_64_and_the_recent_among_25_to_54():

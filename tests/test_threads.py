@@ -77,7 +77,6 @@ def _population(n: int, n_muni: int, seed: int = 3):
         svc_week=rng.integers(0, 20, (n, 4)).astype(np.int16),
         dims=rng.random((n, 5)).astype(np.float32),
         arrival_week=rng.integers(-50, 20, n).astype(np.int16),
-        stable_week=rng.integers(-1, 20, n).astype(np.int16),
         shelter_week=rng.integers(-1, 20, n).astype(np.int16),
         age=rng.integers(0, N_AGE, n).astype(np.int8),
     )
