@@ -27,14 +27,14 @@ def _coded(column: str, names: tuple[str, ...]) -> property:
     return property(get, set_, doc=f"{column} ({', '.join(names)})")
 
 
-def _number(column: str) -> property:
+def _number(column: str, writable: bool = True) -> property:
     def get(self: Migrant) -> float:
         return self._col(column)[self.row].item()
 
     def set_(self: Migrant, value: float) -> None:
         self._col(column)[self.row] = value
 
-    return property(get, set_, doc=column)
+    return property(get, set_ if writable else None, doc=column)
 
 
 class Migrant(mesa.Agent):
@@ -51,7 +51,8 @@ class Migrant(mesa.Agent):
     household = _number("household")
     skill = _number("skill")
     language = _number("language")
-    arrival_week = _number("arrival_week")
+    # a fact of the past, read only: the arrival ledger counts arrivals by it
+    arrival_week = _number("arrival_week", writable=False)
 
     def __init__(self, model: mesa.Model, row: int) -> None:
         if not 0 <= row < model.migrants.n:

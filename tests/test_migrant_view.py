@@ -53,3 +53,12 @@ def test_view_writes_through_and_follows_later_steps(model):
 def test_no_view_on_a_row_that_does_not_exist(model):
     with pytest.raises(IndexError):
         model.migrant(model.migrants.n)
+
+
+def test_arrival_week_is_read_only(model):
+    """The arrival ledger counts arrivals by their week: a view cannot rewrite it."""
+    m = model.migrant(0)
+    week = m.arrival_week
+    with pytest.raises(AttributeError):
+        m.arrival_week = week + 1
+    assert model.migrants.arrival_week[0] == week
