@@ -129,10 +129,10 @@ _GAP_SLOT = 7
 def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
     """The rows of ``n`` that a weekly chance ``p`` picks, in row order (uint64 array).
 
-    Rare events (emigration, housing losses and search, moves) pick rows by geometric
-    gaps: each row is still picked independently with chance ``p``, but a week costs
-    about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT`` of
-    "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
+    Rare events (emigration, housing losses and search, moves, job events) pick rows by
+    geometric gaps: each row is still picked independently with chance ``p``, but a week
+    costs about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT``
+    of "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
     """
     # Unsigned rows: kernels then index with them without a check for negative indices.
     picked = np.empty(n, np.uint64)  # pages never written are never touched
