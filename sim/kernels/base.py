@@ -1,0 +1,149 @@
+"""Random streams, rare-event visits and the blocks of rows every kernel shares.
+
+Part of the numba core: see ``sim.kernels``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim import threads
+from sim.codes import (
+    N_SERVICE,
+    SVC_DONE,
+    SVC_IN_SERVICE,
+)
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_ODD = np.uint64(0xD1B54A32D192ED03)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+# step_services and the tally test the four services unrolled, without branching on each.
+assert N_SERVICE == 4, "kernels unroll the four services"
+
+# Process ids for stream keys: one independent random stream per process and week.
+PROC_STATUS, PROC_RECEPTION, PROC_HOUSING, PROC_INTEGRATION, PROC_MOVES = 1, 2, 3, 4, 5
+PROC_AGEING = 6
+PROC_SERVICES = 8  # (7 is the earlier newcomers' warm-up: sim.earlier)
+
+
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    """SplitMix64 finaliser: a bijective, well-mixed hash of 64 bits."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(cache=True)
+def _stream_key(seed: int, week: int, process: int) -> np.uint64:
+    z = _mix(np.uint64(seed) + _GOLDEN)
+    z = _mix(z ^ (np.uint64(week) * _ODD))
+    return _mix(z + np.uint64(process) * _GOLDEN)
+
+
+def stream_key(seed: int, week: int, process: int) -> np.uint64:
+    """The key of one process's random stream in one week of one run.
+
+    Returned as ``np.uint64``: numba hands a uint64 back to Python as an int, which it
+    would later read as int64 and overflow for half of all keys.
+    """
+    return np.uint64(_stream_key(seed, week, process))
+
+
+@njit(cache=True, inline="always")
+def _uniform(key: np.uint64, i: int, j: int) -> float:
+    """Uniform [0, 1) draw number ``j`` of row ``i`` in the stream ``key``."""
+    z = _mix(np.uint64(key) + np.uint64(i) * _GOLDEN + np.uint64(j) * _ODD)
+    return float(z >> _S11) * _TO_UNIT
+
+
+# Draw slot of the geometric gaps in `visits` (per-row draws use slots 0-3).
+_GAP_SLOT = 7
+
+
+@njit(cache=True)
+def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
+    """The rows of ``n`` that a weekly chance ``p`` picks, in row order (uint64 array).
+
+    Rare events (emigration, housing losses and search, moves, job events) pick rows by
+    geometric gaps: each row is still picked independently with chance ``p``, but a week
+    costs about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT``
+    of "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
+    """
+    # Unsigned rows: kernels then index with them without a check for negative indices.
+    picked = np.empty(n, np.uint64)  # pages never written are never touched
+    if p <= 0.0:
+        return picked[:0]
+    log_q = np.log1p(-min(p, 1.0))  # -inf for p = 1: every gap is 0
+    count = 0
+    i = -1
+    while True:
+        gap = 0.0 if p >= 1.0 else np.log(1.0 - _uniform(key, count, _GAP_SLOT)) / log_q
+        i += 1 + int(min(gap, n))
+        if i >= n:
+            return picked[:count]
+        picked[count] = i
+        count += 1
+
+
+@njit(cache=True, inline="always")
+def _served(state: int) -> bool:
+    return state == SVC_IN_SERVICE or state == SVC_DONE
+
+
+@njit(cache=True)
+def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
+    """``n`` draws ``_uniform(key, i, j)`` for i < n (for tests and Python-side use)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _uniform(key, i, j)
+    return out
+
+
+def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
+    """``kernel(lo, hi, *args[, part])`` on every block of rows (``sim.threads``); the parts
+    are then added into ``out`` in block order. Returns what each block's call returned.
+
+    ``out`` is an array, a NamedTuple of arrays or None; ``part`` is block ``b``'s own zeroed
+    copy of it, so threads never share a tally and float sums do not depend on the thread
+    count. Kernels that list rows return how many they listed (``_listed``), an int or a
+    tuple of ints per block.
+    """
+    arrays = () if out is None else tuple(out) if isinstance(out, tuple) else (out,)
+    count = threads.n_blocks(n)
+    if count == 1 and not any(a.any() for a in arrays):
+        # One block adding into zeroed outputs: its sums are the outputs, so it writes them
+        # directly (the same numbers; small runs skip the copies, ~10 us a call).
+        got = kernel(0, n, *args, *(() if out is None else (out,)))
+        return None if got is None else np.array([got], np.int64)
+    parts = [np.zeros((count, *a.shape), a.dtype) for a in arrays]
+    returned = [None] * count
+
+    def block(b: int, lo: int, hi: int) -> None:
+        mine = [part[b] for part in parts]
+        if out is not None:
+            mine = [type(out)(*mine) if isinstance(out, tuple) else mine[0]]
+        returned[b] = kernel(lo, hi, *args, *mine)
+
+    threads.each_block(n, block)
+    for a, part in zip(arrays, parts, strict=True):
+        for b in range(count):
+            a += part[b]
+    return np.array(returned, np.int64) if returned[0] is not None else None
+
+
+@njit(cache=True)
+def _listed(rows, found, block):
+    """The rows that blocks listed in ``rows`` (block ``b`` from row ``b * block``, ``found[b]``
+    of them), in row order."""
+    out = np.empty(found.sum(), rows.dtype)
+    k = 0
+    for b in range(found.shape[0]):
+        out[k:k + found[b]] = rows[b * block:b * block + found[b]]
+        k += found[b]
+    return out

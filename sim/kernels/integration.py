@@ -1,0 +1,256 @@
+"""Process 6: ageing, language, jobs and the five integration dimensions.
+
+Part of the numba core: see ``sim.kernels``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim.codes import (
+    DEPARTED,
+    EMPLOYMENT_SVC,
+    LANGUAGE,
+    MATCHED_JOB,
+    N_SERVICE,
+    N_STATUS,
+    NO_JOB,
+    NON_STATUS,
+    ORIENTATION,
+    PERMANENT_STATUSES,
+    SHELTER,
+    SURVIVAL_JOB,
+    SVC_IN_SERVICE,
+    SVC_NONE,
+    WEEKS_PER_YEAR,
+)
+from sim.kernels.base import (
+    _in_blocks,
+    _mix,
+    _served,
+    _uniform,
+    visits,
+)
+
+
+class IntegrationParams(NamedTuple):
+    """Language, employment and integration-dimension parameters (weekly rates)."""
+
+    language_gain: float
+    language_gain_in_class: float
+    job_find: float
+    match: float
+    service_boost: float
+    job_loss: float
+    no_permit_factor: float
+    adjust: float
+    quality_weight: float
+    # status security (safety target) and base access by status; the non-status values
+    # without a city policy, with access without fear, and with it covering police
+    security_permanent: float
+    security_temporary: float
+    security_non_status: float
+    security_non_status_awf: float
+    security_non_status_awf_police: float
+    access_with_status: float
+    access_non_status: float
+    access_non_status_awf: float
+
+
+# Columns of the per-municipality feature table given to step_integration.
+# MF_SHELTER_QUALITY: mean quality of the places people in shelter sleep in (regular beds
+# 1, emergency places their kind's quality); scales the safety target of shelter residents.
+MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING, MF_SHELTER_QUALITY = range(6)
+MF_AWF_POLICE = 6  # the city's access-without-fear policy also covers police
+N_MF = 7
+
+# Safety by housing state (index = housing code): sleeping rough is least safe.
+_SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
+# Economic well-being: how much housing (stable 1, precarious 0.8, else 0.6) and the job
+# (none, survival, matched; a matched job adds 0.2 x skill) count.
+_HOUSED_BY_HOUSING = np.array([0.6, 0.6, 0.6, 0.6, 0.8, 1.0, 0.6])
+_JOB_LEVEL = np.array([0.15, 0.5, 0.8])
+_PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
+
+
+@njit(cache=True)
+def integration_tables(week, first_week, p, features, quality):
+    """What the integration step needs that is the same for many people, worked out once.
+
+    Per city: the quality factors of language, employment and orientation services and
+    the root of sentiment; per arrival week from ``first_week`` (the earliest, <= 0):
+    ``min(years here, 3)`` at index ``arrival week - first_week``; per (services
+    requested, received): the services term of access. The same operations as per
+    person, so the same numbers, without per-row branches.
+    """
+    n_muni = features.shape[0]
+    q_lang = np.empty(n_muni)
+    q_emp = np.empty(n_muni)
+    q_or = np.empty(n_muni)
+    root_sentiment = np.empty(n_muni)
+    for m in range(n_muni):
+        q_lang[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, LANGUAGE]
+        q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
+        q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
+        root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
+    years = np.empty(week + 1 - first_week)
+    for w in range(first_week, week + 1):
+        years[w - first_week] = min((week - w) / WEEKS_PER_YEAR, 3.0)
+    access = np.empty((N_SERVICE + 1, N_SERVICE + 1))
+    for requested in range(N_SERVICE + 1):
+        for received in range(N_SERVICE + 1):
+            access[requested, received] = (0.5 * received / requested if requested > 0
+                                           else 0.25)
+    # per (city, status): base access to public services and status security, which access
+    # without fear changes for non-status people only (through the IntegrationParams values)
+    base_access = np.full((n_muni, N_STATUS), p.access_with_status)
+    security = np.empty((n_muni, N_STATUS))
+    for m in range(n_muni):
+        awf = features[m, MF_AWF] > 0.5
+        police = features[m, MF_AWF_POLICE] > 0.5
+        for st in range(N_STATUS):
+            security[m, st] = p.security_permanent if _PERMANENT[st] else p.security_temporary
+        base_access[m, NON_STATUS] = p.access_non_status_awf if awf else p.access_non_status
+        security[m, NON_STATUS] = (p.security_non_status if not awf
+                                   else p.security_non_status_awf_police if police
+                                   else p.security_non_status_awf)
+    return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
+
+
+@njit(cache=True)
+def _job_chance_max(p, features, q_emp, by_age):
+    """The highest weekly chance of a job event of any row (skill and language at most 1)."""
+    boost = 1.0 + p.service_boost * max(0.0, q_emp.max())
+    labour = max(0.0, features[:, MF_LABOUR].max())
+    permit = max(1.0, p.no_permit_factor)
+    find = p.job_find * max(0.0, by_age[0].max()) * labour * boost * permit
+    keep_or_match = p.job_loss + (1.0 - p.job_loss) * p.match * labour * boost * permit
+    return min(1.0, max(find, keep_or_match))
+
+
+@njit(cache=True, nogil=True)
+def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
+                       arrival_week, age, svc_state, dims, week, first_week, key, p, features,
+                       quality, by_age, out_jobs):
+    """Language, job finding and the five integration dimensions, one week, rows lo:hi.
+
+    Each dimension moves ``adjust`` of the way toward a target set by the person's
+    situation (Calgary's key result areas, seed 004):
+    economic well-being from job and housing; networks from time, orientation and
+    co-newcomer density; access from services received and the public services open to
+    the person's status; civic participation from permanence, time and a welcoming
+    strategy; safety and acceptance from housing, public sentiment and status security
+    (access without fear changes the last two for non-status people only: see
+    ``integration_tables`` and sim/params_security.py).
+
+    Args:
+        features: float64[m, N_MF] (labour demand, network density, sentiment, access
+            without fear, welcoming strategy, shelter quality, policy covers police).
+            quality: float64[m, S] agency quality. first_week: the earliest arrival week
+            (<= 0; earlier newcomers).
+        by_age: float64[2, N_AGE]: job finding and everyday language gain relative to
+            the core working age. A dependant's (child's, senior's) job is its household
+            earner's: it is found at the dependant's factor (1 by default).
+        out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
+    """
+    (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
+     security_of) = integration_tables(week, first_week, p, features, quality)
+    # Job events are rare (a few per cent of rows a week): the rows that may have one are
+    # picked at the highest weekly chance of any (``visits``, from the block's own stream),
+    # and each keeps its own chance over that (thinning), so most rows take no draw.
+    p_max = _job_chance_max(p, features, q_emp, by_age)
+    candidates = visits(_mix(key ^ np.uint64(lo)), p_max, hi - lo) + np.uint64(lo)
+    next_k = 0
+    next_i = candidates[0] if candidates.shape[0] > 0 else np.uint64(hi)
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
+        if housing[i] == DEPARTED:
+            continue
+        # Unsigned codes: numba then indexes without a check for negative indices.
+        h = np.uint32(housing[i])
+        m = np.uint32(muni[i])
+        s = np.uint32(status[i])
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        a = np.uint32(age[i])
+        gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
+                                  if st1 == SVC_IN_SERVICE else 0.0)
+        language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
+        lang = language[i]
+
+        while next_i < i:  # candidates that were departed
+            next_k += 1
+            next_i = candidates[next_k] if next_k < candidates.shape[0] else np.uint64(hi)
+        if next_i == i:
+            # A picked row finds a first job, loses one, or moves from a survival job to a
+            # matched one, each with its own weekly chance (one draw over ``p_max``). Written
+            # out here: a helper taking the arrays costs reference counts (section 7 of
+            # docs/performance.md).
+            u = _uniform(key, i, 0) * p_max
+            boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
+            permit = p.no_permit_factor if s == NON_STATUS else 1.0
+            job = employment[i]
+            if job == NO_JOB:
+                if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang)
+                        * boost * permit):
+                    employment[i] = SURVIVAL_JOB
+                    out_jobs[m, 0] += 1
+            elif u < p.job_loss:
+                employment[i] = NO_JOB
+            elif job == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
+                    p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
+                employment[i] = MATCHED_JOB
+                out_jobs[m, 1] += 1
+        e = np.uint32(employment[i])
+
+        years = years_here[np.uint32(arrival_week[i] - first_week)]
+        housed = _HOUSED_BY_HOUSING[h]
+        job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
+        oriented = 0.2 * q_or[m] * _served(st0)
+        requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
+        received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
+        permanent = _PERMANENT[s]
+        access = base_access[m, s] + access_share[np.uint32(requested), np.uint32(received)]
+        security = security_of[m, s]
+
+        target0 = job_level * housed
+        target1 = min(1.0, 0.2 + 0.1 * years + oriented + features[m, MF_NETWORK])
+        target2 = min(1.0, access)
+        target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years
+                      + 0.2 * features[m, MF_WELCOMING])
+        in_shelter = h == SHELTER  # multiplied, not branched on (see the services boost)
+        target4 = (_SAFETY_BY_HOUSING[h] * (1.0 + in_shelter * (features[m, MF_SHELTER_QUALITY]
+                                                                - 1.0))
+                   * root_sentiment[m] * security)
+        dims[i, 0] += p.adjust * (target0 - dims[i, 0])
+        dims[i, 1] += p.adjust * (target1 - dims[i, 1])
+        dims[i, 2] += p.adjust * (target2 - dims[i, 2])
+        dims[i, 3] += p.adjust * (target3 - dims[i, 3])
+        dims[i, 4] += p.adjust * (target4 - dims[i, 4])
+
+
+def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
+                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
+                     out_jobs):
+    """``_integration_block`` over all rows, block by block on threads (``sim.threads``)."""
+    _in_blocks(_integration_block, status.shape[0], (
+        status, housing, muni, employment, skill, language, arrival_week, age, svc_state, dims,
+        week, first_week, key, p, features, quality, by_age), out_jobs)
+
+
+@njit(cache=True)
+def step_ageing(age, housing, key, up_p, out_aged):
+    """People move to the next age band at a weekly chance (1 / the band's width in weeks).
+
+    Args:
+        up_p: float64[N_AGE] weekly chance of leaving each band (0 for the last).
+        out_aged: int64[N_AGE] tallies: people who left each band.
+    """
+    p_max = min(1.0, up_p.max())
+    for i in visits(key, p_max, age.shape[0]):
+        a = age[i]
+        if housing[i] != DEPARTED and _uniform(key, i, 0) * p_max < up_p[a]:
+            age[i] = a + 1
+            out_aged[a] += 1

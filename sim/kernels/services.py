@@ -1,0 +1,321 @@
+"""Process 5: requests, lapses and caseworker hours spent on waiting lists.
+
+Part of the numba core: see ``sim.kernels``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim import threads
+from sim.codes import (
+    DEPARTED,
+    ELIG_NO_FUNDER,
+    ELIG_NO_HOURS,
+    ELIG_WITH_HOURS,
+    HOUSING_HELP,
+    MUNICIPAL,
+    N_FUNDER,
+    N_SERVICE,
+    STABLE,
+    SVC_DONE,
+    SVC_IN_SERVICE,
+    SVC_NONE,
+    SVC_WAITING,
+)
+from sim.kernels.base import (
+    _in_blocks,
+    _uniform,
+)
+
+
+@njit(cache=True, inline="always")
+def _funder_for(hours, m, s, status, eligible, awf, need):
+    """First funder (federal, provincial, municipal, charity) with hours the person may use."""
+    for f in range(N_FUNDER):
+        ok = eligible[m, f, status] or (f == MUNICIPAL and awf[m])
+        if ok and hours[m, s, f] >= need:
+            return f
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _pool_open(hours, m, s, need):
+    """Whether any funder of pool (m, s) still has ``need`` hours."""
+    for f in range(N_FUNDER):
+        if hours[m, s, f] >= need:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _update_servable(servable, hours, m, s, eligible, awf, need):
+    """Which statuses some funder of pool (m, s) with ``need`` hours left may serve."""
+    for status in range(servable.shape[2]):
+        servable[m, s, status] = _funder_for(hours, m, s, status, eligible, awf, need) >= 0
+
+
+@njit(cache=True)
+def eligibility_classes(hours, eligible, awf, hours_per_week, out):
+    """Why someone of each status would wait in each pool: ``ELIG_*`` into int8[m, S, status].
+
+    With hours: a funder whose rules admit the status has a client-week of hours in the pool
+    (``hours``, as offered at the start of the week). No hours: only funders without such
+    hours here admit the status. No funder: no funder's rules admit it here.
+    """
+    for m in range(hours.shape[0]):
+        for s in range(N_SERVICE):
+            for status in range(eligible.shape[2]):
+                rules = awf[m]  # access without fear opens municipal hours to every status
+                for f in range(N_FUNDER):
+                    rules = rules or eligible[m, f, status]
+                out[m, s, status] = (ELIG_WITH_HOURS if _funder_for(
+                    hours, m, s, status, eligible, awf, hours_per_week[s]) >= 0
+                    else (ELIG_NO_HOURS if rules else ELIG_NO_FUNDER))
+
+
+class RequestParams(NamedTuple):
+    """How requests lapse and are made again (weekly chances; ``takeup`` per city)."""
+
+    lapse: np.ndarray  # float64[S] weekly lapse chance of a waiting request
+    lapse_unservable: float  # the chance where no funder with hours here may serve
+    takeup: np.ndarray  # float64[m, S] chance of asking after a change of status
+    may_ask: np.ndarray  # bool[age, S] services a person of each age band may ask for
+
+
+# Draw slots of step_services for service s: a lapse s, a new request N_SERVICE + s, whether
+# a referral fits 2 N_SERVICE + s.
+_LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
+
+
+def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
+                  awf, hours_per_week, duration, req, match, intake_hours, out_used, out_started,
+                  out_wait_sum, out_completed, out_requests, out_eligibility, out_misreferred,
+                  francophone=None, match_fr=None, out_misreferred_fr=None):
+    """Requests lapse and are made again; agencies spend caseworker hours on their waiting
+    lists, first come, first served.
+
+    Requests first: a request waiting since an earlier week lapses with ``req.lapse[s]``
+    a week, or ``req.lapse_unservable`` where higher if no funder with hours here may serve
+    the person. A person without a request whose status differs from the one recorded when
+    he or she last went without one (on arrival or at a lapse; ``svc_week`` of a ``none``
+    service) records the new status and, if a funder with hours here may now serve it,
+    asks with chance ``req.takeup[m, s]`` (housing help only if not in stable housing; only
+    services ``req.may_ask`` allows at the person's age).
+
+    Then clients already in service keep their place and are served first; then the
+    waiting list is served in row (arrival) order while eligible hours last. Hours come from
+    the first funder whose rules admit the person's status (municipal hours admit
+    everyone under access without fear); a client no funder can serve waits.
+
+    Each referral from the list fits with chance ``match[m]`` (a Local Immigration
+    Partnership raises it), or ``match_fr[m]`` for a francophone (a RIF raises it,
+    ``sim.francophone``); one that does not costs ``intake_hours`` of the funder's hours
+    (intake, then redirection) and the person waits on for another week.
+
+    Most rows have nothing to do in a given week, so each pass first asks, without
+    branching on each service, whether the row has a request to check or a client in
+    service (pass 1) or waiting on a pool that still has a client-week of hours (pass 2);
+    only then does it look at the four services. Pools of different services are disjoint,
+    so this skips work without changing who is served.
+
+    On threads, block by block: the requests (each row's own, and they neither use hours
+    nor touch clients in service) with the screens for both passes, in one read of the
+    rows (pass 2's against the pools open before pass 1). The passes themselves go in row
+    order; pass 2 checks its screen again, as pools close.
+
+    Args:
+        svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
+            waiting, weeks left while in service, status code at the last decision while
+            none).
+        key: stream key; req: RequestParams.
+        hours: float64[m, S, F] agent-hours available this week, consumed.
+        eligible: bool[m, F, status] (a province's rules differ from the national ones,
+            ``sim.provinces``); awf: bool[m]; hours_per_week: float64[S];
+            duration: int64[S] weeks. match: float64[m] chance a referral fits;
+            intake_hours: hours a referral that does not fit costs.
+        out_used: float64[m, S, F] (misreferred hours included); out_started,
+            out_completed: int64[m, S]; out_wait_sum: int64[m, S] summed weeks waited by
+            those starting.
+        out_requests: int64[m, S, 2] added into: requests lapsed, requests made again.
+        out_eligibility: int8[m, S, status] written: ``eligibility_classes`` of the pools.
+        out_misreferred: float64[m, S] hours spent on referrals that did not fit.
+        francophone: int8[n] (none: nobody); match_fr: float64[m] (none: ``match``);
+        out_misreferred_fr: float64[m] francophones' part of ``out_misreferred``, added into.
+    """
+    n = status.shape[0]
+    if francophone is None:
+        francophone, match_fr = np.zeros(n, np.int8), match
+    if out_misreferred_fr is None:
+        out_misreferred_fr = np.zeros(hours.shape[0])
+    eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
+    p_lapse = _lapse_table(req, out_eligibility)
+    open_ = _open_pools(hours, hours_per_week)
+    busy = np.empty(n, np.uint64)  # unsigned rows: no negative-index checks
+    waiting = np.empty(n, np.uint64)
+    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
+                                            week, key, req, p_lapse, out_eligibility, open_,
+                                            busy, waiting), out_requests)
+    _continuing(busy, found[:, 0], threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                hours, eligible, awf, hours_per_week, out_used, out_completed)
+    _serve_waiting(waiting, found[:, 1], threads.BLOCK, open_, svc_state, svc_week, status, muni,
+                   week, key, hours, eligible, awf, hours_per_week, duration, match,
+                   intake_hours, out_used, out_started, out_wait_sum, out_completed,
+                   out_misreferred, francophone, match_fr, out_misreferred_fr)
+
+
+@njit(cache=True)
+def _lapse_table(req, out_eligibility):
+    """p_lapse[m, s, status]: a waiting request's weekly lapse chance."""
+    n_muni = out_eligibility.shape[0]
+    p_lapse = np.empty(out_eligibility.shape)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            for st in range(out_eligibility.shape[2]):
+                p_lapse[m, s, st] = (req.lapse[s] if out_eligibility[m, s, st] == ELIG_WITH_HOURS
+                                     else max(req.lapse[s], req.lapse_unservable))
+    return p_lapse
+
+
+@njit(cache=True)
+def _open_pools(hours, hours_per_week):
+    """open_[m, s]: some funder of pool (m, s) still has a client's weekly hours."""
+    open_ = np.zeros((hours.shape[0], N_SERVICE), np.bool_)
+    for m in range(hours.shape[0]):
+        for s in range(N_SERVICE):
+            open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
+    return open_
+
+
+@njit(cache=True, nogil=True)
+def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
+                    p_lapse, out_eligibility, open_, busy, waiting, out_requests):
+    """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
+    listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
+    hours: a superset, pass 2 checks again) in ``waiting[lo:]``. Returns how many of each."""
+    listed = 0
+    listed_waiting = 0
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
+        if housing[i] == DEPARTED:
+            continue
+        st = status[i]
+        st0, st1 = svc_state[i, 0], svc_state[i, 1]
+        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        ask = ((st0 == SVC_WAITING) | ((st0 == SVC_NONE) & (svc_week[i, 0] != st))
+               | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (svc_week[i, 1] != st))
+               | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (svc_week[i, 2] != st))
+               | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (svc_week[i, 3] != st)))
+        in_service = ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
+                      | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
+        if not (ask or in_service):
+            continue
+        m = muni[i]
+        if ask:
+            for s in range(N_SERVICE):
+                state = svc_state[i, s]
+                if state == SVC_WAITING:
+                    if (svc_week[i, s] < week
+                            and _uniform(key, i, _LAPSE_SLOT + s) < p_lapse[m, s, st]):
+                        svc_state[i, s] = SVC_NONE
+                        svc_week[i, s] = st
+                        out_requests[m, s, 0] += 1
+                elif state == SVC_NONE and svc_week[i, s] != st:
+                    svc_week[i, s] = st
+                    if (out_eligibility[m, s, st] == ELIG_WITH_HOURS and req.may_ask[age[i], s]
+                            and (s != HOUSING_HELP or housing[i] != STABLE)
+                            and _uniform(key, i, _REQUEST_SLOT + s) < req.takeup[m, s]):
+                        svc_state[i, s] = SVC_WAITING
+                        svc_week[i, s] = week
+                        out_requests[m, s, 1] += 1
+        busy[lo + listed] = i
+        listed += in_service
+        waiting[lo + listed_waiting] = i
+        listed_waiting += (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                           | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                           | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                           | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+    return listed, listed_waiting
+
+
+@njit(cache=True)
+def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, hours, eligible,
+                awf, hours_per_week, out_used, out_completed):
+    """Pass 1: clients in service go on while their pool has hours, in row order (block
+    ``b`` listed ``found[b]`` rows from ``busy[b * block]``)."""
+    for b in range(found.shape[0]):
+        for i in busy[b * block:b * block + found[b]]:
+            m = muni[i]
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                hours[m, s, f] -= hours_per_week[s]
+                out_used[m, s, f] += hours_per_week[s]
+                if not _pool_open(hours, m, s, hours_per_week[s]):
+                    open_[m, s] = False
+                svc_week[i, s] -= 1
+                if svc_week[i, s] <= 0:
+                    svc_state[i, s] = SVC_DONE
+                    out_completed[m, s] += 1
+
+
+@njit(cache=True)
+def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
+                   hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                   francophone, match_fr, out_misreferred_fr):
+    """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
+    ``found[b]`` rows from ``waiting[b * block]``)."""
+    n_muni = hours.shape[0]
+    n_open = open_.sum()
+    # servable[m, s, status]: a funder that admits the status still has a client-week of
+    # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
+    servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
+    for m in range(n_muni):
+        for s in range(N_SERVICE):
+            _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
+    for b in range(found.shape[0]):
+        for i in waiting[b * block:b * block + found[b]]:
+            if n_open == 0:
+                return
+            m = muni[i]
+            go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
+                  | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
+                  | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
+                  | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+            if not go:
+                continue
+            for s in range(N_SERVICE):
+                if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
+                    continue
+                f = _funder_for(hours, m, s, status[i], eligible, awf, hours_per_week[s])
+                if f < 0:
+                    continue
+                fits = _uniform(key, i, _MATCH_SLOT + s) < (match_fr[m] if francophone[i]
+                                                             else match[m])
+                cost = hours_per_week[s] if fits else min(intake_hours, hours[m, s, f])
+                hours[m, s, f] -= cost
+                out_used[m, s, f] += cost
+                if hours[m, s, f] < hours_per_week[s]:  # this funder ran dry
+                    _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
+                    if not _pool_open(hours, m, s, hours_per_week[s]):
+                        open_[m, s] = False
+                        n_open -= 1
+                if not fits:
+                    out_misreferred[m, s] += cost
+                    out_misreferred_fr[m] += cost * francophone[i]
+                    continue
+                out_started[m, s] += 1
+                out_wait_sum[m, s] += week - svc_week[i, s]
+                if duration[s] <= 1:
+                    svc_state[i, s] = SVC_DONE
+                    svc_week[i, s] = 0
+                    out_completed[m, s] += 1
+                else:
+                    svc_state[i, s] = SVC_IN_SERVICE
+                    svc_week[i, s] = duration[s] - 1
