@@ -22,13 +22,14 @@ from sim.state import MigrantArrays
 
 class ArrivalLedger:
     """Arrivals of the run by (city of arrival, arrival week), and their way to stable
-    housing."""
+    housing (by city of arrival)."""
 
     def __init__(self, n_muni: int, weeks: int) -> None:
         shape = (n_muni, max(1, weeks) + 1)
         self.arrived = np.zeros(shape, np.int64)
-        self.reached = np.zeros(shape, np.int64)  # ever reached stable housing
+        # by arrival week, as the tally's "a year ago" columns need
         self.within_year = np.zeros(shape, np.int64)  # reached it within 52 weeks of arriving
+        self.reached = np.zeros(n_muni, np.int64)  # ever reached stable housing
         self.weeks_to_stable = np.zeros(n_muni, np.int64)  # summed, of those who reached it
 
     @classmethod
@@ -50,7 +51,7 @@ class ArrivalLedger:
             self._reach(int(aw.max()))
         np.add.at(self.arrived, (o, aw), 1)
         got = sw >= 0
-        np.add.at(self.reached, (o[got], aw[got]), 1)
+        np.add.at(self.reached, o[got], 1)
         np.add.at(self.within_year, (o[got], aw[got]), sw[got] - aw[got] <= WEEKS_PER_YEAR)
         np.add.at(self.weeks_to_stable, o[got], sw[got] - aw[got])
 
@@ -66,7 +67,7 @@ class ArrivalLedger:
         it), 12 (arrived at least a year before ``week``) and 13 (of those, in stable housing
         within a year of arriving)."""
         misc[:, 1] = self.arrived.sum(axis=1)
-        misc[:, 3] = self.reached.sum(axis=1)
+        misc[:, 3] = self.reached
         misc[:, 4] = self.weeks_to_stable
         year_ago = max(0, week - WEEKS_PER_YEAR + 1)  # arrival weeks 0 .. week - 52
         misc[:, 12] = self.arrived[:, :year_ago].sum(axis=1)
@@ -78,5 +79,4 @@ class ArrivalLedger:
         if extra > 0:
             pad = ((0, 0), (0, extra))
             self.arrived = np.pad(self.arrived, pad)
-            self.reached = np.pad(self.reached, pad)
             self.within_year = np.pad(self.within_year, pad)

@@ -64,11 +64,12 @@ def _rent_needed(rent: float, household: int) -> float:
 
 class FirstStable(NamedTuple):
     """Where ``step_housing`` records a first move into stable housing by an arrival of the
-    run (``sim.arrival_ledger``): by city of arrival and arrival week, added into."""
+    run (``sim.arrival_ledger``): by city of arrival (those within a year also by arrival
+    week), added into."""
 
     origin: np.ndarray  # int16[n] column
     arrival_week: np.ndarray  # int16[n] column
-    reached: np.ndarray  # int64[m, weeks]
+    reached: np.ndarray  # int64[m]
     within_year: np.ndarray  # int64[m, weeks]: reached within 52 weeks of arriving
     weeks: np.ndarray  # int64[m] summed weeks from arrival
 
@@ -119,7 +120,7 @@ def step_housing(housing, muni, status, employment, skill, household, svc_state,
                     aw = first.arrival_week[i]
                     if aw >= 0:  # an arrival of the run (not an earlier newcomer)
                         o = first.origin[i]
-                        first.reached[o, aw] += 1
+                        first.reached[o] += 1
                         first.within_year[o, aw] += week - aw <= WEEKS_PER_YEAR
                         first.weeks[o] += week - aw
             elif h != PRECARIOUS:  # unaffordable: a precarious rental, if not in one
