@@ -21,6 +21,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def _feed(h, value) -> None:
         else:
             h.update(f"{value.dtype}{value.shape}".encode())
             h.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):  # a dict, or a week of municipal_history
         for k in value:
             h.update(repr(k).encode())
             _feed(h, value[k])

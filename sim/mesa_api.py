@@ -65,8 +65,8 @@ MUNICIPALITY_STATE = {
     "newcomer_budget": lambda m: m.budget_per_year,
     "sentiment": lambda m: m.sentiment,
     "intake_cap": lambda m: m.policies["intake_cap"],
-    "shelter_occupancy": lambda m: _row(m, "shelter_occupancy"),
-    "unsheltered": lambda m: _row(m, "unsheltered"),
+    "shelter_occupancy": lambda m: _occupancy(m, 0),
+    "unsheltered": lambda m: _occupancy(m, 2),
 }
 AGENCY_STATE = {
     "cash": lambda a: a.cash,
@@ -86,10 +86,11 @@ AGENT_COLUMNS = ("kind", "name", "municipality", *dict.fromkeys([*MUNICIPALITY_S
                                                                  *GOVERNMENT_STATE]))
 
 
-def _row(m: mesa.Agent, column: str) -> float | None:
-    """This week's value of a per-municipality output column for municipality ``m``."""
-    history = m.model.municipal_history
-    return float(history[-1][column][m.index]) if history else None
+def _occupancy(m: mesa.Agent, j: int) -> float | None:
+    """This week's people in shelter (j=0) or unsheltered (j=2) in municipality ``m``: its
+    ``shelter_occupancy`` or ``unsheltered`` column, read without building the columns."""
+    occupancy = m.model.week_stats.get("occupancy")
+    return None if occupancy is None else float(occupancy[m.index, j] * m.model.scale)
 
 
 def _agent_value(agent: mesa.Agent, column: str) -> Any:
@@ -122,44 +123,50 @@ _NUMBER = (int, float)
 class WeekCollector(mesa.DataCollector):
     """Mesa's DataCollector over the weekly totals and the municipality and agency agents.
 
-    It exists from the model's creation (with the ``week`` column); the other totals
-    columns join at the first collection, when the week's totals first exist. Records
-    are keyed by the week they describe rather than by ``model.steps`` (the week plus
-    one when collected inside ``step``), so that the model and agent rows of a week
-    line up in ``batch_run`` and in ``get_agent_vars_dataframe()``.
+    It exists from the model's creation (with the ``week`` column). The other totals join
+    ``model_vars`` when it is read: they are built then from the model's week log, for
+    all weeks not yet in the table at once (``sim.week_log``). Records are keyed by the
+    week they describe rather than by ``model.steps`` (the week plus one when collected
+    inside ``step``), so that the model and agent rows of a week line up in
+    ``batch_run`` and in ``get_agent_vars_dataframe()``.
 
-    ``collect`` fills Mesa's tables itself, for speed in small runs (it is a third of
-    a small week otherwise): totals are floats, appended without Mesa's deep copy, and
-    an agent's record is built from its kind's getters only (``_agent_value`` gives the
-    same values one reporter call at a time). Model reporters added by hand are called
-    as Mesa calls them.
+    ``collect`` fills Mesa's agent table itself, for speed in small runs: an agent's
+    record is built from its kind's getters only (``_agent_value`` gives the same values
+    one reporter call at a time). Model reporters added by hand are called each week as
+    Mesa calls them.
     """
 
     def __init__(self) -> None:
+        self._log: Any = None  # the model's WeekLog, from the first collection
         super().__init__(
             model_reporters={"week": functools.partial(_total, name="week")},
             agent_reporters={c: functools.partial(_agent_value, column=c)
                              for c in AGENT_COLUMNS})
-        self._totals: list[str] = ["week"]  # model columns that are week_totals entries
-        # (name, its list in model_vars) of the totals; reporters added by hand
-        self._total_lists: list[tuple[str, list]] = [("week", self.model_vars["week"])]
-        self._others: list[tuple[list, Any]] = []
-        self._reporters_seen = 1  # len(model_reporters) when the two lists were made
+        self._in_table = 0  # weeks of the log whose totals are in model_vars
+        self._totals: set[str] = {"week"}  # model columns that are weekly totals
+        self._others: list[tuple[list, Any]] = []  # reporters added by hand
+        self._reporters_seen = 1  # len(model_reporters) when ``_others`` was made
         self._getters: dict[type, list[tuple[int, Any]]] = {}
         self._heads: dict[mesa.Agent, list] = {}  # an agent's record before its state
 
+    @property
+    def model_vars(self) -> dict[str, list]:
+        """Mesa's model table, with the totals of every week collected."""
+        if self._log is not None and self._in_table < len(self._log):
+            self._add_totals()
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        self._model_vars = value
+
     def collect(self, model: mesa.Model) -> None:
-        totals = model.week_totals
-        if len(self._totals) < len(totals):
-            for name in totals:
-                if name not in self.model_reporters:
-                    self.model_reporters[name] = functools.partial(_total, name=name)
-                    self.model_vars[name] = []
-                    self._totals.append(name)
+        self._log = model.week_log
         if len(self.model_reporters) != self._reporters_seen:
-            self._sort_reporters()
-        for name, values in self._total_lists:
-            values.append(totals[name])
+            self._others = [(self._model_vars.setdefault(name, []), reporter)
+                            for name, reporter in self.model_reporters.items()
+                            if name not in self._totals]
+            self._reporters_seen = len(self.model_reporters)
         for values, reporter in self._others:
             values.append(copy.deepcopy(reporter(model)))
         week = model.week
@@ -169,15 +176,15 @@ class WeekCollector(mesa.DataCollector):
         if collected is not None:
             collected.append(week)
 
-    def _sort_reporters(self) -> None:
-        """Split the model reporters into totals (appended as they are) and the others."""
-        totals = set(self._totals)
-        self._total_lists = [(name, self.model_vars[name]) for name in self.model_reporters
-                             if name in totals]
-        self._others = [(self.model_vars.setdefault(name, []), reporter)
-                        for name, reporter in self.model_reporters.items()
-                        if name not in totals]
-        self._reporters_seen = len(self.model_reporters)
+    def _add_totals(self) -> None:
+        """Append the totals of the weeks collected since the last read."""
+        for name, values in self._log.totals(self._in_table).items():
+            if name not in self.model_reporters:
+                self.model_reporters[name] = functools.partial(_total, name=name)
+                self._totals.add(name)
+                self._reporters_seen += 1
+            self._model_vars.setdefault(name, []).extend(values.tolist())
+        self._in_table = len(self._log)
 
     def _record(self, agent: mesa.Agent) -> list:
         """``_agent_value`` of every column for one agent, in ``AGENT_COLUMNS`` order.

@@ -49,10 +49,11 @@ from sim.mesa_api import WeekCollector, with_params
 from sim.migrant import Migrant
 from sim.money import Money
 from sim.municipality import Municipality
-from sim.outputs import Tally, municipal_rows, totals
+from sim.outputs import Tally
 from sim.params import Scenario
 from sim.series import weekly_arrivals
 from sim.state import MigrantArrays
+from sim.week_log import History, WeekLog
 
 # What ``log`` counts: the run summary reports each as ``events_<kind>``.
 EVENT_KINDS = ("timeline", "transfer", "emergency_order", "emergency_closure", "cap_imposed",
@@ -112,7 +113,6 @@ class ReceptionModel(Money, mesa.Model):
         self.claims = ClaimsQueue(self)  # before the earlier newcomers: it counts the rows
         self.first_week = seed_earlier_newcomers(self)  # the earliest arrival week (<= 0)
         self.acceptance = self.claim_acceptance(self.scenario.run.weeks)
-        self.cumulative_spend = 0.0
         self.hours_carry = np.zeros((len(self.municipalities), N_SERVICE, N_FUNDER))
         self._views: dict[int, Migrant] = {}
         self.events: list[tuple[int, str]] = []  # (week, what happened), in order
@@ -120,8 +120,7 @@ class ReceptionModel(Money, mesa.Model):
         self._transfers = np.zeros((len(self.municipalities), N_FUNDER))
         # cost-sharing claims: (week due, municipality, funder index, CAD)
         self.claims_queue: list[tuple[int, int, int, float]] = []
-        self.municipal_history: list[dict[str, np.ndarray]] = []
-        self.week_totals: dict[str, float] = {}
+        self.week_log = WeekLog(self)
         self.ledger = ArrivalLedger.of(self.migrants, len(self.municipalities),
                                        scenario.run.weeks)
         self.tally = Tally.of(self)
@@ -551,12 +550,26 @@ class ReceptionModel(Money, mesa.Model):
         return move_p, cdf
 
     def collect(self) -> None:
-        """9. Data collection: per-municipality rows and model-level totals."""
+        """9. Data collection: the tally, kept with the week's statistics; the output
+        columns are built from them when read (``sim.week_log``)."""
         self.tally = self.take_tally()
-        rows = municipal_rows(self, self.tally, self.week_stats)
-        self.municipal_history.append(rows)
-        self.week_totals = totals(self, self.tally, rows)
+        self.week_log.keep(self, self.tally)
         self.datacollector.collect(self)
+
+    @property
+    def municipal_history(self) -> History:
+        """Each week's per-municipality columns (a mapping of arrays), oldest first."""
+        return History(self.week_log)
+
+    @property
+    def week_totals(self) -> dict[str, float]:
+        """The last week's system totals ({} before the first week)."""
+        return self.week_log.total(-1) if len(self.week_log) else {}
+
+    @property
+    def cumulative_spend(self) -> float:
+        """All spending so far, every funder (CAD)."""
+        return self.week_log.cumulative_spend
 
     def take_tally(self) -> Tally:
         """The end-of-week pass over every migrant that the outputs are built from."""

@@ -1,4 +1,5 @@
-"""Process 9, data collection: weekly per-municipality rows and weekly totals.
+"""Process 9, data collection: the tally, and the weekly per-municipality columns and
+system totals built from it (``sim.week_log`` keeps the weeks and says when).
 
 Counts are scaled back to people (times ``run.scale``). Column names are plain
 snake_case so the tables open in pandas and R without help.
@@ -7,6 +8,8 @@ snake_case so the tables open in pandas and R without help.
 from __future__ import annotations
 
 import functools
+from itertools import accumulate
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -31,6 +34,9 @@ from sim.codes import (
     WEEKS_PER_YEAR,
 )
 from sim.params_response import PAYERS
+
+if TYPE_CHECKING:
+    from sim.week_log import Weeks
 
 # The City of Toronto counts as "actively homeless" whoever used shelter in the last three
 # months and did not move to permanent housing; its "Refugees" group is refugee claimants
@@ -60,7 +66,6 @@ class Tally:
         self.homeless = np.zeros((n_muni, 2), np.int64)
         self.waiting_by = np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64)
         self._present: np.ndarray | None = None
-        self._quantiles: np.ndarray | None = None
 
     @classmethod
     def of(cls, model: mesa.Model) -> Tally:
@@ -82,22 +87,25 @@ class Tally:
         return kernels.TallyOut(self.counts, self.services, self.dims, self.status_dims,
                                 self.hist, self.misc, self.homeless, self.waiting_by)
 
+    @classmethod
+    def stack(cls, tallies: list[Tally]) -> Tally:
+        """Several weeks' tallies as one, every array with a leading axis of weeks."""
+        t = cls.__new__(cls)
+        for name in ("counts", "services", "dims", "status_dims", "hist", "misc", "homeless",
+                     "waiting_by"):
+            setattr(t, name, np.stack([getattr(x, name) for x in tallies]))
+        t._present = None
+        return t
+
     def present(self) -> np.ndarray:
-        """People present per municipality (agents, not scaled).
+        """People present per municipality (agents, not scaled; [weeks, m] if stacked).
 
         Computed once: a tally is read-only once filled, and the week asks often.
         """
         if self._present is None:
-            c = self.counts.sum(axis=1)
-            self._present = c.sum(axis=1) - c[:, DEPARTED]
+            c = self.counts.sum(axis=-2)
+            self._present = c.sum(axis=-1) - c[..., DEPARTED]
         return self._present
-
-    def index_quantiles(self) -> np.ndarray:
-        """``QUANTILES`` of the integration index per municipality, then of the system
-        (last column): float[len(QUANTILES), municipalities + 1], in one call."""
-        if self._quantiles is None:
-            self._quantiles = hist_quantiles(np.vstack([self.hist, self.hist.sum(axis=0)]))
-        return self._quantiles
 
 
 def eligibility_table(model: mesa.Model) -> np.ndarray:
@@ -144,7 +152,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def idle_hours(week_stats: dict, hours_per_week: np.ndarray) -> np.ndarray:
-    """Hours left unused this week per (city, service, funder), in agent-hours.
+    """Hours left unused per (city, service, funder), in agent-hours (any leading axes:
+    ``hours_per_week`` is per service, with the same leading axes as the statistics).
 
     Left-overs of less than one client's weekly hours are carried to next week (7.5) and
     are not idle. Hours a funder still holds after the waiting list was served stayed
@@ -152,114 +161,121 @@ def idle_hours(week_stats: dict, hours_per_week: np.ndarray) -> np.ndarray:
     people wait mean eligibility binds, not hours.
     """
     left = week_stats["hours_offered"] - week_stats["hours_used"]
-    return np.where(left >= hours_per_week[None, :, None], left, 0.0)
+    return np.where(left >= hours_per_week[..., None, :, None], left, 0.0)
 
 
-def municipal_rows(model: mesa.Model, t: Tally, week_stats: dict) -> dict[str, np.ndarray]:
-    """This week's columns, one entry per municipality.
+def index_quantiles(hist: np.ndarray) -> np.ndarray:
+    """``QUANTILES`` of the integration index per municipality, then of the system (last
+    column): float[len(QUANTILES), weeks, municipalities + 1] from hist[weeks, m, 10]."""
+    both = np.concatenate([hist, hist.sum(axis=-2, keepdims=True)], axis=-2)
+    return hist_quantiles(both.reshape(-1, both.shape[-1])).reshape(-1, *both.shape[:-1])
+
+
+def municipal_columns(model: mesa.Model, w: Weeks) -> dict[str, np.ndarray]:
+    """The per-municipality columns of several weeks: [weeks, municipalities] each.
 
     A family of columns (by status, by service, ...) is computed as one array and each
-    column is a view of it: a NumPy call per family, not per column, is what keeps the
-    fixed cost of a small run's week low.
+    column is a view of it, for all the weeks at once (``sim.week_log``): a NumPy call
+    per family and per build, not per column and week, keeps a small run's week cheap.
     """
     k = model.scale
     munis = model.municipalities
+    t, ws = w.tally, w.stats
+    shape = (len(w.week), len(munis))
     present = t.present()
-    by_housing = t.counts.sum(axis=1) * k
-    by_status = t.counts[:, :, :DEPARTED].sum(axis=2) * k
-    occ = week_stats["occupancy"]
-    beds = week_stats["beds"] * k  # as modelled: scenario beds rounded to whole agents
+    by_housing = t.counts.sum(axis=-2) * k
+    by_status = t.counts[..., :DEPARTED].sum(axis=-1) * k
+    occ = ws["occupancy"]
+    beds = ws["beds"] * k  # as modelled: scenario beds rounded to whole agents
     rows: dict[str, np.ndarray] = {
-        "week": np.full(len(munis), model.week),
-        "date": np.full(len(munis), model.date_of(model.week)),
-        "municipality": np.array([m.name for m in munis]),
-        "kind": np.array([m.params.kind for m in munis]),
-        "arrivals": week_stats["arrivals"] * k,
-        "francophone_arrivals": week_stats["francophone_arrivals"][:, 0] * k,
-        "pr_arrivals": week_stats["francophone_arrivals"][:, 1] * k,
-        "francophone_pr_arrivals": week_stats["francophone_arrivals"][:, 2] * k,
+        "week": np.broadcast_to(w.week[:, None], shape),
+        "date": np.array([[model.date_of(int(week))] * shape[1] for week in w.week], object),
+        "municipality": np.broadcast_to(np.array([m.name for m in munis]), shape),
+        "kind": np.broadcast_to(np.array([m.params.kind for m in munis]), shape),
+        "arrivals": ws["arrivals"] * k,
+        "francophone_arrivals": ws["francophone_arrivals"][..., 0] * k,
+        "pr_arrivals": ws["francophone_arrivals"][..., 1] * k,
+        "francophone_pr_arrivals": ws["francophone_arrivals"][..., 2] * k,
         "newcomers": present * k,
-        "departed_total": by_housing[:, DEPARTED],
+        "departed_total": by_housing[..., DEPARTED],
     }
     for s, name in enumerate(STATUSES):
-        rows[f"status_{name}"] = by_status[:, s]
+        rows[f"status_{name}"] = by_status[..., s]
     for h, name in enumerate(HOUSING[:DEPARTED]):
-        rows[f"housing_{name}"] = by_housing[:, h]
+        rows[f"housing_{name}"] = by_housing[..., h]
     rows.update({
         "shelter_beds": beds,
-        "shelter_occupancy": occ[:, 0] * k,
-        "shelter_overflow": week_stats["overflow_occupancy"] * k,
-        "emergency_places": week_stats["emergency_open"].sum(axis=1) * k,
-        "emergency_occupancy": week_stats["emergency_by_kind"].sum(axis=1) * k,
-        "emergency_on_order": np.array([sum(o.places for o in m.emergency.pipeline)
-                                        for m in munis]) * k,
-        "interim_occupancy": occ[:, 1] * k,
-        "unsheltered": occ[:, 2] * k,
-        "actively_homeless": t.homeless[:, 0] * k,
-        "refugees_actively_homeless": t.homeless[:, 1] * k,
-        "moved_to_stable": week_stats["housing_moves"][:, 0] * k,
-        "exits_from_shelter": week_stats["housing_moves"][:, 1] * k,
-        "moved_in": week_stats["moves"].sum(axis=0) * k,
-        "moved_out": week_stats["moves"].sum(axis=1) * k,
-        "jobs_found": week_stats["jobs"][:, 0] * k,
-        "matched_jobs_found": week_stats["jobs"][:, 1] * k,
-        "hours_misreferred_francophone": week_stats["misreferred_fr"] * k,
+        "shelter_occupancy": occ[..., 0] * k,
+        "shelter_overflow": ws["overflow_occupancy"] * k,
+        "emergency_places": ws["emergency_open"].sum(axis=-1) * k,
+        "emergency_occupancy": ws["emergency_by_kind"].sum(axis=-1) * k,
+        "emergency_on_order": w.agent("on_order") * k,
+        "interim_occupancy": occ[..., 1] * k,
+        "unsheltered": occ[..., 2] * k,
+        "actively_homeless": t.homeless[..., 0] * k,
+        "refugees_actively_homeless": t.homeless[..., 1] * k,
+        "moved_to_stable": ws["housing_moves"][..., 0] * k,
+        "exits_from_shelter": ws["housing_moves"][..., 1] * k,
+        "moved_in": ws["moves"].sum(axis=-2) * k,
+        "moved_out": ws["moves"].sum(axis=-1) * k,
+        "jobs_found": ws["jobs"][..., 0] * k,
+        "matched_jobs_found": ws["jobs"][..., 1] * k,
+        "hours_misreferred_francophone": ws["misreferred_fr"] * k,
     })
-    waiting = t.services[:, :, 0]
-    idle = idle_hours(week_stats, model.hours_per_week).sum(axis=2) * k
-    services = {  # [municipality, service] each
+    waiting = t.services[..., 0]
+    idle = idle_hours(ws, w.hours_per_week).sum(axis=-1) * k
+    services = {  # [weeks, municipality, service] each
         "waiting": waiting * k,
-        "in_service": t.services[:, :, 2] * k,
-        "current_wait": _ratio(t.services[:, :, 1], waiting),
-        "mean_wait": _ratio(week_stats["wait_sum"], week_stats["started"]),
-        "started": week_stats["started"] * k,
-        "hours_available": week_stats["hours_offered"].sum(axis=2) * k,
-        "hours_used": week_stats["hours_used"].sum(axis=2) * k,
-        "hours_misreferred": week_stats["misreferred"] * k,
+        "in_service": t.services[..., 2] * k,
+        "current_wait": _ratio(t.services[..., 1], waiting),
+        "mean_wait": _ratio(ws["wait_sum"], ws["started"]),
+        "started": ws["started"] * k,
+        "hours_available": ws["hours_offered"].sum(axis=-1) * k,
+        "hours_used": ws["hours_used"].sum(axis=-1) * k,
+        "hours_misreferred": ws["misreferred"] * k,
         "hours_idle": idle,
         "hours_idle_while_waiting": np.where(waiting > 0, idle, 0.0),
-        "requests_lapsed": week_stats["requests"][:, :, 0] * k,
-        "requests_remade": week_stats["requests"][:, :, 1] * k,
+        "requests_lapsed": ws["requests"][..., 0] * k,
+        "requests_remade": ws["requests"][..., 1] * k,
     }
     for j, why in enumerate(ELIGIBILITY):
-        services[f"waiting_{why}"] = t.waiting_by[:, :, j] * k
+        services[f"waiting_{why}"] = t.waiting_by[..., j] * k
     for s, name in enumerate(SERVICES):
         for family, values in services.items():
-            rows[f"{family}_{name}"] = values[:, s]
+            rows[f"{family}_{name}"] = values[..., s]
     for name, (num, den) in EMPLOYMENT_RATES.items():
-        rows[name] = _ratio(t.misc[:, num], t.misc[:, den])
-    rows["children"] = t.misc[:, 11] * k
-    dims = _ratio(t.dims, present[:, None])
-    rows["integration_index"] = dims[:, N_DIM]
+        rows[name] = _ratio(t.misc[..., num], t.misc[..., den])
+    rows["children"] = t.misc[..., 11] * k
+    dims = _ratio(t.dims, present[..., None])
+    rows["integration_index"] = dims[..., N_DIM]
     for d, name in enumerate(DIMENSIONS):
-        rows[name] = dims[:, d]
-    for q, values in zip(QUANTILES, t.index_quantiles()[:, :-1], strict=True):
+        rows[name] = dims[..., d]
+    for q, values in zip(QUANTILES, index_quantiles(t.hist)[..., :-1], strict=True):
         rows[f"index_p{int(q * 100)}"] = values
-    rows["reached_stable_share"] = _ratio(t.misc[:, 3], t.misc[:, 1])
-    rows["mean_weeks_to_stable"] = _ratio(t.misc[:, 4], t.misc[:, 3])
-    rows["stable_within_a_year_share"] = _ratio(t.misc[:, 13], t.misc[:, 12])
-    rows["retention"] = _ratio(t.misc[:, 2], t.misc[:, 1])
+    rows["reached_stable_share"] = _ratio(t.misc[..., 3], t.misc[..., 1])
+    rows["mean_weeks_to_stable"] = _ratio(t.misc[..., 4], t.misc[..., 3])
+    rows["stable_within_a_year_share"] = _ratio(t.misc[..., 13], t.misc[..., 12])
+    rows["retention"] = _ratio(t.misc[..., 2], t.misc[..., 1])
     for f, name in enumerate(FUNDERS):
-        rows[f"spend_{name}"] = week_stats["spend"][:, f]
+        rows[f"spend_{name}"] = ws["spend"][..., f]
     for f, name in enumerate(FUNDERS):  # IHAP refunds, top-ups, advances, one-time transfers
-        rows[f"received_{name}"] = week_stats["transfers"][:, f]
+        rows[f"received_{name}"] = ws["transfers"][..., f]
     for j, line in enumerate(SPENDING_LINES):
-        rows[f"spend_line_{line}"] = week_stats["spend_lines"][:, j]
-    emergency = week_stats["emergency_open"] * k
+        rows[f"spend_line_{line}"] = ws["spend_lines"][..., j]
+    emergency = ws["emergency_open"] * k
     for j, kind in enumerate(model.scenario.response.kinds):
-        rows[f"emergency_{kind}"] = emergency[:, j]
+        rows[f"emergency_{kind}"] = emergency[..., j]
     for j, payer in enumerate(PAYERS):
-        rows[f"emergency_paid_{payer}"] = week_stats["emergency_paid"][:, j]
-    rows["pressure"] = np.array([m.emergency.pressure for m in munis])
-    rows["overflow_unfunded"] = week_stats["overflow_unfunded"]
-    rows["municipal_cash"] = np.array([m.cash for m in munis])
-    rows["newcomer_budget"] = np.array([m.budget_per_year for m in munis])
-    rows["sentiment"] = np.array([m.sentiment for m in munis])
-    rows["rent"] = np.array([m.rent for m in munis])
-    policies = np.array([[m.policies[p] for p in REPORTED_POLICIES] for m in munis], bool)
-    for j, policy in enumerate(REPORTED_POLICIES):
-        rows[policy] = policies[:, j]
-    rows["staff_fte"] = week_stats["staff"]
+        rows[f"emergency_paid_{payer}"] = ws["emergency_paid"][..., j]
+    rows["pressure"] = w.agent("pressure")
+    rows["overflow_unfunded"] = ws["overflow_unfunded"]
+    rows["municipal_cash"] = w.agent("cash")
+    rows["newcomer_budget"] = w.agent("budget_per_year")
+    rows["sentiment"] = w.agent("sentiment")
+    rows["rent"] = w.agent("rent")
+    for policy in REPORTED_POLICIES:
+        rows[policy] = w.agent(policy).astype(bool)
+    rows["staff_fte"] = ws["staff"]
     return rows
 
 
@@ -278,55 +294,55 @@ STATUS_EVENTS = ("asylum_accepted", "asylum_rejected", "permits_to_pr", "became_
                  "departures", "regularized")
 
 
-def totals(model: mesa.Model, t: Tally, rows: dict[str, np.ndarray]) -> dict[str, float]:
-    """System-wide values of the week: sums of counts, people-weighted means of rates.
+def week_totals(model: mesa.Model, w: Weeks, rows: dict[str, np.ndarray],
+                spent: float) -> dict[str, np.ndarray]:
+    """System-wide values of several weeks: sums of counts, people-weighted means of
+    rates; float[weeks] each. ``spent``: the cumulative spending before the first week.
 
-    Float columns are summed along contiguous rows (``_column_sums``), so every total
-    is the sum NumPy makes of that column alone, to the bit.
+    Every total is the sum NumPy makes of one week's values of the column alone, along
+    a contiguous row, to the bit, however many weeks are built together.
     """
-    nan = float("nan")
-    ws = model.week_stats
-    out: dict[str, float] = {"week": float(model.week)}
-    n = t.present().sum()
+    ws, t = w.stats, w.tally
+    out: dict[str, np.ndarray] = {"week": w.week.astype(float)}
+    n = t.present().sum(axis=-1)
     summed = _summed_columns(tuple(rows))
-    sums = np.array([rows[name] for name in summed], float).sum(axis=1)  # one call, not 60
-    out.update(zip(summed, sums.tolist(), strict=True))
-    started, wait_sum = ws["started"].sum(axis=0), ws["wait_sum"].sum(axis=0)
+    sums = np.array([rows[name] for name in summed], float).sum(axis=-1)  # one call, not 60
+    out.update(zip(summed, sums, strict=True))
+    mean_wait = _ratio(ws["wait_sum"].sum(axis=-2), ws["started"].sum(axis=-2))
     for s, name in enumerate(SERVICES):
-        out[f"mean_wait_{name}"] = float(wait_sum[s] / started[s]) if started[s] else nan
-    out.update(zip(STATUS_EVENTS, (ws["status_events"] * model.scale).tolist(), strict=True))
+        out[f"mean_wait_{name}"] = mean_wait[:, s]
+    events = ws["status_events"] * model.scale
+    out.update(zip(STATUS_EVENTS, events.T, strict=True))
     out["claims_decided"] = (out["asylum_accepted"] + out["asylum_rejected"]
-                             + model.claims.decided_earlier * model.scale)
-    out["claims_backlog"] = float(model.claims.backlog(t.counts[:, ASYLUM, :DEPARTED].sum())
-                                  * model.scale)
-    waiting, wait_now = t.services[:, :, 0].sum(axis=0), t.services[:, :, 1].sum(axis=0)
+                             + w.decided_earlier * model.scale)
+    pending = t.counts[..., ASYLUM, :DEPARTED].sum(axis=(-2, -1))
+    out["claims_backlog"] = (pending + w.claims_earlier) * model.scale
+    current_wait = _ratio(t.services[..., 1].sum(axis=-2), t.services[..., 0].sum(axis=-2))
     for s, name in enumerate(SERVICES):
-        out[f"current_wait_{name}"] = float(wait_now[s] / waiting[s]) if waiting[s] else nan
-    misc = t.misc.sum(axis=0)
+        out[f"current_wait_{name}"] = current_wait[:, s]
+    misc = t.misc.sum(axis=-2)
     for name, (num, den) in EMPLOYMENT_RATES.items():
-        out[name] = float(misc[num] / misc[den]) if misc[den] else nan
+        out[name] = _ratio(misc[:, num], misc[:, den])
     dims = _column_sums(t.dims)
-    out["integration_index"] = float(dims[N_DIM] / n) if n else nan
+    out["integration_index"] = _ratio(dims[:, N_DIM], n)
     for d, name in enumerate(DIMENSIONS):
-        out[name] = float(dims[d] / n) if n else nan
-    for q, values in zip(QUANTILES, t.index_quantiles()[:, -1].tolist(), strict=True):
+        out[name] = _ratio(dims[:, d], n)
+    for q, values in zip(QUANTILES, index_quantiles(t.hist)[..., -1], strict=True):
         out[f"index_p{int(q * 100)}"] = values
     for s, name in enumerate(STATUSES):
-        cnt = t.status_dims[s, N_DIM + 1]
-        out[f"index_{name}"] = float(t.status_dims[s, N_DIM] / cnt) if cnt else nan
-    arrived, reached = misc[1], misc[3]
-    out["retention"] = float(misc[2] / arrived) if arrived else nan
-    out["reached_stable_share"] = float(misc[3] / arrived) if arrived else nan
-    out["mean_weeks_to_stable"] = float(misc[4] / reached) if reached else nan
-    out["stable_within_a_year_share"] = float(misc[13] / misc[12]) if misc[12] else nan
-    out["spend_total"] = float(sum(out[f"spend_{f}"] for f in FUNDERS))
-    model.cumulative_spend += out["spend_total"]
-    out["cumulative_spend"] = model.cumulative_spend
-    points = out["integration_index"] * out["newcomers"] if n else 0.0
-    out["cost_per_integration_point"] = model.cumulative_spend / points if points else nan
-    sentiment = np.array([m.sentiment for m in model.municipalities])
-    weights = np.array([m.params.population for m in model.municipalities])
-    out["sentiment"] = float((sentiment * weights).sum() / weights.sum())  # np.average's sums
+        out[f"index_{name}"] = _ratio(t.status_dims[:, s, N_DIM], t.status_dims[:, s, N_DIM + 1])
+    out["retention"] = _ratio(misc[:, 2], misc[:, 1])
+    out["reached_stable_share"] = _ratio(misc[:, 3], misc[:, 1])
+    out["mean_weeks_to_stable"] = _ratio(misc[:, 4], misc[:, 3])
+    out["stable_within_a_year_share"] = _ratio(misc[:, 13], misc[:, 12])
+    out["spend_total"] = sum(out[f"spend_{f}"] for f in FUNDERS)
+    out["cumulative_spend"] = np.array(list(accumulate(out["spend_total"].tolist(),
+                                                       initial=spent))[1:])  # week by week
+    points = np.where(n > 0, out["integration_index"] * out["newcomers"], 0.0)
+    out["cost_per_integration_point"] = np.divide(
+        out["cumulative_spend"], points, out=np.full(len(n), np.nan), where=points != 0)
+    weights = w.agent("population")
+    out["sentiment"] = (w.agent("sentiment") * weights).sum(axis=-1) / weights.sum(axis=-1)
     return out
 
 
@@ -339,9 +355,10 @@ def _summed_columns(columns: tuple[str, ...]) -> list[str]:
 
 
 def _column_sums(a: np.ndarray) -> np.ndarray:
-    """``[a[:, j].sum() for j]`` in one call: summing each column as a contiguous row
-    keeps NumPy's pairwise order (``a.sum(axis=0)`` adds row by row: other last bits)."""
-    return np.ascontiguousarray(a.T).sum(axis=1)
+    """``a[..., :, j].sum()`` for every j in one call: summing each column as a contiguous
+    row keeps NumPy's pairwise order (a sum along a non-contiguous axis adds row by row:
+    other last bits)."""
+    return np.ascontiguousarray(np.swapaxes(a, -1, -2)).sum(axis=-1)
 
 
 MONTHLY_STOCKS = ("newcomers", "shelter_occupancy", "interim_occupancy", "unsheltered",
@@ -363,11 +380,8 @@ def monthly(totals: pd.DataFrame) -> pd.DataFrame:
 
 def frames(model: mesa.Model) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-municipality and total weekly tables of the run so far."""
-    cols = model.municipal_history[0].keys() if model.municipal_history else []
-    muni = pd.DataFrame({c: np.concatenate([r[c] for r in model.municipal_history])
-                         for c in cols})
+    muni = pd.DataFrame(model.week_log.columns())
     total = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     total.insert(1, "date", [model.date_of(int(w)) for w in total["week"]])
     total["week"] = total["week"].astype(np.int64)
     return muni, total
-
