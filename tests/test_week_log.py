@@ -40,7 +40,8 @@ def test_columns_built_at_the_end_are_those_built_every_week(name, weeks):
 
 def test_history_rows_are_the_weeks_columns_and_totals_sum_them():
     model = ReceptionModel(scenario=load_scenario("classroom", ["run.weeks=12"]))
-    assert len(model.municipal_history) == 0 and model.week_totals == {}
+    assert len(model.municipal_history) == 0
+    assert model.week_totals == {}
     model.run()
     history = model.municipal_history
     assert len(history) == 12
