@@ -1,7 +1,7 @@
 """Outcomes the app compares and watches: one number per week, for the system or a city.
 
 An ``Outcome`` reads the model's own outputs: the DataCollector's model-level columns for
-the whole system, ``municipal_history`` for one city (and for system totals the
+the whole system, the week log's columns (``model.week_log``) for one city (and for totals the
 DataCollector does not keep, summed over the cities). Lessons, the compare table, the
 replicate bands and the monitors all read outcomes through ``Outcome.series``.
 """
@@ -63,7 +63,7 @@ def totals(model) -> pd.DataFrame:
 def city_column(model, city: str, column: str) -> np.ndarray:
     """One city's weekly values of a ``municipal_history`` column."""
     i = [m.name for m in model.municipalities].index(city)
-    return np.array([row[column][i] for row in model.municipal_history], float)
+    return model.week_log.column(column)[:, i].astype(float)
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Outcome:
             if all(c in collected for c in self.columns):
                 y = sum(np.asarray(collected[c], float) for c in self.columns)
             else:  # a city-level column: the system's is the sum over cities
-                y = sum(np.array([row[c].sum() for row in model.municipal_history], float)
+                y = sum(model.week_log.column(c).sum(axis=1, dtype=float)
                         for c in self.columns)
         y = np.asarray(y, float) * self.factor
         return np.cumsum(y) if self.cumulative else y

@@ -21,7 +21,6 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ def _feed(h, value) -> None:
         else:
             h.update(f"{value.dtype}{value.shape}".encode())
             h.update(np.ascontiguousarray(value).tobytes())
-    elif isinstance(value, Mapping):  # a dict, or a week of municipal_history
+    elif isinstance(value, dict):
         for k in value:
             h.update(repr(k).encode())
             _feed(h, value[k])

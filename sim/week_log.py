@@ -11,7 +11,7 @@ reads every week, builds each week as it comes. Either way the values are the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +127,12 @@ class WeekLog:
         self.build()
         return self._columns[name][:self._built]
 
+    def row(self, week: int) -> dict[str, np.ndarray]:
+        """One week's per-municipality columns (views); negative: from the end."""
+        self.build()
+        i = range(self._built)[week]
+        return {name: a[i] for name, a in self._columns.items()}
+
     def totals(self, start: int = 0) -> dict[str, np.ndarray]:
         """System totals of the weeks from ``start`` on: float[weeks - start] each."""
         self.build()
@@ -155,24 +161,9 @@ def _append(buffers: dict[str, np.ndarray], new: dict[str, np.ndarray], at: int)
         buf[at:end] = values
 
 
-class WeekRow(Mapping):
-    """One week's per-municipality columns, read from the log's buffers (views)."""
-
-    def __init__(self, log: WeekLog, week: int) -> None:
-        self._log, self._week = log, week
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self._log._columns[name][self._week]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._log._columns)
-
-    def __len__(self) -> int:
-        return len(self._log._columns)
-
-
 class History(Sequence):
-    """``model.municipal_history``: one ``WeekRow`` per week collected, oldest first."""
+    """``model.municipal_history``: one dict of columns per week collected, oldest first
+    (each column a view of the log's buffers: float[m] or the like)."""
 
     def __init__(self, log: WeekLog) -> None:
         self._log = log
@@ -183,5 +174,5 @@ class History(Sequence):
     def __getitem__(self, i: Any) -> Any:
         self._log.build()
         if isinstance(i, slice):
-            return [WeekRow(self._log, j) for j in range(len(self))[i]]
-        return WeekRow(self._log, range(len(self))[i])
+            return [self._log.row(j) for j in range(len(self))[i]]
+        return self._log.row(i)
