@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim import kernels
 from sim.codes import CHARITY, FUNDERS, N_FUNDER, N_SERVICE, SERVICES, WEEKS_PER_YEAR
 from sim.params import Agency as AgencyParams
 from sim.params import Services
@@ -179,23 +180,18 @@ def offer_hours(agencies: list[Agency], week: int, services: Services,
     sets each agency's ``hours_available``. ``waiting``: people waiting per (city, service).
 
     Hours are split evenly across the services offered, except a ``flexibility`` share
-    that follows the local waiting lists. Every agency in one set of array operations: a
-    small run's week is mostly such fixed costs.
+    that follows the local waiting lists (``kernels.agency_hours``: every agency in one
+    call, since a small run's week is mostly such fixed costs).
     """
     n = len(agencies)
-    total = np.array([ag.staff for ag in agencies]) * services.client_hours_per_fte_week
-    offered = np.array([ag.offers for ag in agencies], float).reshape(n, N_SERVICE)
-    n_offered = offered.sum(axis=1)
-    split = offered / np.where(n_offered > 0, n_offered, 1.0)[:, None]
-    need = waiting[[ag.muni for ag in agencies]].reshape(n, N_SERVICE) * offered
-    need_sum = need.sum(axis=1)
-    flex = np.array([ag.flexibility for ag in agencies])
-    follow = (need_sum > 0) & (flex > 0)
-    split = np.where(follow[:, None], (1 - flex)[:, None] * split
-                     + flex[:, None] * need / np.where(follow, need_sum, 1.0)[:, None], split)
-    shares = np.array([ag.funder_shares(week) for ag in agencies]).reshape(n, N_FUNDER)
-    hours = total[:, None, None] * (split[:, :, None] * shares[:, None, :])
-    hours[(n_offered == 0) | (total <= 0)] = 0.0
+    hours = np.empty((n, N_SERVICE, N_FUNDER))
+    kernels.agency_hours(
+        np.array([ag.staff for ag in agencies], float),
+        np.array([ag.offers for ag in agencies], float).reshape(n, N_SERVICE),
+        np.array([ag.flexibility for ag in agencies], float),
+        np.array([ag.muni for ag in agencies], np.int64), waiting,
+        np.array([ag.funder_shares(week) for ag in agencies]).reshape(n, N_FUNDER),
+        services.client_hours_per_fte_week, hours)
     for ag, mine in zip(agencies, hours, strict=True):
         ag.hours_available = mine
     return hours

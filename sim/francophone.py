@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import ECONOMIC_PR, FAMILY_PR, RESETTLED, STREAMS
+from sim.codes import ECONOMIC_PR, FAMILY_PR, N_STATUS, RESETTLED, STREAMS
 from sim.params import Scenario, Stream
 from sim.params_francophone import QUEBEC
 from sim.state import MigrantArrays
@@ -87,11 +87,16 @@ def referral_match(sc: Scenario, match: np.ndarray, rif: np.ndarray) -> np.ndarr
     return np.where(outside_quebec(sc), fr, match)
 
 
+_PERMANENT_RESIDENT = np.isin(np.arange(N_STATUS), (ECONOMIC_PR, FAMILY_PR, RESETTLED))
+
+
 def arrivals(state: MigrantArrays, first: int, n_muni: int) -> np.ndarray:
     """int64[city, 3] of the rows from ``first`` on (this week's arrivals): francophones,
     permanent residents, francophone permanent residents (IRCC's target counts these)."""
+    if first >= state.n:  # most weeks of a small run
+        return np.zeros((n_muni, 3), np.int64)
     rows = slice(first, state.n)
     muni, fr = state.columns["muni"][rows], state.columns["francophone"][rows] > 0
-    pr = np.isin(state.columns["status"][rows], (ECONOMIC_PR, FAMILY_PR, RESETTLED))
+    pr = _PERMANENT_RESIDENT[state.columns["status"][rows]]
     return np.stack([np.bincount(muni[w], minlength=n_muni) for w in (fr, pr, fr & pr)],
                     axis=1)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import numpy as np
 
 from sim import paths
 from sim.agency import Agency
@@ -57,27 +58,28 @@ def _total(model: mesa.Model, name: str) -> Any:
     return model.week_totals[name]
 
 
-# Agent state per week: what a municipality, an agency or a government holds. A reporter
-# returns None for an agent of another kind. Units: CAD, FTE, people-hours a week, people,
-# weeks.
+# Agent state per week: what a municipality, an agency or a government holds. A getter
+# gives one column's values for a list of agents of its kind (one call per kind and week,
+# not per agent: a small run's week is mostly such fixed costs). A reporter returns None
+# for an agent of another kind. Units: CAD, FTE, people-hours a week, people, weeks.
 MUNICIPALITY_STATE = {
-    "cash": lambda m: m.cash,
-    "newcomer_budget": lambda m: m.budget_per_year,
-    "sentiment": lambda m: m.sentiment,
-    "intake_cap": lambda m: m.policies["intake_cap"],
-    "shelter_occupancy": lambda m: _occupancy(m, 0),
-    "unsheltered": lambda m: _occupancy(m, 2),
+    "cash": lambda ms: [m.cash for m in ms],
+    "newcomer_budget": lambda ms: [m.budget_per_year for m in ms],
+    "sentiment": lambda ms: [m.sentiment for m in ms],
+    "intake_cap": lambda ms: [m.policies["intake_cap"] for m in ms],
+    "shelter_occupancy": lambda ms: _occupancy(ms, 0),
+    "unsheltered": lambda ms: _occupancy(ms, 2),
 }
 AGENCY_STATE = {
-    "cash": lambda a: a.cash,
-    "staff_fte": lambda a: a.staff,
-    "hours_available": lambda a: float(a.hours_available.sum()),
-    "hours_used": lambda a: float(a.hours_used.sum()),
+    "cash": lambda ags: [a.cash for a in ags],
+    "staff_fte": lambda ags: [a.staff for a in ags],
+    "hours_available": lambda ags: _summed(ags, "hours_available"),
+    "hours_used": lambda ags: _summed(ags, "hours_used"),
 }
 GOVERNMENT_STATE = {
-    "crisis_weeks": lambda g: g.crisis_weeks,
-    "spent_this_year": lambda g: g.spent_this_year,
-    "paid_total": lambda g: g.paid_total,
+    "crisis_weeks": lambda gs: [g.crisis_weeks for g in gs],
+    "spent_this_year": lambda gs: [g.spent_this_year for g in gs],
+    "paid_total": lambda gs: [g.paid_total for g in gs],
 }
 STATE = {Municipality: MUNICIPALITY_STATE, Agency: AGENCY_STATE, Government: GOVERNMENT_STATE}
 KINDS = {Municipality: "municipality", Agency: "agency", Government: "government"}
@@ -86,11 +88,18 @@ AGENT_COLUMNS = ("kind", "name", "municipality", *dict.fromkeys([*MUNICIPALITY_S
                                                                  *GOVERNMENT_STATE]))
 
 
-def _occupancy(m: mesa.Agent, j: int) -> float | None:
-    """This week's people in shelter (j=0) or unsheltered (j=2) in municipality ``m``: its
-    ``shelter_occupancy`` or ``unsheltered`` column, read without building the columns."""
-    occupancy = m.model.week_stats.get("occupancy")
-    return None if occupancy is None else float(occupancy[m.index, j] * m.model.scale)
+def _occupancy(ms: list, j: int) -> list:
+    """This week's people in shelter (j=0) or unsheltered (j=2) in municipalities ``ms``:
+    their ``shelter_occupancy`` or ``unsheltered`` column, read without building columns."""
+    occupancy = ms[0].model.week_stats.get("occupancy")
+    if occupancy is None:
+        return [None] * len(ms)
+    return (occupancy[[m.index for m in ms], j] * ms[0].model.scale).tolist()
+
+
+def _summed(ags: list, name: str) -> list:
+    """Each agency's array ``name`` summed (one NumPy call for all of them)."""
+    return np.array([getattr(a, name) for a in ags]).sum(axis=(1, 2)).tolist()
 
 
 def _agent_value(agent: mesa.Agent, column: str) -> Any:
@@ -107,7 +116,7 @@ def _agent_value(agent: mesa.Agent, column: str) -> Any:
             return agent.model.municipalities[agent.muni].name
         return agent.name if isinstance(agent, Municipality) else None
     state = STATE.get(type(agent), {})
-    return _plain(state[column](agent)) if column in state else None
+    return _plain(state[column]([agent])[0]) if column in state else None
 
 
 def _plain(value: Any) -> Any:
@@ -130,9 +139,9 @@ class WeekCollector(mesa.DataCollector):
     inside ``step``), so that the model and agent rows of a week line up in
     ``batch_run`` and in ``get_agent_vars_dataframe()``.
 
-    ``collect`` fills Mesa's agent table itself, for speed in small runs: an agent's
-    record is built from its kind's getters only (``_agent_value`` gives the same values
-    one reporter call at a time). Model reporters added by hand are called each week as
+    ``collect`` fills Mesa's agent table itself, for speed in small runs: the agents of a
+    kind get each column from one call of its getter (``_agent_value`` gives the same
+    values one reporter call at a time). Model reporters added by hand are called each week as
     Mesa calls them.
     """
 
@@ -170,8 +179,11 @@ class WeekCollector(mesa.DataCollector):
         for values, reporter in self._others:
             values.append(copy.deepcopy(reporter(model)))
         week = model.week
-        self._agent_records[week] = [(week, agent.unique_id, *self._record(agent))
-                                     for agent in model.agents]
+        agents = list(model.agents)
+        records = {}
+        for cls, group in _by_kind(agents).items():
+            records.update(zip(group, self._records(cls, group), strict=True))
+        self._agent_records[week] = [(week, a.unique_id, *records[a]) for a in agents]
         collected = getattr(self, "_collection_steps", None)  # newer Mesa versions
         if collected is not None:
             collected.append(week)
@@ -186,22 +198,33 @@ class WeekCollector(mesa.DataCollector):
             self._model_vars.setdefault(name, []).extend(values.tolist())
         self._in_table = len(self._log)
 
-    def _record(self, agent: mesa.Agent) -> list:
-        """``_agent_value`` of every column for one agent, in ``AGENT_COLUMNS`` order.
-
-        Kind, name and municipality do not change in a run: they are read once per agent.
-        """
-        cls = type(agent)
+    def _records(self, cls: type, group: list) -> list[list]:
+        """``_agent_value`` of every column for each agent of one kind, in
+        ``AGENT_COLUMNS`` order. Kind, name and municipality do not change in a run: they
+        are read once per agent."""
         if cls not in self._getters:
             state = STATE.get(cls, {})
             self._getters[cls] = [(j, state[c]) for j, c in enumerate(AGENT_COLUMNS)
                                   if c in state]
+        getters = self._getters[cls]
+        records = [self._head(agent).copy() for agent in group]
+        for j, get in getters:
+            for record, value in zip(records, get(group), strict=True):
+                record[j] = value if type(value) is float else _plain(value)
+        return records
+
+    def _head(self, agent: mesa.Agent) -> list:
         head = self._heads.get(agent)
         if head is None:
             head = self._heads[agent] = [
                 _agent_value(agent, "kind"), _agent_value(agent, "name"),
                 _agent_value(agent, "municipality"), *[None] * (len(AGENT_COLUMNS) - 3)]
-        record = head.copy()
-        for j, get in self._getters[cls]:
-            record[j] = _plain(get(agent))
-        return record
+        return head
+
+
+def _by_kind(agents: list) -> dict[type, list]:
+    """The agents grouped by class, each group in the given order."""
+    groups: dict[type, list] = {}
+    for agent in agents:
+        groups.setdefault(type(agent), []).append(agent)
+    return groups

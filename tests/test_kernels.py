@@ -1801,3 +1801,18 @@ def test_referral_matching_fits_the_stated_share_of_referrals():
                        match=[0.75], intake_hours=1.5)
     assert out.started[0, 0] / n == pytest.approx(0.75, abs=0.02)
     assert out.misreferred[0, 0] == pytest.approx((n - out.started[0, 0]) * 1.5)
+
+
+def test_agency_hours_split_over_services_by_flexibility_and_over_funders_by_share():
+    # three agencies in two cities, two services: one follows its waiting lists halfway,
+    # one offers nothing, one has no staff
+    offered = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]])
+    waiting = np.array([[10.0, 30.0], [5.0, 5.0]])
+    shares = np.array([[0.75, 0.25], [1.0, 0.0], [0.5, 0.5]])
+    out = np.full((3, 2, 2), -1.0)
+    kernels.agency_hours(np.array([2.0, 3.0, 0.0]), offered, np.array([0.5, 0.0, 0.0]),
+                         np.array([0, 1, 1]), waiting, shares, 10.0, out)
+    # 20 hours: half evenly (5 + 5), half by the waiting (10/40, 30/40 of 10: 2.5, 7.5)
+    np.testing.assert_allclose(out[0], [[7.5 * 0.75, 7.5 * 0.25], [12.5 * 0.75, 12.5 * 0.25]])
+    np.testing.assert_array_equal(out[1], 0.0)
+    np.testing.assert_array_equal(out[2], 0.0)

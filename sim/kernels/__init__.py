@@ -133,6 +133,7 @@ from sim.kernels.services import (
     _requests_block,
     _serve_waiting,
     _update_servable,
+    agency_hours,
     eligibility_classes,
     step_services,
 )

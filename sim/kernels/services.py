@@ -319,3 +319,39 @@ def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, mu
                 else:
                     svc_state[i, s] = SVC_IN_SERVICE
                     svc_week[i, s] = duration[s] - 1
+
+
+@njit(cache=True)
+def agency_hours(staff, offered, flexibility, muni, waiting, shares, hours_per_fte, out):
+    """Client hours this week by agency, service and funder, into ``out`` (float[A, S, F],
+    people-hours).
+
+    An agency's hours (staff x ``hours_per_fte``) are split evenly across the services it
+    offers, except a ``flexibility`` share that follows its city's waiting lists, then
+    among its funders by ``shares``. The same operations as the NumPy they replace, in
+    the same order, so the same numbers (the sums are of whole counts: exact).
+
+    Args:
+        staff, flexibility: float64[A]. offered: float64[A, S], 1 where offered.
+        muni: int64[A]. waiting: float64[m, S] people waiting. shares: float64[A, F].
+    """
+    n_service = offered.shape[1]
+    split = np.empty(n_service)
+    for a in range(staff.shape[0]):
+        total = staff[a] * hours_per_fte
+        n_offered = 0.0
+        need_sum = 0.0
+        for s in range(n_service):
+            n_offered += offered[a, s]
+            need_sum += waiting[muni[a], s] * offered[a, s]
+        if n_offered == 0.0 or total <= 0.0:
+            out[a] = 0.0
+            continue
+        flex = flexibility[a]
+        for s in range(n_service):
+            split[s] = offered[a, s] / n_offered
+            if need_sum > 0.0 and flex > 0.0:
+                split[s] = ((1 - flex) * split[s]
+                            + flex * (waiting[muni[a], s] * offered[a, s]) / need_sum)
+            for f in range(shares.shape[1]):
+                out[a, s, f] = total * (split[s] * shares[a, f])
