@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import mesa
 import numpy as np
@@ -174,7 +175,25 @@ class Agency(mesa.Agent):
 
 
 
-def offer_hours(agencies: list[Agency], week: int, services: Services,
+class AgencyTable(NamedTuple):
+    """What the week's hours need of every agency that only a timeline changes (kept in
+    ``model.fixed``): services offered (float[A, S], 1 where offered), flexibility and
+    quality (float[A]) and city (int64[A])."""
+
+    offered: np.ndarray
+    flexibility: np.ndarray
+    quality: np.ndarray
+    muni: np.ndarray
+
+    @classmethod
+    def of(cls, agencies: list[Agency]) -> AgencyTable:
+        return cls(np.array([ag.offers for ag in agencies], float).reshape(-1, N_SERVICE),
+                   np.array([ag.flexibility for ag in agencies], float),
+                   np.array([ag.quality for ag in agencies], float),
+                   np.array([ag.muni for ag in agencies], np.int64))
+
+
+def offer_hours(agencies: list[Agency], table: AgencyTable, week: int, services: Services,
                 waiting: np.ndarray) -> np.ndarray:
     """Client hours this week by agency, service and funder (float[A, S, F], people-hours);
     sets each agency's ``hours_available``. ``waiting``: people waiting per (city, service).
@@ -186,10 +205,8 @@ def offer_hours(agencies: list[Agency], week: int, services: Services,
     n = len(agencies)
     hours = np.empty((n, N_SERVICE, N_FUNDER))
     kernels.agency_hours(
-        np.array([ag.staff for ag in agencies], float),
-        np.array([ag.offers for ag in agencies], float).reshape(n, N_SERVICE),
-        np.array([ag.flexibility for ag in agencies], float),
-        np.array([ag.muni for ag in agencies], np.int64), waiting,
+        np.array([ag.staff for ag in agencies], float), table.offered, table.flexibility,
+        table.muni, waiting,
         np.array([ag.funder_shares(week) for ag in agencies]).reshape(n, N_FUNDER),
         services.client_hours_per_fte_week, hours)
     for ag, mine in zip(agencies, hours, strict=True):

@@ -42,6 +42,8 @@ class ArrivalLedger:
     def add(self, state: MigrantArrays, start: int, end: int) -> None:
         """Rows ``start:end``, just appended; those already in stable housing count as having
         reached it in their ``stable_week``."""
+        if end <= start:  # no arrivals this week
+            return
         aw = state.arrival_week[start:end].astype(np.int64)
         ours = aw >= 0
         o = state.origin[start:end][ours].astype(np.int64)

@@ -139,14 +139,17 @@ class WeekCollector(mesa.DataCollector):
     inside ``step``), so that the model and agent rows of a week line up in
     ``batch_run`` and in ``get_agent_vars_dataframe()``.
 
-    ``collect`` fills Mesa's agent table itself, for speed in small runs: the agents of a
+    ``collect`` reads the agents' state itself, for speed in small runs: the agents of a
     kind get each column from one call of its getter (``_agent_value`` gives the same
-    values one reporter call at a time). Model reporters added by hand are called each week as
-    Mesa calls them.
+    values one reporter call at a time); the records of Mesa's agent table are made from
+    those columns when the table is read. Model reporters added by hand are called each
+    week as Mesa calls them.
     """
 
     def __init__(self) -> None:
         self._log: Any = None  # the model's WeekLog, from the first collection
+        # (week, agents, [(class, its agents, their columns)]) of weeks not in the table
+        self._unrecorded: list[tuple[int, list, list]] = []
         super().__init__(
             model_reporters={"week": functools.partial(_total, name="week")},
             agent_reporters={c: functools.partial(_agent_value, column=c)
@@ -169,6 +172,17 @@ class WeekCollector(mesa.DataCollector):
     def model_vars(self, value: dict[str, list]) -> None:
         self._model_vars = value
 
+    @property
+    def _agent_records(self) -> dict[int, list[tuple]]:
+        """Mesa's agent table by week, with the records of every week collected."""
+        if self._unrecorded:
+            self._add_records()
+        return self._records_by_week
+
+    @_agent_records.setter
+    def _agent_records(self, value: dict[int, list[tuple]]) -> None:
+        self._records_by_week = value
+
     def collect(self, model: mesa.Model) -> None:
         self._log = model.week_log
         if len(self.model_reporters) != self._reporters_seen:
@@ -180,10 +194,9 @@ class WeekCollector(mesa.DataCollector):
             values.append(copy.deepcopy(reporter(model)))
         week = model.week
         agents = list(model.agents)
-        records = {}
-        for cls, group in _by_kind(agents).items():
-            records.update(zip(group, self._records(cls, group), strict=True))
-        self._agent_records[week] = [(week, a.unique_id, *records[a]) for a in agents]
+        self._unrecorded.append((week, agents, [
+            (cls, group, [get(group) for _, get in self._getters_of(cls)])
+            for cls, group in _by_kind(agents).items()]))
         collected = getattr(self, "_collection_steps", None)  # newer Mesa versions
         if collected is not None:
             collected.append(week)
@@ -198,18 +211,30 @@ class WeekCollector(mesa.DataCollector):
             self._model_vars.setdefault(name, []).extend(values.tolist())
         self._in_table = len(self._log)
 
-    def _records(self, cls: type, group: list) -> list[list]:
-        """``_agent_value`` of every column for each agent of one kind, in
-        ``AGENT_COLUMNS`` order. Kind, name and municipality do not change in a run: they
-        are read once per agent."""
+    def _add_records(self) -> None:
+        """Make the agent records of the weeks collected since the table was last read."""
+        for week, agents, kinds in self._unrecorded:
+            records = {}
+            for cls, group, columns in kinds:
+                records.update(zip(group, self._records(cls, group, columns), strict=True))
+            self._records_by_week[week] = [(week, a.unique_id, *records[a]) for a in agents]
+        self._unrecorded = []
+
+    def _getters_of(self, cls: type) -> list[tuple[int, Any]]:
+        """(position in ``AGENT_COLUMNS``, getter) of every state column of a kind."""
         if cls not in self._getters:
             state = STATE.get(cls, {})
             self._getters[cls] = [(j, state[c]) for j, c in enumerate(AGENT_COLUMNS)
                                   if c in state]
-        getters = self._getters[cls]
+        return self._getters[cls]
+
+    def _records(self, cls: type, group: list, columns: list[list]) -> list[list]:
+        """``_agent_value`` of every column for each agent of one kind, in
+        ``AGENT_COLUMNS`` order, from its getters' ``columns``. Kind, name and
+        municipality do not change in a run: they are read once per agent."""
         records = [self._head(agent).copy() for agent in group]
-        for j, get in getters:
-            for record, value in zip(records, get(group), strict=True):
+        for (j, _), values in zip(self._getters_of(cls), columns, strict=True):
+            for record, value in zip(records, values, strict=True):
                 record[j] = value if type(value) is float else _plain(value)
         return records
 

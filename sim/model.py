@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from sim import francophone, kernels, paths, provinces, resources, response
-from sim.agency import Agency, offer_hours
+from sim.agency import Agency, AgencyTable, offer_hours
 from sim.arrival_ledger import ArrivalLedger
 from sim.arrivals import MAY_ASK, add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
@@ -455,11 +455,10 @@ class ReceptionModel(Money, mesa.Model):
         offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
         quality_num = np.zeros((n_muni, N_SERVICE))
         waiting = self.tally.services[:, :, 0].astype(float)
-        hours = offer_hours(self.agencies, self.week, svc, waiting)
-        munis = [ag.muni for ag in self.agencies]
-        np.add.at(offered, munis, hours)  # in agency order, as a loop would add them
-        np.add.at(quality_num, munis,
-                  np.array([ag.quality for ag in self.agencies])[:, None] * hours.sum(axis=2))
+        table = self.fixed("agencies", lambda: AgencyTable.of(self.agencies))
+        hours = offer_hours(self.agencies, table, self.week, svc, waiting)
+        np.add.at(offered, table.muni, hours)  # in agency order, as a loop would add them
+        np.add.at(quality_num, table.muni, table.quality[:, None] * hours.sum(axis=2))
         offered_hours = offered.sum(axis=2)
         self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
                                  where=offered_hours > 0)
@@ -471,7 +470,7 @@ class ReceptionModel(Money, mesa.Model):
         need = self.hours_per_week[None, :, None]
         self.hours_carry = np.where(left < need, left, 0.0)
         share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
-        munis = [ag.muni for ag in self.agencies]
+        munis = self.fixed("agencies", lambda: AgencyTable.of(self.agencies)).muni
         mine = provinces.hand_over(  # one call for every agency
             np.array([ag.hours_available for ag in self.agencies]).reshape(-1, N_SERVICE,
                                                                            N_FUNDER),
@@ -505,16 +504,20 @@ class ReceptionModel(Money, mesa.Model):
 
     def settled_features(self, present: np.ndarray) -> np.ndarray:
         """The city features with ``present`` newcomers (persons) and shelters of quality 1."""
-        features = np.zeros((len(self.municipalities), N_MF))
+        munis = self.municipalities
+        labour, police, population = self.fixed("feature_constants", lambda: (
+            np.array([m.params.labour_demand for m in munis], float),
+            np.array([m.params.policies.awf_covers_police for m in munis], float),
+            np.array([m.params.population for m in munis])))
+        features = np.empty((len(munis), N_MF))
         features[:, MF_SHELTER_QUALITY] = 1.0
-        for m in self.municipalities:
-            share = present[m.index] / m.params.population
-            features[m.index, MF_LABOUR] = m.params.labour_demand
-            features[m.index, MF_NETWORK] = NETWORK_MAX * min(1.0, share / NETWORK_SATURATION)
-            features[m.index, MF_SENTIMENT] = m.sentiment
-            features[m.index, MF_AWF] = m.policies["access_without_fear"]
-            features[m.index, MF_WELCOMING] = m.policies["welcoming_strategy"]
-            features[m.index, MF_AWF_POLICE] = m.params.policies.awf_covers_police
+        features[:, MF_LABOUR] = labour
+        share = present / population
+        features[:, MF_NETWORK] = NETWORK_MAX * np.minimum(1.0, share / NETWORK_SATURATION)
+        features[:, MF_SENTIMENT] = [m.sentiment for m in munis]
+        features[:, MF_AWF] = self._policy_array("access_without_fear")
+        features[:, MF_WELCOMING] = self._policy_array("welcoming_strategy")
+        features[:, MF_AWF_POLICE] = police
         return features
 
     def move(self) -> None:
@@ -536,11 +539,14 @@ class ReceptionModel(Money, mesa.Model):
             mv.base_per_year / WEEKS_PER_YEAR
             * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
             for m in self.municipalities]))
-        pull = np.array([
-            m.params.labour_demand * min(1.0, m.params.vacancy_rate / h.reference_vacancy)
-            * (1.0 + self.scenario.network_weight * present[m.index] / m.params.population)
-            * max(m.params.destination_weight, 1e-9)
-            for m in self.municipalities])
+        jobs_and_homes, population, weight = self.fixed("pull_constants", lambda: (
+            np.array([m.params.labour_demand * min(1.0, m.params.vacancy_rate
+                                                   / h.reference_vacancy)
+                      for m in self.municipalities]),
+            np.array([m.params.population for m in self.municipalities]),
+            np.array([max(m.params.destination_weight, 1e-9) for m in self.municipalities])))
+        pull = (jobs_and_homes * (1.0 + self.scenario.network_weight * present / population)
+                * weight)
         attraction = pull[None, :] * self.fixed(
             "distance_decay", lambda: 0.5 ** (self.distance_km / mv.distance_scale_km))
         np.fill_diagonal(attraction, 0.0)

@@ -55,6 +55,8 @@ def hand_over(hours: np.ndarray, delivered: np.ndarray) -> np.ndarray:
     hours serve whom the provincial rules admit. Money is still booked to its funder.
     """
     out = hours.copy()
+    if not delivered.any():  # outside Québec: nothing to hand over (most cities, most weeks)
+        return out
     out[:, :, PROVINCIAL] += np.where(delivered, hours[:, :, FEDERAL], 0.0)
     out[:, :, FEDERAL] = np.where(delivered, 0.0, hours[:, :, FEDERAL])
     return out

@@ -58,9 +58,19 @@ class MigrantArrays:
         return self.columns[name][: self.n]
 
     def __getattr__(self, name: str) -> np.ndarray:
+        """``arrays.status`` etc.: ``view(name)``, kept until the rows change (the kernels'
+        callers read each column several times a week: a small run's week is mostly such
+        fixed costs)."""
         if name in LAYOUT:
-            return self.columns[name][: self.n]
+            live = self.__dict__[name] = self.columns[name][: self.n]
+            return live
         raise AttributeError(name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name in ("n", "columns"):  # the views kept by ``__getattr__`` are stale
+            for column in LAYOUT:
+                self.__dict__.pop(column, None)
 
     def append(self, k: int) -> slice:
         """Make room for ``k`` new rows (doubling capacity when full); return their slice."""

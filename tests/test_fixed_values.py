@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import BASE, scenario
 
-from sim.agency import offer_hours
+from sim.agency import AgencyTable, offer_hours
 from sim.codes import FEDERAL, SERVICES
 from sim.model import ReceptionModel
 
@@ -30,6 +30,20 @@ def test_timeline_change_reaches_the_values_kept_for_the_run() -> None:
     assert model.shelter_capacity()[1][0] == round(400 / model.scale)
 
 
+def test_timeline_change_of_an_agency_reaches_its_hours_and_quality() -> None:
+    sc = scenario({"run": {"weeks": 4}, "timeline": [{"week": 2, "set": {
+        "agencies.Metro Settlement.services": ["language"],
+        "agencies.Metro Settlement.quality": 0.9}}]})
+    model = ReceptionModel(scenario=sc)
+    language = SERVICES.index("language")
+    for week in range(4):
+        model.step()
+        offered = model.week_stats["hours_offered"][0].sum(axis=1) > 0  # Metro, by service
+        only_language = offered[language] and offered.sum() == 1
+        assert only_language == (week >= 2)
+        assert (model.quality[0, language] == 0.9) == (week >= 2)
+
+
 def test_offer_hours_follow_waiting_lists_by_flexibility() -> None:
     agency = {**BASE["agencies"][0], "services": ["orientation", "employment"],
               "flexibility": 0.5, "staff_fte": 2}
@@ -38,7 +52,8 @@ def test_offer_hours_follow_waiting_lists_by_flexibility() -> None:
     waiting[0, SERVICES.index("orientation")] = 10
     waiting[0, SERVICES.index("employment")] = 30
     waiting[0, SERVICES.index("language")] = 99  # not offered: no pull
-    hours = offer_hours(model.agencies, 0, model.scenario.services, waiting)
+    hours = offer_hours(model.agencies, AgencyTable.of(model.agencies), 0,
+                        model.scenario.services, waiting)
     total = 2 * model.scenario.services.client_hours_per_fte_week
     # half evenly over the two services, half by their share of the waiting (1/4, 3/4)
     want = {"orientation": 0.375, "employment": 0.625, "language": 0.0, "housing_help": 0.0}

@@ -147,6 +147,8 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     _read_off(people, homeless, p, out)
     for m in range(combos.shape[0]):
         for s in range(combos.shape[1]):
+            if out.counts[m, s].sum() == out.counts[m, s, DEPARTED]:
+                continue  # nobody of this status here in this block (most, in small runs)
             for code in range(256):
                 c = combos[m, s, code]
                 if c == 0:
