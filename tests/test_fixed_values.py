@@ -10,18 +10,23 @@ from conftest import BASE, scenario
 
 from sim.agency import AgencyTable, offer_hours
 from sim.codes import FEDERAL, SERVICES
+from sim.kernels import MF_LABOUR
 from sim.model import ReceptionModel
 
 
 def test_timeline_change_reaches_the_values_kept_for_the_run() -> None:
     sc = scenario({"run": {"weeks": 6}, "timeline": [{"week": 3, "set": {
-        "moves.base_per_year": 0.5, "municipalities.Metro.interim_places": 400}}]})
+        "moves.base_per_year": 0.5, "municipalities.Metro.interim_places": 400,
+        "municipalities.Town.labour_demand": 0.45}}]})
     model = ReceptionModel(scenario=sc)
     for _ in range(3):
         model.step()
     before = model.move_choices()[0].copy()
     assert model.shelter_capacity()[1][0] != round(400 / model.scale)
+    labour = model.city_features()[:, MF_LABOUR]
     model.step()  # week 3: the change applies before anything else
+    assert model.city_features()[1, MF_LABOUR] == 0.45 != labour[1]
+    assert model.city_features()[0, MF_LABOUR] == labour[0]
     mv = model.scenario.moves
     want = np.array([0.5 / 52 * (1.0 + mv.transport_factor * (1.0 - m.params.transport_access))
                      for m in model.municipalities])
