@@ -93,7 +93,7 @@ class Tally:
         t = cls.__new__(cls)
         for name in ("counts", "services", "dims", "status_dims", "hist", "misc", "homeless",
                      "waiting_by"):
-            setattr(t, name, np.stack([getattr(x, name) for x in tallies]))
+            setattr(t, name, np.array([getattr(x, name) for x in tallies]))
         t._present = None
         return t
 
