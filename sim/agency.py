@@ -60,7 +60,7 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
-        # (week, grant factor, income, funder shares, total) last computed: the week asks three
+        # (week, grant factor, (income, funder shares, total)) last computed: the week asks three
         # times; a renewal or a new factor array (a timeline) makes it stale
         self._income: tuple | None = None
 
@@ -92,10 +92,10 @@ class Agency(mesa.Agent):
         return self._income_and_shares(week)[2]
 
     def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray, float]:
-        factor = self._factor()
+        factor = self.model.grant_factor  # ``_factor()``, without the call: asked 3x a week
         cached = self._income
         if cached is not None and cached[0] == week and cached[1] is factor:
-            return cached[2:]
+            return cached[2]
         out = np.zeros(N_FUNDER)
         for g in self.grants:
             if g.active(week):
@@ -108,8 +108,8 @@ class Agency(mesa.Agent):
         else:
             shares = inc / total
         inc.flags.writeable = shares.flags.writeable = False
-        self._income = (week, factor, inc, shares, total)
-        return inc, shares, total
+        self._income = (week, factor, (inc, shares, total))
+        return self._income[2]
 
     def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
         """Program grants ending this week are renewed for a year with their renewal chance.
