@@ -38,6 +38,9 @@ from app import quiet_warnings  # noqa: E402
 
 quiet_warnings()  # before Mesa is imported (a script run imports app only here)
 
+import sim.mesa_import  # noqa: E402, F401  (Mesa first, by its cheap import)
+
+# isort: split
 import solara  # noqa: E402
 import solara.server.settings  # noqa: E402
 from mesa.visualization.user_param import Slider  # noqa: E402

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import mesa
 import numpy as np
 
 from sim import kernels
 from sim.codes import CHARITY, FUNDERS, N_FUNDER, N_SERVICE, SERVICES, WEEKS_PER_YEAR
+from sim.mesa_import import mesa
 from sim.params import Agency as AgencyParams
 from sim.params import Services
 

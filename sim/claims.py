@@ -12,10 +12,10 @@ clearing. Without a capacity each claim is decided in its own due week (``quota`
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.codes import ASYLUM, DEPARTED, WEEKS_PER_YEAR
+from sim.mesa_import import mesa
 
 
 class ClaimsQueue:

@@ -14,12 +14,12 @@ they asked for count as finished.
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim import francophone, kernels
 from sim.arrivals import ARRIVAL_HOUSING, add_people, destination_weights
 from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING, WEEKS_PER_YEAR
+from sim.mesa_import import mesa
 from sim.params import Scenario
 from sim.params_people import STOCK_HOUSING, STOCK_STATUSES
 

@@ -10,7 +10,6 @@ cheap part: ``hours_idle_<service>`` and ``hours_idle_while_waiting_<service>``)
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -24,6 +23,7 @@ from sim.codes import (
     STATUSES,
     SVC_WAITING,
 )
+from sim.mesa_import import mesa
 from sim.outputs import idle_hours
 
 

@@ -12,11 +12,11 @@ IHAP claims).
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim import response
 from sim.codes import ASYLUM, FUNDERS, INTERIM, SHELTER, UNSHELTERED
+from sim.mesa_import import mesa
 from sim.params_response import GovernmentRule
 
 QUARTER_WEEKS = 13

@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 
 from sim import paths
 from sim.agency import Agency
 from sim.government import Government
+from sim.mesa_import import mesa
 from sim.municipality import Municipality
 from sim.params import Scenario
 

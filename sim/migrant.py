@@ -7,10 +7,10 @@ agent and the arrays cannot disagree.
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim.codes import DIMENSIONS, EMPLOYMENT, HOUSING, SERVICES, STATUSES
+from sim.mesa_import import mesa
 
 _SVC_STATES = ("none", "waiting", "in_service", "done")
 

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 
 from sim import francophone, kernels, paths, provinces, resources, response
@@ -46,6 +45,7 @@ from sim.kernels import (
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
+from sim.mesa_import import mesa
 from sim.migrant import Migrant
 from sim.money import Money
 from sim.municipality import Municipality

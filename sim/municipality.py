@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
 from sim import response
 from sim.codes import WEEKS_PER_YEAR
+from sim.mesa_import import mesa
 from sim.params import Funding, Politics, Scenario, Sentiment
 from sim.params import Municipality as MunicipalityParams
 from sim.response import EmergencyState

@@ -11,7 +11,6 @@ import functools
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 import pandas as pd
 
@@ -33,6 +32,7 @@ from sim.codes import (
     STATUSES,
     WEEKS_PER_YEAR,
 )
+from sim.mesa_import import mesa
 from sim.params_response import PAYERS
 
 if TYPE_CHECKING:
