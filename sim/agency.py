@@ -60,8 +60,9 @@ class Agency(mesa.Agent):
         self.spent = np.zeros(N_FUNDER)
         self.hours_available = np.zeros((N_SERVICE, N_FUNDER))
         self.hours_used = np.zeros((N_SERVICE, N_FUNDER))
-        # (week, grant factor, (income, funder shares, total)) last computed: the week asks three
-        # times; a renewal or a new factor array (a timeline) makes it stale
+        # (week, grant factor, grants active, (income, funder shares, total)) last computed:
+        # the week asks three times, and most weeks the same grants are active as the week
+        # before; a renewal or a new factor array (a timeline) makes it stale
         self._income: tuple | None = None
 
     def refresh(self, field: list[str]) -> None:
@@ -94,11 +95,18 @@ class Agency(mesa.Agent):
     def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray, float]:
         factor = self.model.grant_factor  # ``_factor()``, without the call: asked 3x a week
         cached = self._income
-        if cached is not None and cached[0] == week and cached[1] is factor:
-            return cached[2]
+        if cached is not None and cached[1] is factor:
+            if cached[0] == week:
+                return cached[3]
+            active = tuple(g.active(week) for g in self.grants)
+            if active == cached[2]:  # the same grants as last week: the same money
+                self._income = (week, factor, active, cached[3])
+                return cached[3]
+        else:
+            active = tuple(g.active(week) for g in self.grants)
         out = np.zeros(N_FUNDER)
-        for g in self.grants:
-            if g.active(week):
+        for g, on in zip(self.grants, active, strict=True):
+            if on:
                 out[g.funder] += g.amount_per_year
         inc = out * factor
         total = inc.sum()
@@ -108,8 +116,8 @@ class Agency(mesa.Agent):
         else:
             shares = inc / total
         inc.flags.writeable = shares.flags.writeable = False
-        self._income = (week, factor, (inc, shares, total))
-        return self._income[2]
+        self._income = (week, factor, active, (inc, shares, total))
+        return self._income[3]
 
     def renew_or_expire(self, week: int, rng: np.random.Generator) -> list[GrantState]:
         """Program grants ending this week are renewed for a year with their renewal chance.
