@@ -36,6 +36,8 @@ def fill_by_kind(occupied: int | np.ndarray, open_places: np.ndarray) -> np.ndar
     Also for every city at once: ``occupied`` int[m], ``open_places`` int[m, kinds].
     """
     out = np.zeros_like(open_places)
+    if not open_places.any():  # no place open: none filled (most weeks)
+        return out
     left = np.asarray(occupied)
     for k in range(open_places.shape[-1]):
         out[..., k] = np.minimum(left, open_places[..., k])
@@ -157,6 +159,8 @@ def quality_of_shelter(regular: int | np.ndarray, emergency: np.ndarray,
     overflow count 1), for the safety target of everyone in shelter; for every city at
     once if the arguments are arrays over cities (``emergency`` int[m, kinds])."""
     total = regular + emergency.sum(axis=-1) + overflow
+    if not emergency.any():  # regular beds and overflow only: quality 1 (most weeks)
+        return 1.0 if np.ndim(total) == 0 else np.ones(np.shape(total))
     q = np.array([kind.quality for kind in response.kinds.values()])
     mean = np.divide(regular + overflow + (emergency * q).sum(axis=-1), total,
                      out=np.ones(np.shape(total)), where=total != 0)
