@@ -8,8 +8,8 @@ snake_case so the tables open in pandas and R without help.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from itertools import accumulate
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,6 @@ from sim.codes import (
 )
 from sim.mesa_import import mesa
 from sim.params_response import PAYERS
-
-if TYPE_CHECKING:
-    from sim.week_log import Weeks
 
 # The City of Toronto counts as "actively homeless" whoever used shelter in the last three
 # months and did not move to permanent housing; its "Refugees" group is refugee claimants
@@ -171,6 +168,24 @@ def index_quantiles(hist: np.ndarray) -> np.ndarray:
     return hist_quantiles(both.reshape(-1, both.shape[-1])).reshape(-1, *both.shape[:-1])
 
 
+@dataclass
+class Weeks:
+    """Several weeks of what collect keeps (``sim.week_log``), every array with a leading
+    axis of weeks: what the columns are built from."""
+
+    week: np.ndarray
+    tally: Tally
+    stats: dict[str, np.ndarray]  # model.week_stats
+    agents: np.ndarray  # float[weeks, municipalities, AGENT_VALUES]
+    claims_earlier: np.ndarray  # claims pending that are not agents (ClaimsQueue.earlier)
+    decided_earlier: np.ndarray  # each week's decisions of those claims
+    hours_per_week: np.ndarray  # of one client, per service (a timeline may change it)
+
+    def agent(self, name: str) -> np.ndarray:
+        """One of ``AGENT_VALUES``: float[weeks, municipalities]."""
+        return self.agents[..., AGENT_VALUES.index(name)]
+
+
 def municipal_columns(model: mesa.Model, w: Weeks) -> dict[str, np.ndarray]:
     """The per-municipality columns of several weeks: [weeks, municipalities] each.
 
@@ -281,6 +296,9 @@ def municipal_columns(model: mesa.Model, w: Weeks) -> dict[str, np.ndarray]:
 
 REPORTED_POLICIES = ("access_without_fear", "welcoming_strategy", "lip", "rif", "intake_cap",
                      "emergency_response")
+# What a week keeps of each municipality agent, in this order (``Weeks.agents``).
+AGENT_VALUES = ("pressure", "cash", "budget_per_year", "sentiment", "rent", "population",
+                "on_order", *REPORTED_POLICIES)
 
 
 SUMMED = ("arrivals", "francophone_arrivals", "pr_arrivals", "francophone_pr_arrivals",

@@ -4,7 +4,7 @@ A week keeps its tally, its statistics (``model.week_stats``) and the few values
 columns read from the agents (money, sentiment, policies, places on order). The columns
 (``sim.outputs.municipal_columns`` and ``sim.outputs.week_totals``) are built when first
 asked, for all the weeks kept since at once: built one week at a time they cost more than
-stepping a small run's week (docs/performance.md, "Small runs: outputs built when asked").
+stepping a small run's week (docs/performance.md, "Small runs, second round").
 A run read only at its end (the command line, sweeps) builds them once; the app, which
 reads every week, builds each week as it comes. Either way the values are the same bits.
 """
@@ -13,22 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from sim.outputs import REPORTED_POLICIES, Tally, municipal_columns, week_totals
-
-if TYPE_CHECKING:
-    from sim.model import ReceptionModel
-
-# What a week keeps of each municipality agent, in this order (``Weeks.agents``).
-AGENT_VALUES = ("pressure", "cash", "budget_per_year", "sentiment", "rent", "population",
-                "on_order", *REPORTED_POLICIES)
+from sim.mesa_import import mesa
+from sim.outputs import REPORTED_POLICIES, Tally, Weeks, municipal_columns, week_totals
 
 
 def agent_values(municipalities: list) -> list[tuple]:
-    """``AGENT_VALUES`` of every municipality now."""
+    """``outputs.AGENT_VALUES`` of every municipality now."""
     return [(m.emergency.pressure, m.cash, m.budget_per_year, m.sentiment, m.rent,
              m.params.population, sum(o.places for o in m.emergency.pipeline),
              *(m.policies[p] for p in REPORTED_POLICIES)) for m in municipalities]
@@ -47,32 +41,16 @@ class Kept:
     hours_per_week: np.ndarray  # of one client, per service (a timeline may change it)
 
 
-@dataclass
-class Weeks:
-    """Several kept weeks, every array stacked along a leading axis of weeks (by
+def stack(kept: list[Kept]) -> Weeks:
+    """Kept weeks as one ``Weeks``, every array stacked along a leading axis of weeks (by
     ``np.array`` of the list: half the cost of ``np.stack`` for many small arrays)."""
-
-    week: np.ndarray
-    tally: Tally
-    stats: dict[str, np.ndarray]
-    agents: np.ndarray  # float[weeks, municipalities, AGENT_VALUES]
-    claims_earlier: np.ndarray
-    decided_earlier: np.ndarray
-    hours_per_week: np.ndarray
-
-    @classmethod
-    def of(cls, kept: list[Kept]) -> Weeks:
-        return cls(np.array([k.week for k in kept], np.int64),
-                   Tally.stack([k.tally for k in kept]),
-                   {key: np.array([k.stats[key] for k in kept]) for key in kept[0].stats},
-                   np.array([k.agents for k in kept], float),
-                   np.array([k.claims_earlier for k in kept], float),
-                   np.array([k.decided_earlier for k in kept], float),
-                   np.array([k.hours_per_week for k in kept]))
-
-    def agent(self, name: str) -> np.ndarray:
-        """One of ``AGENT_VALUES``: float[weeks, municipalities]."""
-        return self.agents[..., AGENT_VALUES.index(name)]
+    return Weeks(np.array([k.week for k in kept], np.int64),
+                 Tally.stack([k.tally for k in kept]),
+                 {key: np.array([k.stats[key] for k in kept]) for key in kept[0].stats},
+                 np.array([k.agents for k in kept], float),
+                 np.array([k.claims_earlier for k in kept], float),
+                 np.array([k.decided_earlier for k in kept], float),
+                 np.array([k.hours_per_week for k in kept]))
 
 
 class WeekLog:
@@ -82,7 +60,7 @@ class WeekLog:
     weeks does not copy the run so far and a week's row is a view.
     """
 
-    def __init__(self, model: ReceptionModel) -> None:
+    def __init__(self, model: mesa.Model) -> None:
         self.model = model
         self._kept: list[Kept] = []
         self._columns: dict[str, np.ndarray] = {}  # name -> [capacity, municipalities]
@@ -90,7 +68,7 @@ class WeekLog:
         self._built = 0  # weeks in the buffers
         self._spent = 0.0  # cumulative spending to the last week built
 
-    def keep(self, model: ReceptionModel, tally: Tally) -> None:
+    def keep(self, model: mesa.Model, tally: Tally) -> None:
         """Keep this week (called once a week by collect, after the tally)."""
         self._kept.append(Kept(model.week, tally, model.week_stats,
                                agent_values(model.municipalities), model.claims.earlier,
@@ -103,7 +81,7 @@ class WeekLog:
         """Build the columns of every week kept since the last build, in one go."""
         if not self._kept:
             return
-        weeks = Weeks.of(self._kept)
+        weeks = stack(self._kept)
         columns = municipal_columns(self.model, weeks)
         totals = week_totals(self.model, weeks, columns, self._spent)
         self._spent = float(totals["cumulative_spend"][-1])
