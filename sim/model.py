@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from sim import francophone, kernels, paths, provinces, resources, response
-from sim.agency import Agency, AgencyTable, offer_hours
+from sim.agency import Agency
 from sim.arrival_ledger import ArrivalLedger
-from sim.arrivals import MAY_ASK, add_people, arrive
+from sim.arrivals import add_people, arrive
 from sim.claims import ClaimsQueue, pending_claims
 from sim.codes import (
     AGE_BAND_YEARS,
@@ -22,7 +22,6 @@ from sim.codes import (
     N_FUNDER,
     N_SERVICE,
     SHELTER,
-    STATUSES,
     WEEKS_PER_YEAR,
 )
 from sim.earlier import seed_earlier_newcomers
@@ -41,7 +40,6 @@ from sim.kernels import (
     PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
-    PROC_SERVICES,
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
@@ -52,6 +50,7 @@ from sim.municipality import Municipality
 from sim.outputs import Tally
 from sim.params import Scenario
 from sim.series import weekly_arrivals
+from sim.serving import Serving
 from sim.state import MigrantArrays
 from sim.week_log import History, WeekLog
 
@@ -62,7 +61,7 @@ NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full netw
 NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
 
 
-class ReceptionModel(Money, mesa.Model):
+class ReceptionModel(Money, Serving, mesa.Model):
     """Migrant reception in a system of municipalities, one step per week.
 
     Args:
@@ -400,84 +399,6 @@ class ReceptionModel(Money, mesa.Model):
         whole = people.astype(np.int64)  # each city's fraction of a letting by a draw, in order
         lettings = whole + (self.rng.random(len(munis)) < people - whole)
         return search_p, lettings
-
-    def serve(self) -> None:
-        """5. Agencies spend caseworker hours on waiting lists, by eligibility and funder."""
-        a = self.migrants
-        n_muni = len(self.municipalities)
-        given = self.service_pools()
-        pool = given.copy()
-        used = np.zeros_like(pool)
-        started = np.zeros((n_muni, N_SERVICE), np.int64)
-        wait_sum = np.zeros((n_muni, N_SERVICE), np.int64)
-        completed = np.zeros((n_muni, N_SERVICE), np.int64)
-        requests = np.zeros((n_muni, N_SERVICE, 2), np.int64)
-        eligibility = np.empty((n_muni, N_SERVICE, len(STATUSES)), np.int8)
-        misreferred = np.zeros((n_muni, N_SERVICE))
-        misreferred_fr = np.zeros(n_muni)
-        svc = self.scenario.services
-        match = np.where(self._policy_array("lip"), svc.lip_referral_match, svc.referral_match)
-        match_fr = francophone.referral_match(self.scenario, match, self._policy_array("rif"))
-        kernels.step_services(a.svc_state, a.svc_week, a.status, a.age, a.housing, a.muni,
-                              self.week, self._key(PROC_SERVICES), pool, self.eligible,
-                              self._policy_array("access_without_fear"), self.hours_per_week,
-                              self.duration, self.request_params(), match,
-                              svc.intake_hours_per_referral, used, started, wait_sum, completed,
-                              requests, eligibility, misreferred, a.francophone, match_fr,
-                              misreferred_fr)
-        self.settle_service_hours(given, pool, used)
-        self.week_stats.update(started=started, wait_sum=wait_sum, completed=completed,
-                               requests=requests, eligibility=eligibility,
-                               misreferred=misreferred, misreferred_fr=misreferred_fr)
-
-    def request_params(self) -> kernels.RequestParams:
-        """Lapse chances, and the take-up after a change of status (with outreach, as on
-        arrival) per city and service."""
-        return self.fixed("request_params", self._request_params)
-
-    def _request_params(self) -> kernels.RequestParams:
-        svc = self.scenario.services
-        services = svc.by_code()
-        outreach = 1.0 + svc.outreach_takeup_boost * self._policy_array("outreach")
-        takeup = np.array([s.takeup for s in services])[None, :] * outreach[:, None]
-        return kernels.RequestParams(
-            np.array([s.lapse_per_week for s in services]), svc.lapse_unservable_per_week,
-            np.minimum(1.0, takeup) * svc.takeup_on_status_change, MAY_ASK)
-
-    def service_pools(self) -> np.ndarray:
-        """Agent-hours per (city, service, funder) this week; sets the hours-weighted quality.
-
-        Fractions of one client's weekly hours carried over from last week are added, so
-        that at a large scale a small pool still serves someone every few weeks.
-        """
-        svc = self.scenario.services
-        n_muni = len(self.municipalities)
-        offered = np.zeros((n_muni, N_SERVICE, N_FUNDER))
-        quality_num = np.zeros((n_muni, N_SERVICE))
-        waiting = self.tally.services[:, :, 0].astype(float)
-        table = self.fixed("agencies", lambda: AgencyTable.of(self.agencies))
-        hours = offer_hours(self.agencies, table, self.week, svc, waiting)
-        np.add.at(offered, table.muni, hours)  # in agency order, as a loop would add them
-        np.add.at(quality_num, table.muni, table.quality[:, None] * hours.sum(axis=2))
-        offered_hours = offered.sum(axis=2)
-        self.quality = np.divide(quality_num, offered_hours, out=np.full_like(quality_num, 0.5),
-                                 where=offered_hours > 0)
-        return provinces.hand_over(offered, self.delivered) / self.scale + self.hours_carry
-
-    def settle_service_hours(self, given: np.ndarray, left: np.ndarray,
-                             used: np.ndarray) -> None:
-        """Carry fractions of a client's hours to next week; book hours used to agencies."""
-        need = self.hours_per_week[None, :, None]
-        self.hours_carry = np.where(left < need, left, 0.0)
-        share_used = np.divide(used, given, out=np.zeros_like(used), where=given > 0)
-        munis = self.fixed("agencies", lambda: AgencyTable.of(self.agencies)).muni
-        mine = provinces.hand_over(  # one call for every agency
-            np.array([ag.hours_available for ag in self.agencies]).reshape(-1, N_SERVICE,
-                                                                           N_FUNDER),
-            self.delivered[munis])
-        for ag, hours, share in zip(self.agencies, mine, share_used[munis], strict=True):
-            ag.hours_used = hours * share
-        self.week_stats.update(hours_offered=given, hours_used=used)
 
     def integrate(self) -> None:
         """6. Ageing, language, employment and the five integration dimensions."""
