@@ -66,6 +66,11 @@ class MigrantArrays:
             return live
         raise AttributeError(name)
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles carry the columns, not the kept views (they would be views of
+        the original's columns)."""
+        return {"n": self.n, "columns": self.columns}
+
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
         if name in ("n", "columns"):  # the views kept by ``__getattr__`` are stale
