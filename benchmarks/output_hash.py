@@ -39,7 +39,8 @@ SCENARIOS: dict[str, int | None] = {
 
 
 def _feed(h, value) -> None:
-    """Add one value to the hash: arrays by dtype, shape and bytes; the rest by repr."""
+    """Add one value to the hash: arrays by dtype, shape and bytes; a float by its value
+    (a Python or a NumPy float alike); the rest by repr."""
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             h.update(repr(value.tolist()).encode())
@@ -50,6 +51,8 @@ def _feed(h, value) -> None:
         for k in value:
             h.update(repr(k).encode())
             _feed(h, value[k])
+    elif isinstance(value, float | np.floating):  # a number, whether NumPy's or Python's
+        h.update(f"float:{float(value)!r}".encode())
     elif isinstance(value, list | tuple):
         h.update(f"{type(value).__name__}{len(value)}".encode())
         for v in value:

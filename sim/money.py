@@ -100,7 +100,6 @@ class Money:
         overflow = self.week_stats["overflow_occupancy"] * k
         counts = self.tally.counts
         in_shelter = counts[:, :, SHELTER].sum(axis=1)
-        unfunded = np.zeros(len(self.municipalities))
         # every city's places at once; a city's row is then what it pays
         emergency_paid = response.cost_per_week(
             self.scenario.response, np.array([m.emergency.open for m in self.municipalities],
@@ -110,16 +109,17 @@ class Money:
         regular = np.minimum(occ[:, 0], all_beds) * f.shelter_bed_week_cad
         overflow_cost = overflow * f.overflow_bed_week_cad
         interim = occ[:, 1] * f.interim_place_week_cad
-        paid = np.zeros(len(self.municipalities))
-        for m in self.municipalities:  # what each city can pay, then who refunds it
+        owed = overflow_cost + emergency_paid[:, 0]
+        paid = np.empty(len(self.municipalities))
+        # city by city, in plain floats (the same numbers; NumPy scalars cost more here)
+        for m, due, regular_i, claimants, sheltered in zip(
+                self.municipalities, owed.tolist(), regular.tolist(),
+                counts[:, ASYLUM, SHELTER].tolist(), in_shelter.tolist(), strict=True):
             i = m.index
-            emergency = emergency_paid[i]
-            paid[i] = m.spend(overflow_cost[i] + emergency[0], overflow=True)
-            unfunded[i] = overflow_cost[i] + emergency[0] - paid[i]
-            emergency[0] = min(emergency[0], paid[i])  # the city pays its places first
-            # claimants' share of shelter users, from last week's tally
-            claimant_share = counts[i, ASYLUM, SHELTER] / in_shelter[i] if in_shelter[i] else 0.0
-            claimant_cost = (regular[i] + paid[i]) * claimant_share
+            paid[i] = paid_i = m.spend(due, overflow=True)  # what each city can pay
+            # claimants' share of shelter users, from last week's tally; who refunds it
+            claimant_share = claimants / sheltered if sheltered else 0.0
+            claimant_cost = (regular_i + paid_i) * claimant_share
             if claimant_cost > 0 and (f.ihap_predictable
                                       or self.rng.random() < f.ihap_adhoc_payment):
                 self.claims_queue.append((self.week + f.ihap_lag_weeks, i, fed,
@@ -128,6 +128,8 @@ class Money:
             if claimant_cost > 0 and rule is not None and rule.claimant_cost_share > 0:
                 self.claims_queue.append((self.week + rule.cost_share_lag_weeks, i, PROVINCIAL,
                                           claimant_cost * rule.claimant_cost_share))
+        unfunded = owed - paid
+        emergency_paid[:, 0] = np.minimum(emergency_paid[:, 0], paid)  # its places first
         spend[:, mun] += regular + paid
         spend[:, fed] += interim
         for p, payer in enumerate(response.PAYERS[1:], start=1):
