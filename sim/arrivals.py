@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim import francophone
@@ -57,11 +59,33 @@ def shock_multiplier(scenario: Scenario, stream: str, week: int) -> float:
     return mult
 
 
-def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray) -> np.ndarray:
+class StreamTable(NamedTuple):
+    """What a stream's arrivals need that only the parameters decide: worked out once
+    (``ReceptionModel.fixed``, which a timeline change empties), not every week."""
+
+    pull: np.ndarray  # float[m]: each city's pull for the stream, times its province's
+    housing_codes: np.ndarray  # int8[options] of ``housing_on_arrival``, in its order
+    housing_cdf: np.ndarray  # float[options]
+    age_cdf: np.ndarray  # float[AGES]
+    takeup: np.ndarray  # float[S]: chance of asking for each service on arrival
+
+
+def stream_table(scenario: Scenario, stream: str) -> StreamTable:
+    spec = scenario.streams.get(stream) or Stream()
+    options = tuple(spec.housing_on_arrival)
+    return StreamTable(
+        np.array([m.stream_weights.get(stream, m.destination_weight)
+                  for m in scenario.municipalities]) * stream_pull(scenario, stream),
+        np.array([ARRIVAL_HOUSING[o] for o in options], np.int8),
+        _cdf(spec.housing_on_arrival, options), _cdf(spec.age_shares, AGES),
+        np.array([service.takeup for service in scenario.services.by_code()]))
+
+
+def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray,
+                        pull: np.ndarray | None = None) -> np.ndarray:
     """Destination choice: each city's pull for the stream (times its province's, e.g. a
-    nominee programme), raised by earlier arrivals."""
-    base = np.array([m.stream_weights.get(stream, m.destination_weight)
-                     for m in scenario.municipalities]) * stream_pull(scenario, stream)
+    nominee programme: ``StreamTable.pull``), raised by earlier arrivals."""
+    base = stream_table(scenario, stream).pull if pull is None else pull
     w = base * (1.0 + scenario.network_weight * newcomer_share)
     total = w.sum()
     return w / total if total > 0 else w
@@ -78,14 +102,18 @@ def stream_rng(seed: int, week: int, stream: str) -> np.random.Generator:
 
 
 def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: np.ndarray,
-           outreach: np.ndarray, people: dict[str, float]) -> np.ndarray:
+           outreach: np.ndarray, people: dict[str, float],
+           tables: dict[str, StreamTable] | None = None) -> np.ndarray:
     """Append this week's arrivals to ``state``; return arrivals per municipality (agents).
 
     Args:
         newcomer_share: float[m], newcomers present / population (network pull).
         outreach: bool[m], multilingual outreach raises service take-up.
         people: expected persons arriving this week per stream, before shocks.
+        tables: ``StreamTable`` by stream, filled as streams first arrive (none: each week
+            works them out again).
     """
+    tables = {} if tables is None else tables
     n_muni = len(scenario.municipalities)
     per_muni = np.zeros(n_muni, np.int64)
     for stream in STREAMS:
@@ -95,28 +123,35 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: 
         if mean <= 0:  # a shock stopped the stream: no one to draw
             continue
         rng = stream_rng(scenario.run.seed, week, stream)
+        if stream not in tables:
+            tables[stream] = stream_table(scenario, stream)
+        table = tables[stream]
         weights, p_fr = francophone.mixed_weights(
-            scenario, stream, destination_weights(scenario, stream, newcomer_share))
+            scenario, stream, destination_weights(scenario, stream, newcomer_share, table.pull))
         counts = rng.poisson(mean * weights)
         munis = np.repeat(np.arange(n_muni), counts)
         if len(munis):
             fr = (francophone.flags(francophone.rng(scenario.run.seed, week, stream), counts,
                                     p_fr) if p_fr.any() else None)
-            add_people(state, scenario, stream, week, rng, munis, outreach, francophones=fr)
+            add_people(state, scenario, stream, week, rng, munis, outreach, francophones=fr,
+                       table=table)
             per_muni += counts
     return per_muni
 
 
 def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
                rng: np.random.Generator, munis: np.ndarray, outreach: np.ndarray,
-               housing: int | None = None, francophones: np.ndarray | None = None) -> slice:
+               housing: int | None = None, francophones: np.ndarray | None = None,
+               table: StreamTable | None = None) -> slice:
     """Append one row per entry of ``munis`` (arrivals, or an initial stock in ``housing``).
 
     ``francophones``: bool[k] who is francophone (none: nobody); their language level on
-    arrival follows ``sim.francophone.language_factor``.
+    arrival follows ``sim.francophone.language_factor``. ``table``: the stream's
+    ``StreamTable`` (none: worked out here).
     """
     k = len(munis)
     spec = scenario.streams.get(stream) or Stream()
+    table = stream_table(scenario, stream) if table is None else table
     rows = state.append(k)
     code = STATUSES.index(stream)
     cols = state.columns
@@ -133,9 +168,7 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["origin"][rows] = munis
     cols["muni"][rows] = munis
     if housing is None:
-        options = tuple(spec.housing_on_arrival)
-        codes = np.array([ARRIVAL_HOUSING[o] for o in options], np.int8)
-        h = codes[_draw(rng, spec.housing_on_arrival, options, k)]
+        h = table.housing_codes[_draw(rng, table.housing_cdf, k)]
     else:
         h = np.full(k, housing, np.int8)
     cols["housing"][rows] = h
@@ -144,12 +177,12 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     cols["employment"][rows] = SURVIVAL_JOB if code == TEMP_WORKER else NO_JOB
     cols["status_due"][rows] = _status_due(scenario, code, week, rng, k)
     outreach_factor = 1.0 + scenario.services.outreach_takeup_boost * outreach[munis]
-    takeup = np.array([service.takeup for service in scenario.services.by_code()])
     # one draw per service and person, service by service (as a loop over services would)
-    wants = rng.random((N_SERVICE, k)) < np.minimum(1.0, takeup[:, None] * outreach_factor)
+    wants = rng.random((N_SERVICE, k)) < np.minimum(1.0, table.takeup[:, None]
+                                                    * outreach_factor)
     wants[HOUSING_HELP] &= h != STABLE
     svc = np.where(wants.T, SVC_WAITING, 0).astype(np.int8)
-    age = _draw(rng, spec.age_shares, AGES, k)
+    age = _draw(rng, table.age_cdf, k)
     cols["age"][rows] = age
     svc *= MAY_ASK[age]
     cols["svc_state"][rows] = svc
@@ -159,12 +192,16 @@ def add_people(state: MigrantArrays, scenario: Scenario, stream: str, week: int,
     return rows
 
 
-def _draw(rng: np.random.Generator, shares: dict[str, float], names: tuple[str, ...],
-          k: int) -> np.ndarray:
-    """``k`` codes (indices into ``names``) drawn by ``shares`` (an inverse-CDF draw)."""
+def _cdf(shares: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    """The cumulative shares of ``names`` (1 at the end), for ``_draw``."""
     p = np.array([shares.get(n, 0.0) for n in names])
     cdf = np.cumsum(p / p.sum())
     cdf /= cdf[-1]
+    return cdf
+
+
+def _draw(rng: np.random.Generator, cdf: np.ndarray, k: int) -> np.ndarray:
+    """``k`` codes (indices into the names of ``cdf``), an inverse-CDF draw."""
     return cdf.searchsorted(rng.random(k), side="right").astype(np.int8)
 
 

@@ -313,7 +313,8 @@ class ReceptionModel(Money, Serving, mesa.Model):
                   for name, stream in self.scenario.streams.items()}
         first = self.migrants.n
         self.week_stats["arrivals"] = arrive(self.migrants, self.scenario, self.week, share,
-                                             self._policy_array("outreach"), people)
+                                             self._policy_array("outreach"), people,
+                                             self.fixed("arrival_tables", dict))
         self.ledger.add(self.migrants, first, self.migrants.n)
         self.week_stats["francophone_arrivals"] = francophone.arrivals(
             self.migrants, first, len(self.municipalities))

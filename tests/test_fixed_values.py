@@ -9,7 +9,7 @@ import pytest
 from conftest import BASE, scenario
 
 from sim.agency import AgencyTable, offer_hours
-from sim.codes import FEDERAL, SERVICES
+from sim.codes import ECONOMIC_PR, FEDERAL, SERVICES
 from sim.kernels import MF_LABOUR
 from sim.model import ReceptionModel
 
@@ -33,6 +33,20 @@ def test_timeline_change_reaches_the_values_kept_for_the_run() -> None:
     np.testing.assert_array_equal(model.move_choices()[0], want)
     assert not np.array_equal(before, want)
     assert model.shelter_capacity()[1][0] == round(400 / model.scale)
+
+
+def test_timeline_change_of_a_stream_reaches_its_arrivals() -> None:
+    sc = scenario({"run": {"weeks": 6}, "timeline": [{"week": 3, "set": {
+        "streams.economic_pr.housing_on_arrival": {"stable_housing": 1.0}}}]})
+    model = ReceptionModel(scenario=sc)
+    a = model.migrants
+    for week in range(6):
+        first = a.n
+        model.step()
+        arrived = (a.arrival_week[first:] == week) & (a.status[first:] == ECONOMIC_PR)
+        stable = a.view("stable_week")[first:][arrived] == week
+        assert arrived.sum() > 10
+        assert stable.all() == (week >= 3)
 
 
 def test_timeline_change_of_an_agency_reaches_its_hours_and_quality() -> None:
