@@ -213,7 +213,7 @@ class Municipality(mesa.Agent):
                     self.model.log("emergency_order", (
                         f"{self.name} orders {places[kd] * k:,.0f} {kinds[kd]} places "
                         f"(open in {lead} weeks) after {e.strain_weeks} weeks of strain"))
-        elif e.calm_weeks >= r.close_weeks or self.available() <= 0:
+        elif (e.calm_weeks >= r.close_weeks or self.available() <= 0) and e.open.any():
             keep = 0 if self.available() <= 0 else int(np.ceil(by_kind.sum() * r.margin))
             close = response.closable(e.open, by_kind, mine, keep)
             if close.sum() > 0:
