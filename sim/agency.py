@@ -76,10 +76,6 @@ class Agency(mesa.Agent):
             setattr(self, field[0], getattr(p, field[0]))
 
     # -- money ---------------------------------------------------------------
-    def _factor(self) -> np.ndarray:
-        """The scenario's funding-level multiplier per funder (a timeline may change it)."""
-        return self.model.grant_factor
-
     def income(self, week: int) -> np.ndarray:
         """Yearly money from each funder's active grants (CAD/year; read-only)."""
         return self._income_and_shares(week)[0]
@@ -93,7 +89,7 @@ class Agency(mesa.Agent):
         return self._income_and_shares(week)[2]
 
     def _income_and_shares(self, week: int) -> tuple[np.ndarray, np.ndarray, float]:
-        factor = self.model.grant_factor  # ``_factor()``, without the call: asked 3x a week
+        factor = self.model.grant_factor  # a timeline may change it (a new array)
         cached = self._income
         if cached is not None and cached[1] is factor:
             if cached[0] == week:
@@ -139,7 +135,7 @@ class Agency(mesa.Agent):
         for g in self.grants if grants is None else grants:
             weeks = sum(1 for w in range(week, week + n_weeks) if g.active(w))
             due[g.funder] += g.amount_per_year * weeks / WEEKS_PER_YEAR
-        return due * self._factor()
+        return due * self.model.grant_factor
 
     def receive(self, paid: np.ndarray) -> None:
         self.cash += float(paid.sum())

@@ -81,12 +81,11 @@ def stream_table(scenario: Scenario, stream: str) -> StreamTable:
         np.array([service.takeup for service in scenario.services.by_code()]))
 
 
-def destination_weights(scenario: Scenario, stream: str, newcomer_share: np.ndarray,
-                        pull: np.ndarray | None = None) -> np.ndarray:
-    """Destination choice: each city's pull for the stream (times its province's, e.g. a
+def destination_weights(scenario: Scenario, pull: np.ndarray,
+                        newcomer_share: np.ndarray) -> np.ndarray:
+    """Destination choice: each city's pull for a stream (times its province's, e.g. a
     nominee programme: ``StreamTable.pull``), raised by earlier arrivals."""
-    base = stream_table(scenario, stream).pull if pull is None else pull
-    w = base * (1.0 + scenario.network_weight * newcomer_share)
+    w = pull * (1.0 + scenario.network_weight * newcomer_share)
     total = w.sum()
     return w / total if total > 0 else w
 
@@ -127,7 +126,7 @@ def arrive(state: MigrantArrays, scenario: Scenario, week: int, newcomer_share: 
             tables[stream] = stream_table(scenario, stream)
         table = tables[stream]
         weights, p_fr = francophone.mixed_weights(
-            scenario, stream, destination_weights(scenario, stream, newcomer_share, table.pull))
+            scenario, stream, destination_weights(scenario, table.pull, newcomer_share))
         counts = rng.poisson(mean * weights)
         munis = np.repeat(np.arange(n_muni), counts)
         if len(munis):

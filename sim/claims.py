@@ -57,8 +57,14 @@ class ClaimsQueue:
             self.credit -= int(self.credit)
 
     def backlog(self, pending_agents: int) -> float:
-        """Claims pending (agents): claimants present plus earlier claims not modelled."""
-        return pending_agents + self.earlier
+        """Claims pending now (agents): ``claims_backlog`` with this queue's earlier claims."""
+        return claims_backlog(pending_agents, self.earlier)
+
+
+def claims_backlog(pending_agents, earlier):
+    """Claims pending (agents): claimants present plus earlier claims not modelled (numbers
+    or arrays of weeks alike)."""
+    return pending_agents + earlier
 
 
 def pending_claims(status: np.ndarray, housing: np.ndarray, status_due: np.ndarray) -> int:

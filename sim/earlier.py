@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import francophone, kernels
-from sim.arrivals import ARRIVAL_HOUSING, add_people, destination_weights
+from sim.arrivals import ARRIVAL_HOUSING, add_people, destination_weights, stream_table
 from sim.codes import N_SERVICE, STATUSES, SVC_DONE, SVC_NONE, SVC_WAITING, WEEKS_PER_YEAR
 from sim.mesa_import import mesa
 from sim.params import Scenario
@@ -91,7 +91,7 @@ def _francophones(sc: Scenario, stream: str, munis: np.ndarray,
     """Who of them is francophone: each with the share of the stream's arrivals into the
     city who are (``sim.francophone.mixed_weights``, without the pull of networks)."""
     _, p_fr = francophone.mixed_weights(sc, stream, destination_weights(
-        sc, stream, np.zeros(len(sc.municipalities))))
+        sc, stream_table(sc, stream).pull, np.zeros(len(sc.municipalities))))
     return gen.random(len(munis)) < p_fr[munis] if p_fr.any() else None
 
 

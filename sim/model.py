@@ -481,7 +481,7 @@ class ReceptionModel(Money, Serving, mesa.Model):
         """9. Data collection: the tally, kept with the week's statistics; the output
         columns are built from them when read (``sim.week_log``)."""
         self.tally = self.take_tally()
-        self.week_log.keep(self, self.tally)
+        self.week_log.keep(self.tally)
         self.datacollector.collect(self)
 
     @property

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim import kernels
+from sim.claims import claims_backlog
 from sim.codes import (
     ASYLUM,
     DEPARTED,
@@ -63,6 +64,7 @@ class Tally:
         self.homeless = np.zeros((n_muni, 2), np.int64)
         self.waiting_by = np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64)
         self._present: np.ndarray | None = None
+        self._quantiles: np.ndarray | None = None
 
     @classmethod
     def of(cls, model: mesa.Model) -> Tally:
@@ -91,7 +93,7 @@ class Tally:
         for name in ("counts", "services", "dims", "status_dims", "hist", "misc", "homeless",
                      "waiting_by"):
             setattr(t, name, np.array([getattr(x, name) for x in tallies]))
-        t._present = None
+        t._present = t._quantiles = None
         return t
 
     def present(self) -> np.ndarray:
@@ -103,6 +105,17 @@ class Tally:
             c = self.counts.sum(axis=-2)
             self._present = c.sum(axis=-1) - c[..., DEPARTED]
         return self._present
+
+    def index_quantiles(self) -> np.ndarray:
+        """``QUANTILES`` of the integration index per municipality, then of the system (last
+        column): float[len(QUANTILES), weeks, municipalities + 1] if stacked (without the
+        weeks axis if not). Computed once: the columns and the totals both read it."""
+        if self._quantiles is None:
+            hist = self.hist
+            both = np.concatenate([hist, hist.sum(axis=-2, keepdims=True)], axis=-2)
+            self._quantiles = hist_quantiles(both.reshape(-1, both.shape[-1])).reshape(
+                -1, *both.shape[:-1])
+        return self._quantiles
 
 
 def eligibility_table(model: mesa.Model) -> np.ndarray:
@@ -159,13 +172,6 @@ def idle_hours(week_stats: dict, hours_per_week: np.ndarray) -> np.ndarray:
     """
     left = week_stats["hours_offered"] - week_stats["hours_used"]
     return np.where(left >= hours_per_week[..., None, :, None], left, 0.0)
-
-
-def index_quantiles(hist: np.ndarray) -> np.ndarray:
-    """``QUANTILES`` of the integration index per municipality, then of the system (last
-    column): float[len(QUANTILES), weeks, municipalities + 1] from hist[weeks, m, 10]."""
-    both = np.concatenate([hist, hist.sum(axis=-2, keepdims=True)], axis=-2)
-    return hist_quantiles(both.reshape(-1, both.shape[-1])).reshape(-1, *both.shape[:-1])
 
 
 @dataclass
@@ -265,7 +271,7 @@ def municipal_columns(model: mesa.Model, w: Weeks) -> dict[str, np.ndarray]:
     rows["integration_index"] = dims[..., N_DIM]
     for d, name in enumerate(DIMENSIONS):
         rows[name] = dims[..., d]
-    for q, values in zip(QUANTILES, index_quantiles(t.hist)[..., :-1], strict=True):
+    for q, values in zip(QUANTILES, t.index_quantiles()[..., :-1], strict=True):
         rows[f"index_p{int(q * 100)}"] = values
     rows["reached_stable_share"] = _ratio(t.misc[..., 3], t.misc[..., 1])
     rows["mean_weeks_to_stable"] = _ratio(t.misc[..., 4], t.misc[..., 3])
@@ -334,7 +340,7 @@ def week_totals(model: mesa.Model, w: Weeks, rows: dict[str, np.ndarray],
     out["claims_decided"] = (out["asylum_accepted"] + out["asylum_rejected"]
                              + w.decided_earlier * model.scale)
     pending = t.counts[..., ASYLUM, :DEPARTED].sum(axis=(-2, -1))
-    out["claims_backlog"] = (pending + w.claims_earlier) * model.scale
+    out["claims_backlog"] = claims_backlog(pending, w.claims_earlier) * model.scale
     current_wait = _ratio(t.services[..., 1].sum(axis=-2), t.services[..., 0].sum(axis=-2))
     for s, name in enumerate(SERVICES):
         out[f"current_wait_{name}"] = current_wait[:, s]
@@ -345,7 +351,7 @@ def week_totals(model: mesa.Model, w: Weeks, rows: dict[str, np.ndarray],
     out["integration_index"] = _ratio(dims[:, N_DIM], n)
     for d, name in enumerate(DIMENSIONS):
         out[name] = _ratio(dims[:, d], n)
-    for q, values in zip(QUANTILES, index_quantiles(t.hist)[..., -1], strict=True):
+    for q, values in zip(QUANTILES, t.index_quantiles()[..., -1], strict=True):
         out[f"index_p{int(q * 100)}"] = values
     for s, name in enumerate(STATUSES):
         out[f"index_{name}"] = _ratio(t.status_dims[:, s, N_DIM], t.status_dims[:, s, N_DIM + 1])

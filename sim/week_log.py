@@ -68,8 +68,9 @@ class WeekLog:
         self._built = 0  # weeks in the buffers
         self._spent = 0.0  # cumulative spending to the last week built
 
-    def keep(self, model: mesa.Model, tally: Tally) -> None:
+    def keep(self, tally: Tally) -> None:
         """Keep this week (called once a week by collect, after the tally)."""
+        model = self.model
         self._kept.append(Kept(model.week, tally, model.week_stats,
                                agent_values(model.municipalities), model.claims.earlier,
                                model.claims.decided_earlier, model.hours_per_week))
@@ -152,7 +153,6 @@ class History(Sequence):
         return len(self._log)
 
     def __getitem__(self, i: Any) -> Any:
-        self._log.build()
         if isinstance(i, slice):
             return [self._log.row(j) for j in range(len(self))[i]]
         return self._log.row(i)
