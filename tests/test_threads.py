@@ -181,3 +181,24 @@ def test_threads_option_of_reception_run(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "o" / RUN_RECORD).read_text())["threads"] == 1
     with pytest.raises(ValueError, match="threads: 0 is not"):
         main(["run", "--threads", "0", "--out", str(tmp_path / "p")])
+
+
+def test_row_buffer_is_the_same_memory_each_week_per_thread_and_name():
+    from sim.kernels.base import row_buffer
+
+    first = row_buffer("test list", 5000)
+    assert first.dtype == np.uint32 and first.shape == (5000,)
+    first[:3] = (7, 8, 9)
+    again = row_buffer("test list", 4000)  # a smaller week: the same memory, not a copy
+    assert np.shares_memory(first, again) and again.shape == (4000,)
+    assert list(again[:3]) == [7, 8, 9]
+    assert not np.shares_memory(first, row_buffer("other list", 5000))
+    bigger = row_buffer("test list", 9000)  # grown: new memory of the new size
+    assert bigger.shape == (9000,) and not np.shares_memory(first, bigger)
+    elsewhere = {}
+    t = threading.Thread(target=lambda: elsewhere.update(room=row_buffer("test list", 9000)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(bigger, elsewhere["room"])  # threads never share one
+    with pytest.raises(ValueError, match="below 2\\*\\*32"):
+        row_buffer("test list", 2**32)

@@ -5,6 +5,8 @@ Part of the numba core: see ``sim.kernels``.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit
 
@@ -136,6 +138,28 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
         for b in range(count):
             a += part[b]
     return np.array(returned, np.int64) if returned[0] is not None else None
+
+
+_row_buffers = threading.local()
+
+
+def row_buffer(name: str, n: int) -> np.ndarray:
+    """Scratch room for ``n`` row numbers (uint32; its contents are left over), the same
+    memory every week for this thread and ``name``.
+
+    Kernels list rows block by block into such room (``_listed``). A fresh 8 MB array a
+    week per list cost system time: NumPy asks the kernel for huge pages for large arrays,
+    and each is zeroed when first written, 1.3 ms of a 1M-row week on one thread and 4.7 ms
+    on two (docs/performance.md, "Scratch lists"). Per thread, because models may step in
+    several threads at once (the app, dask workers).
+    """
+    if n >= 2**32:
+        raise ValueError(f"{n} rows: row lists hold row numbers below 2**32")
+    buffers = _row_buffers.__dict__
+    room = buffers.get(name)
+    if room is None or room.shape[0] < n:
+        room = buffers[name] = np.empty(max(n, 1024), np.uint32)
+    return room[:n]
 
 
 @njit(cache=True)

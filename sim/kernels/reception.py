@@ -22,6 +22,7 @@ from sim.kernels.base import (
     _in_blocks,
     _listed,
     _uniform,
+    row_buffer,
     visits,
 )
 
@@ -56,7 +57,7 @@ def step_reception(housing, muni, shelter_week, week, key, p, beds, interim_plac
     # Who sleeps where, block by block on threads: per city in shelter and in interim
     # housing, and the rows sleeping rough (listed in row order).
     placed = np.zeros((beds.shape[0], 2), np.int64)
-    seekers = np.empty(n, np.uint64)
+    seekers = row_buffer("reception seekers", n)
     found = _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers), placed)
     _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, shelter_week, week,
                    beds, interim_places, overflow_places, capped, placed, out_occupancy)

@@ -29,6 +29,7 @@ from sim.codes import (
 from sim.kernels.base import (
     _in_blocks,
     _uniform,
+    row_buffer,
 )
 
 
@@ -154,8 +155,8 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
-    busy = np.empty(n, np.uint64)  # unsigned rows: no negative-index checks
-    waiting = np.empty(n, np.uint64)
+    busy = row_buffer("services busy", n)  # unsigned rows: no negative-index checks
+    waiting = row_buffer("services waiting", n)
     found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
                                             week, key, req, p_lapse, out_eligibility, open_,
                                             busy, waiting), out_requests)

@@ -24,6 +24,7 @@ from sim.kernels.base import (
     _in_blocks,
     _listed,
     _uniform,
+    row_buffer,
     visits,
 )
 
@@ -69,7 +70,7 @@ def step_status(status, housing, status_due, arrival_week, week, key, p, claims_
     """
     n = status.shape[0]
     _emigration(housing, key, p, out_events)
-    claims = np.empty(n, np.uint64)
+    claims = row_buffer("status claims", n)
     found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
                                           claims_quota, claims), out_events)
     _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due,
