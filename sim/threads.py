@@ -93,18 +93,27 @@ os.register_at_fork(after_in_child=_forget_pool)
 def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
     """Call ``work(b, lo, hi)`` for every block ``b`` of rows ``lo:hi``; return the count.
 
-    Blocks are handed out one at a time to whichever thread is free (the calling thread
-    is one of them), so a thread slowed by other load on the machine takes fewer. Which
-    thread runs a block changes nothing: ``work`` must write only block ``b``'s partials.
-    The caller waits for the blocks, not for the helper threads: on a busy machine a helper
-    that has not been scheduled yet finds nothing left to do when it runs.
+    Which thread runs a block changes nothing: ``work`` must write only block ``b``'s
+    partials (``each_part``).
     """
     count = n_blocks(n_rows)
+    each_part(count, lambda b: work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK)))
+    return count
+
+
+def each_part(count: int, work: Callable[[int], None]) -> None:
+    """Call ``work(k)`` for every ``k < count``, on up to ``threads()`` threads.
+
+    Parts are handed out one at a time to whichever thread is free (the calling thread
+    is one of them), so a thread slowed by other load on the machine takes fewer. The
+    caller waits for the parts, not for the helper threads: on a busy machine a helper
+    that has not been scheduled yet finds nothing left to do when it runs.
+    """
     helpers = min(threads(), count) - 1
-    if helpers == 0:
-        for b in range(count):
-            work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK))
-        return count
+    if helpers <= 0:
+        for k in range(count):
+            work(k)
+        return
     queue = itertools.count()  # next() on it is atomic under the GIL
     left = [count]
     errors: list[BaseException] = []
@@ -112,9 +121,9 @@ def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
     finished = threading.Event()
 
     def drain() -> None:
-        while (b := next(queue)) < count:
+        while (k := next(queue)) < count:
             try:
-                work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK))
+                work(k)
             except BaseException as e:  # noqa: BLE001 -- raised again in the caller
                 errors.append(e)
             with lock:
@@ -129,4 +138,3 @@ def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
     finished.wait()
     if errors:
         raise errors[0]
-    return count

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from naive import step_services as naive_step_services
 
-from sim import kernels
+from sim import kernels, threads
 from sim.arrival_ledger import ArrivalLedger
 from sim.arrivals import MAY_ASK
 from sim.codes import (
@@ -1240,8 +1240,13 @@ def _random_services_case(rng: np.random.Generator):
     return pop, week, hours, eligible, awf, hours_per_week, duration, requests
 
 
-@pytest.mark.parametrize("block", range(4))
-def test_services_match_naive_twin_on_random_cases(block):
+@pytest.mark.parametrize(("block", "rows_per_block", "n_threads"),
+                         [(0, None, 1), (1, None, 1), (2, 3, 2), (3, 2, 3)])
+def test_services_match_naive_twin_on_random_cases(block, rows_per_block, n_threads,
+                                                   monkeypatch):
+    # The last two: rows in blocks of 2-3, so the passes run by groups of cities on threads.
+    if rows_per_block:
+        monkeypatch.setattr(threads, "BLOCK", rows_per_block)
     for case in range(100):
         seed = block * 1000 + case
         pop, week, hours, eligible, awf, hpw, duration, req = _random_services_case(
@@ -1255,8 +1260,9 @@ def test_services_match_naive_twin_on_random_cases(block):
                                        pop.muni, week, stream, hours, eligible, awf, hpw,
                                        duration, req["lapse"], req["lapse_unservable"],
                                        req["takeup"], match, intake)
-        out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req, match=match,
-                           intake_hours=intake)
+        with threads.limit(n_threads):
+            out = run_services(pop, week, hours, hpw, duration, eligible, awf, **req,
+                               match=match, intake_hours=intake)
         got = {"svc_state": pop.svc_state, "svc_week": pop.svc_week, "hours": hours,
                "used": out.used, "started": out.started, "wait_sum": out.wait_sum,
                "completed": out.completed, "requests": out.requests,
@@ -1268,6 +1274,15 @@ def test_services_match_naive_twin_on_random_cases(block):
         assert np.all(hours >= 0.0), f"seed {seed}"
         np.testing.assert_allclose(out.used + hours, given, atol=1e-12,
                                    err_msg=f"seed {seed}")
+
+
+def test_city_groups_balance_the_listed_rows_and_leave_no_group_empty():
+    # the busiest city alone, then each next one to the group with the least so far
+    assert kernels.city_groups(np.array([5, 40, 10, 30]), 2).tolist() == [0, 0, 1, 1]
+    assert kernels.city_groups(np.array([5, 40, 10, 30]), 1).tolist() == [0, 0, 0, 0]
+    # no more groups than cities with work: the idle ones join group 0
+    assert kernels.city_groups(np.array([0, 7, 0]), 3).tolist() == [0, 0, 0]
+    assert kernels.city_groups(np.array([0, 0]), 2).tolist() == [0, 0]
 
 
 # --------------------------------------------------------------------------- step_integration

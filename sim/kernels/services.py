@@ -125,8 +125,11 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
 
     On threads, block by block: the requests (each row's own, and they neither use hours
     nor touch clients in service) with the screens for both passes, in one read of the
-    rows (pass 2's against the pools open before pass 1). The passes themselves go in row
-    order; pass 2 checks its screen again, as pools close.
+    rows (pass 2's against the pools open before pass 1), which list each screened row
+    with its city. The passes themselves go in row order, city by city: a city's pools,
+    hours and clients are its own, so groups of cities go on threads (``city_groups``)
+    and the results do not depend on how cities are grouped. Pass 2 checks its screen
+    again, as pools close.
 
     Args:
         svc_state, svc_week: int8/int16[n, S] updated (svc_week: week joined while
@@ -155,17 +158,81 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
     p_lapse = _lapse_table(req, out_eligibility)
     open_ = _open_pools(hours, hours_per_week)
-    busy = row_buffer("services busy", n)  # unsigned rows: no negative-index checks
+    # unsigned rows: no negative-index checks
+    busy, busy_code = row_buffer("services busy", n), row_buffer("services busy code", n)
     waiting = row_buffer("services waiting", n)
+    waiting_code = row_buffer("services waiting code", n)
+    listed_by_city = np.zeros(hours.shape[0], np.int64)
     found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
                                             week, key, req, p_lapse, out_eligibility, open_,
-                                            busy, waiting), out_requests)
-    _continuing(busy, found[:, 0], threads.BLOCK, open_, svc_state, svc_week, status, muni,
-                hours, eligible, awf, hours_per_week, out_used, out_completed)
-    _serve_waiting(waiting, found[:, 1], threads.BLOCK, open_, svc_state, svc_week, status, muni,
-                   week, key, hours, eligible, awf, hours_per_week, duration, match,
-                   intake_hours, out_used, out_started, out_wait_sum, out_completed,
-                   out_misreferred, francophone, match_fr, out_misreferred_fr)
+                                            busy, busy_code, waiting, waiting_code),
+                       RequestsOut(out_requests, listed_by_city))
+    lists = ServiceLists(busy, busy_code, found[:, 0], waiting, waiting_code, found[:, 1],
+                         threads.BLOCK)
+    group_of = city_groups(listed_by_city, threads.threads() if threads.n_blocks(n) > 1 else 1)
+    threads.each_part(int(group_of.max()) + 1, lambda g: _serve_cities(
+        g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key, hours,
+        eligible, awf, hours_per_week, duration, match, intake_hours, out_used, out_started,
+        out_wait_sum, out_completed, out_misreferred, francophone, match_fr,
+        out_misreferred_fr))
+
+
+class RequestsOut(NamedTuple):
+    """What the requests pass adds up: requests lapsed and made (int64[m, S, 2]), rows
+    listed for either pass by city (int64[m]: the work of each city's passes)."""
+
+    requests: np.ndarray
+    listed: np.ndarray
+
+
+class ServiceLists(NamedTuple):
+    """The rows the requests pass listed: block ``b`` listed ``found[b]`` rows from
+    ``rows[b * block]`` (clients in service: busy; screened waiting: waiting), each with
+    a code ``16 * city + services`` (bit ``s`` set: in service, or waiting, in service
+    ``s``), so that a pass reads a row only if it is in its cities and one of its pools
+    is still open."""
+
+    busy: np.ndarray  # uint32 rows
+    busy_code: np.ndarray  # uint32
+    found_busy: np.ndarray  # int64[blocks]
+    waiting: np.ndarray
+    waiting_code: np.ndarray
+    found_waiting: np.ndarray
+    block: int
+
+
+@njit(cache=True, inline="always")
+def _open_bits(open_, m):
+    """Bit ``s`` set where pool (m, s) is open."""
+    return open_[m, 0] | (open_[m, 1] << 1) | (open_[m, 2] << 2) | (open_[m, 3] << 3)
+
+
+def city_groups(work: np.ndarray, n_groups: int) -> np.ndarray:
+    """Group of each city (int64[m]): cities with the most work first, each to the group
+    with the least so far, into at most ``n_groups`` groups (no empty group)."""
+    n_groups = max(1, min(n_groups, int(np.count_nonzero(work)) or 1))
+    load = np.zeros(n_groups, np.int64)
+    group_of = np.zeros(work.shape[0], np.int64)
+    for m in np.argsort(-work, kind="stable"):
+        g = int(np.argmin(load))
+        group_of[m] = g
+        load[g] += work[m]
+    return group_of
+
+
+@njit(cache=True, nogil=True)
+def _serve_cities(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
+                  hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                  out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                  francophone, match_fr, out_misreferred_fr):
+    """Both passes for the cities of group ``g`` (``group_of[m] == g``), which touch only
+    those cities' pools, tallies and clients."""
+    _continuing(g, group_of, lists, open_, svc_state, svc_week, status, muni, hours, eligible,
+                awf, hours_per_week, out_used, out_completed)
+    _serve_waiting(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
+                   hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                   out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                   francophone, match_fr, out_misreferred_fr)
 
 
 @njit(cache=True)
@@ -193,10 +260,12 @@ def _open_pools(hours, hours_per_week):
 
 @njit(cache=True, nogil=True)
 def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                    p_lapse, out_eligibility, open_, busy, waiting, out_requests):
+                    p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
+                    out):
     """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
     listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
-    hours: a superset, pass 2 checks again) in ``waiting[lo:]``. Returns how many of each."""
+    hours: a superset, pass 2 checks again) in ``waiting[lo:]``, with their codes
+    (``ServiceLists``); ``out``: RequestsOut. Returns how many of each."""
     listed = 0
     listed_waiting = 0
     for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
@@ -222,7 +291,7 @@ def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, wee
                             and _uniform(key, i, _LAPSE_SLOT + s) < p_lapse[m, s, st]):
                         svc_state[i, s] = SVC_NONE
                         svc_week[i, s] = st
-                        out_requests[m, s, 0] += 1
+                        out.requests[m, s, 0] += 1
                 elif state == SVC_NONE and svc_week[i, s] != st:
                     svc_week[i, s] = st
                     if (out_eligibility[m, s, st] == ELIG_WITH_HOURS and req.may_ask[age[i], s]
@@ -230,25 +299,36 @@ def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, wee
                             and _uniform(key, i, _REQUEST_SLOT + s) < req.takeup[m, s]):
                         svc_state[i, s] = SVC_WAITING
                         svc_week[i, s] = week
-                        out_requests[m, s, 1] += 1
+                        out.requests[m, s, 1] += 1
         busy[lo + listed] = i
+        busy_code[lo + listed] = 16 * np.uint32(m) + (
+            (st0 == SVC_IN_SERVICE) | ((st1 == SVC_IN_SERVICE) << 1)
+            | ((st2 == SVC_IN_SERVICE) << 2) | ((st3 == SVC_IN_SERVICE) << 3))
         listed += in_service
+        waits = ((svc_state[i, 0] == SVC_WAITING) | ((svc_state[i, 1] == SVC_WAITING) << 1)
+                 | ((svc_state[i, 2] == SVC_WAITING) << 2)
+                 | ((svc_state[i, 3] == SVC_WAITING) << 3))
         waiting[lo + listed_waiting] = i
-        listed_waiting += (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-                           | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-                           | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-                           | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
+        waiting_code[lo + listed_waiting] = 16 * np.uint32(m) + waits
+        on_open = (waits & _open_bits(open_, m)) != 0
+        listed_waiting += on_open
+        out.listed[m] += in_service + on_open
     return listed, listed_waiting
 
 
 @njit(cache=True)
-def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, hours, eligible,
+def _continuing(g, group_of, lists, open_, svc_state, svc_week, status, muni, hours, eligible,
                 awf, hours_per_week, out_used, out_completed):
-    """Pass 1: clients in service go on while their pool has hours, in row order (block
-    ``b`` listed ``found[b]`` rows from ``busy[b * block]``)."""
-    for b in range(found.shape[0]):
-        for i in busy[b * block:b * block + found[b]]:
-            m = muni[i]
+    """Pass 1 in the cities of group ``g``: clients in service go on while their pool has
+    hours, in row order."""
+    block = lists.block
+    for b in range(lists.found_busy.shape[0]):
+        for k in range(b * block, b * block + lists.found_busy[b]):
+            code = lists.busy_code[k]
+            m = code >> 4
+            if group_of[m] != g or (code & _open_bits(open_, m)) == 0:
+                continue
+            i = lists.busy[k]
             for s in range(N_SERVICE):
                 if svc_state[i, s] != SVC_IN_SERVICE or not open_[m, s]:
                     continue
@@ -266,31 +346,33 @@ def _continuing(busy, found, block, open_, svc_state, svc_week, status, muni, ho
 
 
 @njit(cache=True)
-def _serve_waiting(waiting, found, block, open_, svc_state, svc_week, status, muni, week, key,
+def _serve_waiting(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
                    hours, eligible, awf, hours_per_week, duration, match, intake_hours,
                    out_used, out_started, out_wait_sum, out_completed, out_misreferred,
                    francophone, match_fr, out_misreferred_fr):
-    """Pass 2: the waiting lists in row order while pools have hours (block ``b`` listed
-    ``found[b]`` rows from ``waiting[b * block]``)."""
+    """Pass 2 in the cities of group ``g``: the waiting lists in row order while pools
+    have hours."""
     n_muni = hours.shape[0]
-    n_open = open_.sum()
+    n_open = 0
     # servable[m, s, status]: a funder that admits the status still has a client-week of
     # hours in pool (m, s), so waiting people no funder may serve are passed over at once.
     servable = np.zeros((n_muni, N_SERVICE, eligible.shape[2]), np.bool_)
     for m in range(n_muni):
+        if group_of[m] != g:
+            continue
         for s in range(N_SERVICE):
+            n_open += open_[m, s]
             _update_servable(servable, hours, m, s, eligible, awf, hours_per_week[s])
-    for b in range(found.shape[0]):
-        for i in waiting[b * block:b * block + found[b]]:
+    block = lists.block
+    for b in range(lists.found_waiting.shape[0]):
+        for k in range(b * block, b * block + lists.found_waiting[b]):
             if n_open == 0:
                 return
-            m = muni[i]
-            go = (((svc_state[i, 0] == SVC_WAITING) & open_[m, 0])
-                  | ((svc_state[i, 1] == SVC_WAITING) & open_[m, 1])
-                  | ((svc_state[i, 2] == SVC_WAITING) & open_[m, 2])
-                  | ((svc_state[i, 3] == SVC_WAITING) & open_[m, 3]))
-            if not go:
-                continue
+            code = lists.waiting_code[k]
+            m = code >> 4
+            if group_of[m] != g or (code & _open_bits(open_, m)) == 0:
+                continue  # not this group's, or every pool it waits on has closed
+            i = lists.waiting[k]
             for s in range(N_SERVICE):
                 if svc_state[i, s] != SVC_WAITING or not servable[m, s, status[i]]:
                     continue
