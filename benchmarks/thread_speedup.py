@@ -32,25 +32,25 @@ from sim.model import ReceptionModel
 
 
 class Spans:
-    """CPU time inside ``threads.each_block`` calls: all threads' (work) and the busiest
-    thread's in each call (span)."""
+    """CPU time inside ``threads.each_part`` calls (every block of rows and every group of
+    cities goes through it): all threads' (work) and the busiest thread's in each call
+    (span)."""
 
-    def __init__(self, each_block: Callable) -> None:
+    def __init__(self, each_part: Callable) -> None:
         self.work = self.span = 0.0
-        self._each_block = each_block
+        self._each_part = each_part
 
-    def each_block(self, n_rows: int, work: Callable[[int, int, int], None]) -> int:
+    def each_part(self, count: int, work: Callable[[int], None]) -> None:
         per: dict[int, float] = defaultdict(float)
 
-        def timed(b: int, lo: int, hi: int) -> None:
+        def timed(k: int) -> None:
             c = time.thread_time()
-            work(b, lo, hi)
+            work(k)
             per[threading.get_ident()] += time.thread_time() - c
 
-        count = self._each_block(n_rows, timed)
+        self._each_part(count, timed)
         self.work += sum(per.values())
-        self.span += max(per.values())
-        return count
+        self.span += max(per.values(), default=0.0)
 
 
 def stretch(model: ReceptionModel, weeks: int, spans: Spans) -> dict[str, float]:
@@ -83,8 +83,8 @@ def main() -> None:
     for _ in range(args.warm_up):
         model.step()
     rows = model.migrants.n
-    spans = Spans(threads.each_block)
-    threads.each_block = spans.each_block  # the kernels call it through the module
+    spans = Spans(threads.each_part)
+    threads.each_part = spans.each_part  # each_block and the kernels call it through the module
     runs: list[dict] = []
     for r in range(args.repeats):
         order = args.threads if r % 2 == 0 else args.threads[::-1]

@@ -6,6 +6,7 @@ always in [0, 1), so ``u < 1`` always holds and ``u < 0`` never does.
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -922,6 +923,42 @@ def test_rare_housing_events_keep_each_persons_weekly_chance():
     assert lettings[0] == 10 ** 9 - found.sum()
     half = len(found) // 2  # evenly over the rows: each half ~4,500, SD of the gap ~95
     assert abs(int(found[:half].sum()) - int(found[half:].sum())) < 480
+
+
+def test_visit_rows_on_threads_are_the_rows_of_visits(monkeypatch):
+    monkeypatch.setattr(kernels.base, "GAPS_PER_PART", 64)
+    for p, n in ((0.1, 5_000), (0.5, 3_000), (1.0, 2_000), (0.03, 40_000), (0.2, 10)):
+        one = kernels.visits(np.uint64(99), p, n)
+        with threads.limit(2):
+            assert np.array_equal(kernels.base.visit_rows(np.uint64(99), p, n), one)
+        assert kernels.base.visit_rows(np.uint64(99), p, n).dtype == one.dtype
+
+
+def test_housing_on_threads_gives_the_same_rows_and_lettings(monkeypatch):
+    """Visits drawn in parts of 128 gaps on two threads: the same state and tallies as on
+    one (3 cities, mixed housing and incomes, scarce lettings)."""
+    rng = np.random.default_rng(11)
+    n = 20_000
+    base = people(n, housing=rng.choice([UNSHELTERED, SHELTER, FRIENDS, PRECARIOUS, STABLE,
+                                         DEPARTED], n),
+                  muni=rng.integers(0, 3, n), employment=rng.integers(0, 3, n),
+                  skill=rng.random(n), household=rng.integers(1, 5, n),
+                  arrival_week=rng.integers(-20, 8, n))
+    base.svc_state[:, HOUSING_HELP] = rng.choice([SVC_NONE, SVC_DONE], n)
+    monkeypatch.setattr(kernels.base, "GAPS_PER_PART", 128)
+    results = []
+    for n_threads in (1, 2):
+        pop = copy.deepcopy(base)
+        lettings = np.array([40, 400, 4000], np.int64)
+        first = first_stable(pop, 3)
+        with threads.limit(n_threads):
+            moves = run_housing(pop, 9, housing_params(stable_loss=0.02), [0.1, 0.3, 0.2],
+                                [900.0, 1400.0, 2000.0], lettings, first=first)
+        results.append((pop.housing.copy(), pop.stable_week.copy(), lettings, moves,
+                        first.reached, first.weeks, first.within_year))
+    for a, b in zip(*results, strict=True):
+        assert np.array_equal(a, b)
+    assert results[0][2][0] == 0 and results[0][3][:, 0].sum() > 100  # lettings ran out
 
 
 # --------------------------------------------------------------------------- step_services

@@ -68,6 +68,13 @@ def _uniform(key: np.uint64, i: int, j: int) -> float:
 _GAP_SLOT = 7
 
 
+@njit(cache=True, inline="always")
+def _gap_step(key: np.uint64, k: int, p: float, log_q: float, n: int) -> int:
+    """Rows from visit ``k - 1`` to visit ``k`` of ``visits`` (1 + a geometric gap)."""
+    gap = 0.0 if p >= 1.0 else np.log(1.0 - _uniform(key, k, _GAP_SLOT)) / log_q
+    return 1 + int(min(gap, n))
+
+
 @njit(cache=True)
 def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
     """The rows of ``n`` that a weekly chance ``p`` picks, in row order (uint64 array).
@@ -85,12 +92,54 @@ def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
     count = 0
     i = -1
     while True:
-        gap = 0.0 if p >= 1.0 else np.log(1.0 - _uniform(key, count, _GAP_SLOT)) / log_q
-        i += 1 + int(min(gap, n))
+        i += _gap_step(key, count, p, log_q, n)
         if i >= n:
             return picked[:count]
         picked[count] = i
         count += 1
+
+
+@njit(cache=True, nogil=True)
+def _gap_steps(key: np.uint64, p: float, n: int, first: int, out: np.ndarray) -> None:
+    """``_gap_step`` of visits ``first``, ``first + 1``, ... into ``out``."""
+    log_q = np.log1p(-min(p, 1.0))
+    for k in range(out.shape[0]):
+        out[k] = _gap_step(key, first + k, p, log_q, n)
+
+
+GAPS_PER_PART = 1 << 13  # visits drawn per part on threads (``visit_rows``)
+
+
+def visit_rows(key: np.uint64, p: float, n: int) -> np.ndarray:
+    """``visits(key, p, n)``, the same rows, with the gaps drawn on threads when there are
+    many (each gap is its own counter-based draw; only their running sum is serial).
+
+    Enough gaps for the expected visits plus six standard deviations are drawn; in the
+    rare week that is not enough, the rows come from ``visits`` itself.
+    """
+    expected = p * n
+    if p <= 0.0 or threads.threads() == 1 or expected < 4 * GAPS_PER_PART:
+        return visits(key, p, n)
+    parts = int(expected + 6.0 * np.sqrt(expected) + 1.0) // GAPS_PER_PART + 1
+    steps = np.empty(parts * GAPS_PER_PART, np.int64)
+    threads.each_part(parts, lambda k: _gap_steps(
+        key, p, n, k * GAPS_PER_PART, steps[k * GAPS_PER_PART:(k + 1) * GAPS_PER_PART]))
+    rows = _running_rows(steps, n)
+    return visits(key, p, n) if rows is None else rows
+
+
+@njit(cache=True)
+def _running_rows(steps, n):
+    """The rows visited after ``steps`` (``visits``' running sum) up to the last row, or
+    None if the steps run out before the last row."""
+    rows = np.empty(steps.shape[0], np.uint64)
+    i = -1
+    for k in range(steps.shape[0]):
+        i += steps[k]
+        if i >= n:
+            return rows[:k]
+        rows[k] = i
+    return None
 
 
 @njit(cache=True, inline="always")

@@ -24,7 +24,7 @@ from sim.codes import (
 from sim.kernels.base import (
     _served,
     _uniform,
-    visits,
+    visit_rows,
 )
 
 
@@ -74,7 +74,6 @@ class FirstStable(NamedTuple):
     weeks: np.ndarray  # int64[m] summed weeks from arrival
 
 
-@njit(cache=True)
 def step_housing(housing, muni, status, employment, skill, household, svc_state, stable_week,
                  week, key, p, income_none, search_p, rent, lettings, first, out_moves):
     """Housing search against the lettings newcomers can win this week.
@@ -97,10 +96,23 @@ def step_housing(housing, muni, status, employment, skill, household, svc_state,
     """
     # Rows are visited by geometric gaps at the highest weekly chance of any event, and
     # each visited row is kept with its own chance over that (thinning, as in step_moves):
-    # in row order, so lettings still go first come, first served.
+    # in row order, so lettings still go first come, first served. The gaps are drawn on
+    # threads (``visit_rows``); the visits themselves stay in one pass, which stops
+    # drawing and reading a city's rows once its lettings are gone (cheaper than drawing
+    # for every visit on two threads: docs/performance.md, "Threads, third round").
     boost = np.array([1.0, 1.0 + p.housing_help_boost])
     p_max = min(1.0, max(p.stable_loss, search_p.max() * boost.max()))
-    for i in visits(key, p_max, housing.shape[0]):
+    _visit_searchers(visit_rows(key, p_max, housing.shape[0]), housing, muni, status,
+                     employment, skill, household, svc_state, stable_week, week, key, p,
+                     income_none, search_p, rent, lettings, first, out_moves, p_max, boost)
+
+
+@njit(cache=True)
+def _visit_searchers(rows, housing, muni, status, employment, skill, household, svc_state,
+                     stable_week, week, key, p, income_none, search_p, rent, lettings, first,
+                     out_moves, p_max, boost):
+    """``step_housing`` over the visited ``rows``."""
+    for i in rows:
         h = housing[i]
         m = muni[i]
         if h == STABLE:
