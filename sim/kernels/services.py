@@ -169,12 +169,20 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
                        RequestsOut(out_requests, listed_by_city))
     lists = ServiceLists(busy, busy_code, found[:, 0], waiting, waiting_code, found[:, 1],
                          threads.BLOCK)
-    group_of = city_groups(listed_by_city, threads.threads() if threads.n_blocks(n) > 1 else 1)
-    threads.each_part(int(group_of.max()) + 1, lambda g: _serve_cities(
-        g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key, hours,
-        eligible, awf, hours_per_week, duration, match, intake_hours, out_used, out_started,
-        out_wait_sum, out_completed, out_misreferred, francophone, match_fr,
-        out_misreferred_fr))
+    n_groups = threads.threads() if found.shape[0] > 1 else 1
+    group_of = (city_groups(listed_by_city, n_groups) if n_groups > 1
+                else np.zeros(hours.shape[0], np.int64))
+
+    def serve(g: int) -> None:
+        _serve_cities(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
+                      hours, eligible, awf, hours_per_week, duration, match, intake_hours,
+                      out_used, out_started, out_wait_sum, out_completed, out_misreferred,
+                      francophone, match_fr, out_misreferred_fr)
+
+    if group_of.max() == 0:
+        serve(0)
+    else:
+        threads.each_part(int(group_of.max()) + 1, serve)
 
 
 class RequestsOut(NamedTuple):
