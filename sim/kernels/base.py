@@ -206,8 +206,9 @@ def row_buffer(name: str, n: int) -> np.ndarray:
         raise ValueError(f"{n} rows: row lists hold row numbers below 2**32")
     buffers = _row_buffers.__dict__
     room = buffers.get(name)
-    if room is None or room.shape[0] < n:
-        room = buffers[name] = np.empty(max(n, 1024), np.uint32)
+    if room is None or room.shape[0] < n:  # grown by half again: runs grow week by week
+        room = buffers[name] = np.empty(max(n, 1024, 3 * (0 if room is None else
+                                                         room.shape[0]) // 2), np.uint32)
     return room[:n]
 
 

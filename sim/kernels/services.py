@@ -172,6 +172,7 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     n_groups = threads.threads() if found.shape[0] > 1 else 1
     group_of = (city_groups(listed_by_city, n_groups) if n_groups > 1
                 else np.zeros(hours.shape[0], np.int64))
+    n_groups = int(group_of.max()) + 1 if n_groups > 1 else 1
 
     def serve(g: int) -> None:
         _serve_cities(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
@@ -179,10 +180,10 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
                       out_used, out_started, out_wait_sum, out_completed, out_misreferred,
                       francophone, match_fr, out_misreferred_fr)
 
-    if group_of.max() == 0:
+    if n_groups == 1:
         serve(0)
     else:
-        threads.each_part(int(group_of.max()) + 1, serve)
+        threads.each_part(n_groups, serve)
 
 
 class RequestsOut(NamedTuple):
