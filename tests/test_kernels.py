@@ -946,6 +946,10 @@ def test_housing_on_threads_gives_the_same_rows_and_lettings(monkeypatch):
                   arrival_week=rng.integers(-20, 8, n))
     base.svc_state[:, HOUSING_HELP] = rng.choice([SVC_NONE, SVC_DONE], n)
     monkeypatch.setattr(kernels.base, "GAPS_PER_PART", 128)
+    parts = []
+    each_part = threads.each_part
+    monkeypatch.setattr(threads, "each_part", lambda count, work: (parts.append(count),
+                                                                   each_part(count, work)))
     results = []
     for n_threads in (1, 2):
         pop = copy.deepcopy(base)
@@ -959,6 +963,7 @@ def test_housing_on_threads_gives_the_same_rows_and_lettings(monkeypatch):
     for a, b in zip(*results, strict=True):
         assert np.array_equal(a, b)
     assert results[0][2][0] == 0 and results[0][3][:, 0].sum() > 100  # lettings ran out
+    assert parts and min(parts) > 1  # two threads drew the gaps in parts
 
 
 # --------------------------------------------------------------------------- step_services

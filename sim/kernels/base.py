@@ -110,6 +110,12 @@ def _gap_steps(key: np.uint64, p: float, n: int, first: int, out: np.ndarray) ->
 GAPS_PER_PART = 1 << 13  # visits drawn per part on threads (``visit_rows``)
 
 
+def gaps_on_threads(visits_expected: float) -> bool:
+    """Whether ``visit_rows`` draws that many visits' gaps on threads (enough for several
+    parts, and more than one thread)."""
+    return visits_expected >= 4 * GAPS_PER_PART and threads.threads() > 1
+
+
 def visit_rows(key: np.uint64, p: float, n: int) -> np.ndarray:
     """``visits(key, p, n)``, the same rows, with the gaps drawn on threads when there are
     many (each gap is its own counter-based draw; only their running sum is serial).
@@ -117,9 +123,9 @@ def visit_rows(key: np.uint64, p: float, n: int) -> np.ndarray:
     Enough gaps for the expected visits plus six standard deviations are drawn; in the
     rare week that is not enough, the rows come from ``visits`` itself.
     """
-    expected = p * n
-    if p <= 0.0 or threads.threads() == 1 or expected < 4 * GAPS_PER_PART:
+    if p <= 0.0 or not gaps_on_threads(p * n):
         return visits(key, p, n)
+    expected = p * n
     parts = int(expected + 6.0 * np.sqrt(expected) + 1.0) // GAPS_PER_PART + 1
     steps = np.empty(parts * GAPS_PER_PART, np.int64)
     threads.each_part(parts, lambda k: _gap_steps(

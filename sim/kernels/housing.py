@@ -24,7 +24,9 @@ from sim.codes import (
 from sim.kernels.base import (
     _served,
     _uniform,
+    gaps_on_threads,
     visit_rows,
+    visits,
 )
 
 
@@ -100,18 +102,30 @@ def step_housing(housing, muni, status, employment, skill, household, svc_state,
     # threads (``visit_rows``); the visits themselves stay in one pass, which stops
     # drawing and reading a city's rows once its lettings are gone (cheaper than drawing
     # for every visit on two threads: docs/performance.md, "Threads, third round").
-    boost = np.array([1.0, 1.0 + p.housing_help_boost])
-    p_max = min(1.0, max(p.stable_loss, search_p.max() * boost.max()))
-    _visit_searchers(visit_rows(key, p_max, housing.shape[0]), housing, muni, status,
-                     employment, skill, household, svc_state, stable_week, week, key, p,
-                     income_none, search_p, rent, lettings, first, out_moves, p_max, boost)
+    rows = None  # small runs and one thread: the visits are drawn inside, one call
+    if gaps_on_threads(housing.shape[0]):
+        rows = visit_rows(key, _visit_chance(p, search_p), housing.shape[0])
+    _visit_searchers(rows, housing, muni, status, employment, skill, household, svc_state,
+                     stable_week, week, key, p, income_none, search_p, rent, lettings, first,
+                     out_moves)
+
+
+@njit(cache=True)
+def _visit_chance(p, search_p):
+    """The highest weekly chance of a housing event of any row (housing help raises the
+    search chance by ``housing_help_boost``)."""
+    return min(1.0, max(p.stable_loss, search_p.max() * (1.0 + p.housing_help_boost)))
 
 
 @njit(cache=True)
 def _visit_searchers(rows, housing, muni, status, employment, skill, household, svc_state,
                      stable_week, week, key, p, income_none, search_p, rent, lettings, first,
-                     out_moves, p_max, boost):
-    """``step_housing`` over the visited ``rows``."""
+                     out_moves):
+    """``step_housing`` over the visited ``rows`` (None: drawn here, ``visits``)."""
+    boost = np.array([1.0, 1.0 + p.housing_help_boost])
+    p_max = _visit_chance(p, search_p)
+    if rows is None:
+        rows = visits(key, p_max, housing.shape[0])
     for i in rows:
         h = housing[i]
         m = muni[i]
