@@ -9,7 +9,9 @@ reversed every other repeat). Results do not depend on the thread count, so swit
 the middle of a run changes nothing but the speed. On a machine shared with other work, wall
 times swing with the load; a ratio of two stretches measured a few seconds apart is the
 steadiest measure, so the script reports the median of the per-repeat ratios, with the load
-average before and after each stretch.
+average before and after each stretch. Per stretch it also splits the wall time into the
+serial part (outside every parallel call) and the idle part of the parallel calls (their wall
+time beyond an even share of their work): where the rest of a perfect speed-up went.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from sim.model import ReceptionModel
 
 
 class Spans:
-    """CPU time inside ``threads.each_part`` calls (every block of rows and every group of
-    cities goes through it): all threads' (work) and the busiest thread's in each call
-    (span)."""
+    """``threads.each_part`` calls (every block of rows, group of cities and part of gaps
+    goes through one): CPU time of all threads (work), of the busiest thread in each call
+    (span), and the wall time inside the calls (inside)."""
 
     def __init__(self, each_part: Callable) -> None:
-        self.work = self.span = 0.0
+        self.work = self.span = self.inside = 0.0
         self._each_part = each_part
 
     def each_part(self, count: int, work: Callable[[int], None]) -> None:
@@ -48,24 +50,33 @@ class Spans:
             work(k)
             per[threading.get_ident()] += time.thread_time() - c
 
+        t = time.perf_counter()
         self._each_part(count, timed)
+        self.inside += time.perf_counter() - t
         self.work += sum(per.values())
         self.span += max(per.values(), default=0.0)
 
 
-def stretch(model: ReceptionModel, weeks: int, spans: Spans) -> dict[str, float]:
-    """Step ``weeks`` weeks; per week: wall, CPU (all threads) and CPU critical path (ms);
-    the 1-minute load average before and after."""
+def stretch(model: ReceptionModel, weeks: int, spans: Spans,
+            n_threads: int) -> dict[str, float]:
+    """Step ``weeks`` weeks; per week (ms): wall, CPU (all threads), CPU critical path, wall
+    outside the parallel calls (serial: Python and the sequential kernels) and, inside
+    them, wall beyond an even share of their work (idle: blocks that did not split evenly,
+    handing out and waiting); the 1-minute load average before and after."""
     load0 = os.getloadavg()[0]
-    work0, span0 = spans.work, spans.span
+    work0, span0, inside0 = spans.work, spans.span, spans.inside
     t, c = time.perf_counter(), time.process_time()
     for _ in range(weeks):
         model.step()
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     critical = cpu - (spans.work - work0) + (spans.span - span0)
+    inside = spans.inside - inside0
+    idle = inside - (spans.work - work0) / n_threads
     return {"wall_ms_per_week": round(wall / weeks * 1e3, 2),
             "cpu_ms_per_week": round(cpu / weeks * 1e3, 2),
             "critical_path_ms_per_week": round(critical / weeks * 1e3, 2),
+            "serial_ms_per_week": round((wall - inside) / weeks * 1e3, 2),
+            "idle_in_parallel_ms_per_week": round(idle / weeks * 1e3, 2),
             "load_1min": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
@@ -90,7 +101,7 @@ def main() -> None:
         order = args.threads if r % 2 == 0 else args.threads[::-1]
         for t in order:
             threads.set_threads(t)
-            runs.append({"repeat": r, "threads": t, **stretch(model, args.weeks, spans)})
+            runs.append({"repeat": r, "threads": t, **stretch(model, args.weeks, spans, t)})
             print(f"repeat {r} threads {t}: {runs[-1]}", flush=True)
     base = args.threads[0]
     summary = {}
@@ -107,6 +118,10 @@ def main() -> None:
             "cpu_ms_per_week_median": statistics.median(x["cpu_ms_per_week"] for x in mine),
             "critical_path_ms_per_week_median": statistics.median(
                 x["critical_path_ms_per_week"] for x in mine),
+            "serial_ms_per_week_median": statistics.median(
+                x["serial_ms_per_week"] for x in mine),
+            "idle_in_parallel_ms_per_week_median": statistics.median(
+                x["idle_in_parallel_ms_per_week"] for x in mine),
             "speedup_median": round(statistics.median(ratios), 3),
             "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)],
             "speedup_on_free_cores_median": round(statistics.median(free), 3),
