@@ -190,8 +190,11 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
 
     threads.each_block(n, block)
     for a, part in zip(arrays, parts, strict=True):
-        for b in range(count):
-            a += part[b]
+        if a.dtype.kind == "f":  # float sums block by block, in block order
+            for b in range(count):
+                a += part[b]
+        else:  # integer sums are exact in any order: one call
+            a += part.sum(axis=0)
     return np.array(returned, np.int64) if returned[0] is not None else None
 
 
