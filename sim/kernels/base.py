@@ -208,16 +208,16 @@ def row_buffer(name: str, n: int) -> np.ndarray:
     Kernels list rows block by block into such room (``_listed``). A fresh 8 MB array a
     week per list cost system time: NumPy asks the kernel for huge pages for large arrays,
     and each is zeroed when first written, 1.3 ms of a 1M-row week on one thread and 4.7 ms
-    on two (docs/performance.md, "Scratch lists"). Per thread, because models may step in
-    several threads at once (the app, dask workers).
+    on two (docs/performance.md, "Threads, third round"). Per thread, because models may
+    step in several threads at once (the app, dask workers).
     """
     if n >= 2**32:
         raise ValueError(f"{n} rows: row lists hold row numbers below 2**32")
     buffers = _row_buffers.__dict__
     room = buffers.get(name)
-    if room is None or room.shape[0] < n:  # grown by half again: runs grow week by week
-        room = buffers[name] = np.empty(max(n, 1024, 3 * (0 if room is None else
-                                                         room.shape[0]) // 2), np.uint32)
+    if room is None or room.shape[0] < n:
+        grown = 0 if room is None else 3 * room.shape[0] // 2  # runs grow week by week
+        room = buffers[name] = np.empty(max(n, 1024, grown), np.uint32)
     return room[:n]
 
 

@@ -169,21 +169,15 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
                        RequestsOut(out_requests, listed_by_city))
     lists = ServiceLists(busy, busy_code, found[:, 0], waiting, waiting_code, found[:, 1],
                          threads.BLOCK)
-    n_groups = threads.threads() if found.shape[0] > 1 else 1
-    group_of = (city_groups(listed_by_city, n_groups) if n_groups > 1
-                else np.zeros(hours.shape[0], np.int64))
-    n_groups = int(group_of.max()) + 1 if n_groups > 1 else 1
-
-    def serve(g: int) -> None:
-        _serve_cities(g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key,
-                      hours, eligible, awf, hours_per_week, duration, match, intake_hours,
-                      out_used, out_started, out_wait_sum, out_completed, out_misreferred,
-                      francophone, match_fr, out_misreferred_fr)
-
-    if n_groups == 1:
-        serve(0)
-    else:
-        threads.each_part(n_groups, serve)
+    group_of, n_groups = np.zeros(hours.shape[0], np.int64), 1
+    if found.shape[0] > 1 and threads.threads() > 1:  # several blocks: cities on threads
+        group_of = city_groups(listed_by_city, threads.threads())
+        n_groups = int(group_of.max()) + 1
+    threads.each_part(n_groups, lambda g: _serve_cities(
+        g, group_of, lists, open_, svc_state, svc_week, status, muni, week, key, hours,
+        eligible, awf, hours_per_week, duration, match, intake_hours, out_used, out_started,
+        out_wait_sum, out_completed, out_misreferred, francophone, match_fr,
+        out_misreferred_fr))
 
 
 class RequestsOut(NamedTuple):
