@@ -96,17 +96,25 @@ def _francophones(sc: Scenario, stream: str, munis: np.ndarray,
 
 
 def _warm_up(model: mesa.Model, start: int, weeks: np.ndarray, first: int) -> None:
-    """Weeks ``first`` to -1 of the integration step over those who had arrived by then."""
+    """Weeks ``first`` to -1 of the integration step over those who had arrived by then: their
+    language, jobs and dimensions, the dimensions' targets recomputed every week."""
     a = model.migrants.columns
     present = np.bincount(a["muni"][start:model.migrants.n], minlength=len(model.municipalities))
     features = model.settled_features(present * model.scale)
     quality = np.full((len(model.municipalities), N_SERVICE), 0.5)  # as before any service
     jobs = np.zeros((len(model.municipalities), 2), np.int64)
+    adjust = model.integration_params.adjust
+    tables = model.target_tables(features, quality)
     for week in range(first, 0):
         here = start + int(np.searchsorted(weeks, week, side="right"))
         r = slice(start, here)
         kernels.step_integration(
             a["status"][r], a["housing"][r], a["muni"][r], a["employment"][r], a["skill"][r],
-            a["language"][r], a["arrival_week"][r], a["age"][r], a["svc_state"][r],
-            a["dims"][r], week, first, kernels.stream_key(model.seed, week - first, PROC_WARMUP),
-            model.integration_params, features, quality, model.by_age, jobs)
+            a["language"][r], a["age"][r], a["svc_state"][r],
+            kernels.stream_key(model.seed, week - first, PROC_WARMUP), model.integration_params,
+            features, quality, model.by_age, jobs)
+        targets = kernels.targets(np.arange(start, here), a["status"], a["housing"], a["muni"],
+                                  a["employment"], a["svc_state"], a["skill"],
+                                  a["arrival_week"], np.full(here - start, float(week)), tables)
+        dims = a["dims"][r]
+        dims += adjust * (targets - dims)

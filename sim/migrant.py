@@ -83,11 +83,15 @@ class Migrant(mesa.Agent):
     @property
     def integration(self) -> dict[str, float]:
         """The five integration dimensions (Calgary's key result areas), each in [0, 1]."""
-        return {d: float(v) for d, v in zip(DIMENSIONS, self._col("dims")[self.row], strict=True)}
+        return dict(zip(DIMENSIONS, map(float, self._dims()), strict=True))
 
     @property
     def integration_index(self) -> float:
-        return float(self.model.index_weights @ self._col("dims")[self.row])
+        return float(self.model.index_weights @ self._dims())
+
+    def _dims(self) -> np.ndarray:
+        """The dimensions now (kept lazily: ``sim.kernels.dims``)."""
+        return self.model.dimensions(np.array([self.row]))[0]
 
     def __repr__(self) -> str:
         return (f"Migrant(row={self.row}, {self.status}, {self.housing}, "

@@ -24,6 +24,7 @@ from sim.codes import (
     SHELTER,
     WEEKS_PER_YEAR,
 )
+from sim.dim_sums import DimensionSums
 from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
 from sim.kernels import (
@@ -90,7 +91,6 @@ class ReceptionModel(Money, Serving, mesa.Model):
         self.week = 0
         self.start_date = scenario.scenario.start_date
         self.fy_offset = self._weeks_to_fiscal_year_start()
-        self.index_weights = np.array([scenario.integration.weights[d] for d in DIMENSIONS])
         self.municipalities = [Municipality(self, m, i)
                                for i, m in enumerate(scenario.municipalities)]
         index = scenario.muni_index()
@@ -122,8 +122,12 @@ class ReceptionModel(Money, Serving, mesa.Model):
         self.week_log = WeekLog(self)
         self.ledger = ArrivalLedger.of(self.migrants, len(self.municipalities),
                                        scenario.run.weeks)
+        self.dim_sums = DimensionSums(scenario.run.dims_refresh_weeks, len(self.municipalities),
+                                      scenario.integration.adjust_per_week, self.index_weights)
+        self.week_stats: dict[str, Any] = {}
+        # this week's inputs of the dimensions' targets (none before the first week)
+        self.targets_now: kernels.TargetTables | None = None
         self.tally = Tally.of(self)
-        self.week_stats: dict[str, np.ndarray] = {}
         self.datacollector = WeekCollector()
         self.running = scenario.run.weeks > 0
 
@@ -173,6 +177,7 @@ class ReceptionModel(Money, Serving, mesa.Model):
         self.housing_params = kernels.HousingParams(
             h.affordable_rent_share, h.housing_help_boost, h.stable_loss_per_week,
             e.income_survival, e.income_matched, e.second_earner)
+        self.index_weights = np.array([i.weights[d] for d in DIMENSIONS], float)
         sec, acc = i.security, i.public_access
         self.integration_params = kernels.IntegrationParams(
             e.language_gain_per_week, e.language_gain_in_class, e.job_find_per_week,
@@ -281,6 +286,7 @@ class ReceptionModel(Money, Serving, mesa.Model):
                 for key, value in change.set.items():
                     paths.assign(self.scenario, key, value)
                     self._refresh(paths.split(key))
+                self.dim_sums.settle_all = True  # policies and conditions count at once
                 self.log("timeline", change.note or ", ".join(change.set))
         self._transfers[:] = 0.0
         index = self.scenario.muni_index()
@@ -407,12 +413,23 @@ class ReceptionModel(Money, Serving, mesa.Model):
         aged = np.zeros(len(AGES), np.int64)
         kernels.step_ageing(a.age, a.housing, self._key(PROC_AGEING), self.ageing_p, aged)
         jobs = np.zeros((len(self.municipalities), 2), np.int64)
+        features = self.city_features()
         kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
-                                 a.arrival_week, a.age, a.svc_state, a.dims, self.week,
-                                 self.first_week, self._key(PROC_INTEGRATION),
-                                 self.integration_params, self.city_features(), self.quality,
-                                 self.by_age, jobs)
+                                 a.age, a.svc_state, self._key(PROC_INTEGRATION),
+                                 self.integration_params, features, self.quality, self.by_age,
+                                 jobs)
         self.week_stats.update(jobs=jobs, aged=aged)
+        self.targets_now = self.target_tables(features, self.quality)
+
+    def target_tables(self, features: np.ndarray, quality: np.ndarray) -> kernels.TargetTables:
+        """What the integration dimensions' targets share this week (``sim.kernels.dims``)."""
+        tables = kernels.integration_tables(self.integration_params, features, quality)
+        return kernels.TargetTables(*tables[2:], features)
+
+    def dimensions(self, rows: np.ndarray) -> np.ndarray:
+        """float64[len(rows), N_DIM]: the integration dimensions of ``rows`` now (at the end
+        of the last week stepped)."""
+        return self.dim_sums.now(self.migrants.dim_columns(), rows, self.week - 1)
 
     def city_features(self) -> np.ndarray:
         """Per-city inputs of the integration step (columns ``kernels.MF_*``)."""

@@ -47,6 +47,15 @@ RECENT_WEEKS = 5 * WEEKS_PER_YEAR
 EMPLOYMENT_RATES = {"employment_rate": (6, 5), "employment_rate_core_age": (8, 7),
                     "employment_rate_core_recent": (10, 9)}
 
+# The settling parameters of a tally that settles nobody (the types of a real one, so the
+# kernel is compiled once).
+_NO_SETTLING = kernels.Settle(
+    0, np.zeros(1, np.bool_), np.zeros(1, np.int64), np.zeros(1, np.int64),
+    np.zeros(1, np.int64), np.zeros(1, np.bool_), np.ones(3), np.ones(2), np.ones(3),
+    np.zeros(N_DIM), np.zeros(N_DIM), kernels.TargetTables(
+        np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
+        np.zeros((1, 1))))
+
 REFUGEE_GROUP = np.array([s in ("resettled_refugee", "asylum_claimant", "protected_person",
                                 "non_status") for s in STATUSES])
 
@@ -68,23 +77,36 @@ class Tally:
 
     @classmethod
     def of(cls, model: mesa.Model) -> Tally:
-        t = cls(len(model.municipalities))
+        """The end-of-week tally; it settles the integration dimensions of the people whose
+        situation changed or whose slice is due (not at set-up, before any week: the
+        dimensions are then not counted)."""
+        n_muni = len(model.municipalities)
+        t = cls(n_muni)
         a = model.migrants
+        tables = model.targets_now
+        settle = model.dim_sums.settle(model.week, model.scenario.integration.adjust_per_week,
+                                       model.index_weights, tables, a.n
+                                       ) if tables is not None else None
+        changes = model.dim_sums.changes()
+        out = kernels.TallyOut(t.counts, t.services, np.zeros(N_STATUS, np.int64), t.misc,
+                               t.homeless, t.waiting_by, *changes)
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
-                      a.svc_week, a.dims, a.arrival_week, a.shelter_week, a.age,
-                      t.params(model), t.arrays())
+                      a.svc_week, a.arrival_week, a.shelter_week, a.age, a.dim_columns(),
+                      t.params(model, settle), out)
         model.ledger.fill(t.misc, model.week)
+        t.status_dims[:, N_DIM + 1] = out.status_count
+        if settle is not None:
+            model.dim_sums.take(settle, changes)
+            t.dims, t.status_dims[:, :N_DIM + 1] = model.dim_sums.totals(model.week)
+            t.hist = model.dim_sums.hist.copy()
         return t
 
     @staticmethod
-    def params(model: mesa.Model) -> kernels.TallyParams:
-        return kernels.TallyParams(model.week, model.index_weights, ACTIVE_WINDOW_WEEKS,
-                                   REFUGEE_GROUP, RECENT_WEEKS, eligibility_table(model))
-
-    def arrays(self) -> kernels.TallyOut:
-        """The arrays as the kernels take them (the same arrays, not copies)."""
-        return kernels.TallyOut(self.counts, self.services, self.dims, self.status_dims,
-                                self.hist, self.misc, self.homeless, self.waiting_by)
+    def params(model: mesa.Model, settle: kernels.Settle | None) -> kernels.TallyParams:
+        """The tally's parameters (``settle`` None: count without settling anyone)."""
+        return kernels.TallyParams(
+            model.week, ACTIVE_WINDOW_WEEKS, REFUGEE_GROUP, RECENT_WEEKS, eligibility_table(model),
+            settle is not None, settle or _NO_SETTLING)
 
     @classmethod
     def stack(cls, tallies: list[Tally]) -> Tally:

@@ -41,6 +41,11 @@ class Run(Strict):
                      "Population scale: one simulated migrant stands for this many people",
                      ge=0.01, most=1e6)
     progress: bool = P(True, "-", A, "Show a progress bar on runs longer than a few seconds")
+    dims_refresh_weeks: int = P(
+        13, "weeks", "assumption (numerical): a quarter; a person's own changes (city, status, "
+        "housing, job, services) count at once, city conditions within 13 weeks",
+        "Longest a person's integration targets are held without a change in their situation "
+        "(1: recomputed every week)", ge=1, le=52)
 
 
 class Series(Strict):

@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-58 bytes per migrant (see ``bytes_per_migrant``).
+84 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.codes import N_DIM, N_SERVICE
+from sim.kernels.dims import DimColumns
 
 # name -> (dtype, trailing shape)
 LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
@@ -31,7 +32,12 @@ LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     "svc_state": (np.int8, (N_SERVICE,)),
     # svc_week: waiting: week joined; in service: weeks left; none: status at last decision
     "svc_week": (np.int16, (N_SERVICE,)),
+    # the integration dimensions, kept lazily (sim.kernels.dims): values at the end of week
+    # dim_since - 1, targets held from then, the situation they were set in (0: not yet)
     "dims": (np.float32, (N_DIM,)),
+    "dim_target": (np.float32, (N_DIM,)),
+    "dim_since": (np.int16, ()),
+    "dim_key": (np.uint32, ()),
     "francophone": (np.int8, ()),  # first official language French, outside Québec (0/1)
 }
 
@@ -76,6 +82,11 @@ class MigrantArrays:
         if name in ("n", "columns"):  # the views kept by ``__getattr__`` are stale
             for column in LAYOUT:
                 self.__dict__.pop(column, None)
+
+    def dim_columns(self) -> DimColumns:
+        """The columns of the lazy integration dimensions, as ``sim.kernels.dims`` takes them."""
+        return DimColumns(self.dims, self.dim_target, self.dim_since, self.dim_key, self.skill,
+                          self.arrival_week)
 
     def append(self, k: int) -> slice:
         """Make room for ``k`` new rows (doubling capacity when full); return their slice."""

@@ -15,7 +15,7 @@ helper (inlined or not) or taking a row view (``arr[i]``) costs numba a referenc
 per call, several times the work of a row (docs/performance.md).
 
 One module per process (``status``, ``reception``, ``housing``, ``services``,
-``integration``, ``moves``, ``tallies``) over the shared random streams and blocks of rows
+``integration``, ``moves``, ``dims``, ``tallies``) over the shared random streams and blocks of rows
 (``base``); every name is re-exported here, so callers write ``kernels.step_status``. Numba's
 cache does not notice edits to jitted functions imported from another file (the helpers of
 ``base``), so importing this package first drops the package's numba cache whenever any of its
@@ -82,6 +82,21 @@ from sim.kernels.base import (
     stream_key,
     uniforms,
     visits,
+)
+from sim.kernels.dims import (
+    CHUNK_SHIFT,
+    KEY_FRESH,
+    KEY_GONE,
+    N_SUM,
+    DimColumns,
+    Settle,
+    SettleOut,
+    TargetTables,
+    _ring_crossings,
+    dims_now,
+    settle_rows,
+    situation_key,
+    targets,
 )
 from sim.kernels.housing import (
     FirstStable,

@@ -1,4 +1,4 @@
-"""Process 6: ageing, language, jobs and the five integration dimensions.
+"""Process 6: ageing, language and jobs; what the five integration dimensions' targets share.
 
 Part of the numba core: see ``sim.kernels``.
 """
@@ -21,11 +21,8 @@ from sim.codes import (
     NON_STATUS,
     ORIENTATION,
     PERMANENT_STATUSES,
-    SHELTER,
     SURVIVAL_JOB,
     SVC_IN_SERVICE,
-    SVC_NONE,
-    WEEKS_PER_YEAR,
 )
 from sim.kernels.base import (
     _in_blocks,
@@ -77,13 +74,13 @@ _PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
 
 
 @njit(cache=True)
-def integration_tables(week, first_week, p, features, quality):
-    """What the integration step needs that is the same for many people, worked out once.
+def integration_tables(p, features, quality):
+    """What the integration step and the dimensions' targets need that is the same for many
+    people, worked out once.
 
     Per city: the quality factors of language, employment and orientation services and
-    the root of sentiment; per arrival week from ``first_week`` (the earliest, <= 0):
-    ``min(years here, 3)`` at index ``arrival week - first_week``; per (services
-    requested, received): the services term of access. The same operations as per
+    the root of sentiment; per (services requested, received): the services term of access;
+    per (city, status): base access and status security. The same operations as per
     person, so the same numbers, without per-row branches.
     """
     n_muni = features.shape[0]
@@ -96,9 +93,6 @@ def integration_tables(week, first_week, p, features, quality):
         q_emp[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, EMPLOYMENT_SVC]
         q_or[m] = 1.0 - p.quality_weight + p.quality_weight * quality[m, ORIENTATION]
         root_sentiment[m] = features[m, MF_SENTIMENT] ** 0.5
-    years = np.empty(week + 1 - first_week)
-    for w in range(first_week, week + 1):
-        years[w - first_week] = min((week - w) / WEEKS_PER_YEAR, 3.0)
     access = np.empty((N_SERVICE + 1, N_SERVICE + 1))
     for requested in range(N_SERVICE + 1):
         for received in range(N_SERVICE + 1):
@@ -117,7 +111,7 @@ def integration_tables(week, first_week, p, features, quality):
         security[m, NON_STATUS] = (p.security_non_status if not awf
                                    else p.security_non_status_awf_police if police
                                    else p.security_non_status_awf)
-    return q_lang, q_emp, q_or, root_sentiment, years, access, base_access, security
+    return q_lang, q_emp, q_or, root_sentiment, access, base_access, security
 
 
 @njit(cache=True)
@@ -132,32 +126,21 @@ def _job_chance_max(p, features, q_emp, by_age):
 
 
 @njit(cache=True, nogil=True)
-def _integration_block(lo, hi, status, housing, muni, employment, skill, language,
-                       arrival_week, age, svc_state, dims, week, first_week, key, p, features,
-                       quality, by_age, out_jobs):
-    """Language, job finding and the five integration dimensions, one week, rows lo:hi.
-
-    Each dimension moves ``adjust`` of the way toward a target set by the person's
-    situation (Calgary's key result areas, seed 004):
-    economic well-being from job and housing; networks from time, orientation and
-    co-newcomer density; access from services received and the public services open to
-    the person's status; civic participation from permanence, time and a welcoming
-    strategy; safety and acceptance from housing, public sentiment and status security
-    (access without fear changes the last two for non-status people only: see
-    ``integration_tables`` and sim/params_security.py).
+def _integration_block(lo, hi, status, housing, muni, employment, skill, language, age,
+                       svc_state, key, p, features, quality, by_age, out_jobs):
+    """Language and jobs, one week, rows lo:hi (the five dimensions are settled at the end
+    of the week from the situation then: ``sim.kernels.dims``).
 
     Args:
         features: float64[m, N_MF] (labour demand, network density, sentiment, access
             without fear, welcoming strategy, shelter quality, policy covers police).
-            quality: float64[m, S] agency quality. first_week: the earliest arrival week
-            (<= 0; earlier newcomers).
+            quality: float64[m, S] agency quality.
         by_age: float64[2, N_AGE]: job finding and everyday language gain relative to
             the core working age. A dependant's (child's, senior's) job is its household
             earner's: it is found at the dependant's factor (1 by default).
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
-    (q_lang, q_emp, q_or, root_sentiment, years_here, access_share, base_access,
-     security_of) = integration_tables(week, first_week, p, features, quality)
+    q_lang, q_emp = integration_tables(p, features, quality)[:2]
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
     # picked at the highest weekly chance of any (``visits``, from the block's own stream),
     # and each keeps its own chance over that (thinning), so most rows take no draw.
@@ -169,11 +152,9 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
         if housing[i] == DEPARTED:
             continue
         # Unsigned codes: numba then indexes without a check for negative indices.
-        h = np.uint32(housing[i])
         m = np.uint32(muni[i])
         s = np.uint32(status[i])
-        st0, st1 = svc_state[i, 0], svc_state[i, 1]
-        st2, st3 = svc_state[i, 2], svc_state[i, 3]
+        st1, st2 = svc_state[i, 1], svc_state[i, 2]
         a = np.uint32(age[i])
         gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
                                   if st1 == SVC_IN_SERVICE else 0.0)
@@ -203,41 +184,14 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
                     p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
                 employment[i] = MATCHED_JOB
                 out_jobs[m, 1] += 1
-        e = np.uint32(employment[i])
-
-        years = years_here[np.uint32(arrival_week[i] - first_week)]
-        housed = _HOUSED_BY_HOUSING[h]
-        job_level = _JOB_LEVEL[e] + (0.2 * skill[i] if e == MATCHED_JOB else 0.0)
-        oriented = 0.2 * q_or[m] * _served(st0)
-        requested = (st0 != SVC_NONE) + (st1 != SVC_NONE) + (st2 != SVC_NONE) + (st3 != SVC_NONE)
-        received = _served(st0) + _served(st1) + _served(st2) + _served(st3)
-        permanent = _PERMANENT[s]
-        access = base_access[m, s] + access_share[np.uint32(requested), np.uint32(received)]
-        security = security_of[m, s]
-
-        target0 = job_level * housed
-        target1 = min(1.0, 0.2 + 0.1 * years + oriented + features[m, MF_NETWORK])
-        target2 = min(1.0, access)
-        target3 = min(1.0, 0.1 + (0.3 if permanent else 0.0) + 0.1 * years
-                      + 0.2 * features[m, MF_WELCOMING])
-        in_shelter = h == SHELTER  # multiplied, not branched on (see the services boost)
-        target4 = (_SAFETY_BY_HOUSING[h] * (1.0 + in_shelter * (features[m, MF_SHELTER_QUALITY]
-                                                                - 1.0))
-                   * root_sentiment[m] * security)
-        dims[i, 0] += p.adjust * (target0 - dims[i, 0])
-        dims[i, 1] += p.adjust * (target1 - dims[i, 1])
-        dims[i, 2] += p.adjust * (target2 - dims[i, 2])
-        dims[i, 3] += p.adjust * (target3 - dims[i, 3])
-        dims[i, 4] += p.adjust * (target4 - dims[i, 4])
 
 
-def step_integration(status, housing, muni, employment, skill, language, arrival_week, age,
-                     svc_state, dims, week, first_week, key, p, features, quality, by_age,
-                     out_jobs):
+def step_integration(status, housing, muni, employment, skill, language, age, svc_state, key, p,
+                     features, quality, by_age, out_jobs):
     """``_integration_block`` over all rows, block by block on threads (``sim.threads``)."""
     _in_blocks(_integration_block, status.shape[0], (
-        status, housing, muni, employment, skill, language, arrival_week, age, svc_state, dims,
-        week, first_week, key, p, features, quality, by_age), out_jobs)
+        status, housing, muni, employment, skill, language, age, svc_state, key, p, features,
+        quality, by_age), out_jobs)
 
 
 @njit(cache=True)

@@ -15,7 +15,6 @@ from sim.codes import (
     CORE,
     DEPARTED,
     N_AGE,
-    N_DIM,
     N_SERVICE,
     NO_JOB,
     PRECARIOUS,
@@ -27,6 +26,15 @@ from sim.codes import (
 )
 from sim.kernels.base import (
     _in_blocks,
+    row_buffer,
+)
+from sim.kernels.dims import (
+    CHUNK_SHIFT,
+    KEY_GONE,
+    Settle,
+    SettleOut,
+    settle_rows,
+    situation_key,
 )
 
 
@@ -35,9 +43,7 @@ class TallyOut(NamedTuple):
 
     counts: int64[m, status, housing] present (and departed) people.
     services: int64[m, S, 3]: waiting, sum of current waits (weeks), in service.
-    dims: float64[m, N_DIM + 1] sums of the dimensions and of the index.
-    status_dims: float64[status, N_DIM + 2] sums of dims, index, and count.
-    hist: int64[m, 10] integration index histogram (deciles of [0, 1]).
+    status_count: int64[status] present people.
     misc: int64[m, 14]: employed (of all present), arrived here (origin), still here of
         those, ever reached stable housing, summed weeks to reach it (these four: arrivals
         of the run only, not the earlier newcomers), present aged 15-64, employed of them,
@@ -48,48 +54,57 @@ class TallyOut(NamedTuple):
         as people arrive and move into stable housing (``sim.arrival_ledger``).
     homeless: int64[m, 2] actively homeless: all, refugees (see ``tally``).
     waiting_by: int64[m, S, 3] waiting by ``eligibility`` class (``ELIG_*``).
+    sums, status_sums, hist, ring: the changes to the kept sums of the integration
+        dimensions (``sim.kernels.dims.SettleOut``) from the rows settled this week.
     """
 
     counts: np.ndarray
     services: np.ndarray
-    dims: np.ndarray
-    status_dims: np.ndarray
-    hist: np.ndarray
+    status_count: np.ndarray
     misc: np.ndarray
     homeless: np.ndarray
     waiting_by: np.ndarray
+    sums: np.ndarray
+    status_sums: np.ndarray
+    hist: np.ndarray
+    ring: np.ndarray
 
 
 class TallyParams(NamedTuple):
     """What the tally needs besides the migrant columns."""
 
     week: int
-    weights: np.ndarray  # float64[N_DIM] index weights
     window: int  # weeks of shelter use that still count as actively homeless
     refugee: np.ndarray  # bool[status]: in the refugee group of the homeless count
     recent: int  # weeks since arrival within which a person is a recent immigrant (LFS: 5 y)
     eligibility: np.ndarray  # int8[m, S, status]: step_services' eligibility classes
+    settling: bool  # settle the integration dimensions (not in the count at set-up)
+    settle: Settle
 
 
-def tally(status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
-          shelter_week, age, p, out):
-    """One pass over all migrants for the weekly outputs of MODEL.md section 6.
+def tally(status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
+          shelter_week, age, dim_columns, p, out):
+    """One pass over all migrants for the weekly outputs of MODEL.md section 6, settling the
+    integration dimensions of the rows whose situation changed or whose slice is due
+    (``sim.kernels.dims``).
 
     Block by block on threads (``sim.threads``): each block sums its rows in row order,
     and the blocks' sums are added in block order.
 
     Args:
-        p: TallyParams. out: TallyOut, added into.
+        dim_columns: DimColumns. p: TallyParams. out: TallyOut, added into.
     """
-    _in_blocks(_tally_block, status.shape[0], (
-        status, housing, muni, origin, employment, svc_state, svc_week, dims, arrival_week,
-        shelter_week, age, p), out)
+    n = status.shape[0]
+    _in_blocks(_tally_block, n, (
+        status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
+        shelter_week, age, dim_columns, row_buffer("settle", n), p), out)
 
 
 @njit(cache=True, nogil=True)
-def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week, dims,
-                 arrival_week, shelter_week, age, p, out):
-    """``tally`` of rows lo:hi, added into ``out``."""
+def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
+                 arrival_week, shelter_week, age, dc, rows, p, out):
+    """``tally`` of rows lo:hi, added into ``out``; the rows to settle are listed in
+    ``rows[lo:]`` and settled chunk by chunk."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
     # service are read off it afterwards. In the same way the employment, age and
@@ -100,50 +115,50 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     # 8 age + 4 employed + 2 recent (core age) + still where they arrived (in the run)
     people = np.zeros((n_muni, 8 * N_AGE), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
-    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
-        # Unsigned codes: numba then indexes without a check for negative indices.
-        m = np.uint32(muni[i])
-        s = np.uint32(status[i])
-        h = np.uint32(housing[i])
-        o = np.uint32(origin[i])
-        out.counts[m, s, h] += 1
-        if h == DEPARTED:
-            continue
-        aw = arrival_week[i]
-        a = np.uint32(age[i])
-        recent = (a == CORE) & (p.week - aw <= p.recent)
-        home = (m == o) & (aw >= 0)  # still in the city of arrival, an arrival of the run
-        people[m, 8 * a + 4 * (employment[i] != NO_JOB) + 2 * recent + home] += 1
-        st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
-        st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
-        combos[m, s, st0 + 4 * st1 + 16 * st2 + 64 * st3] += 1
-        if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
-                st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
-            out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
-            out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
-            out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
-            out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
-        v0, v1, v2 = np.float64(dims[i, 0]), np.float64(dims[i, 1]), np.float64(dims[i, 2])
-        v3, v4 = np.float64(dims[i, 3]), np.float64(dims[i, 4])
-        w = p.weights
-        index = 0.0 + w[0] * v0 + w[1] * v1 + w[2] * v2 + w[3] * v3 + w[4] * v4
-        out.dims[m, 0] += v0
-        out.dims[m, 1] += v1
-        out.dims[m, 2] += v2
-        out.dims[m, 3] += v3
-        out.dims[m, 4] += v4
-        out.dims[m, N_DIM] += index
-        out.status_dims[s, 0] += v0
-        out.status_dims[s, 1] += v1
-        out.status_dims[s, 2] += v2
-        out.status_dims[s, 3] += v3
-        out.status_dims[s, 4] += v4
-        out.status_dims[s, N_DIM] += index
-        out.hist[m, min(9, max(0, int(index * 10.0)))] += 1
-        # The City of Toronto's "actively homeless": used shelter in the last `window` weeks
-        # and not moved to housing (any rental, stable or precarious, counts as housing).
-        sh = shelter_week[i]
-        homeless[m, s] += (h != STABLE) & (h != PRECARIOUS) & (sh >= 0) & (p.week - sh < p.window)
+    # The rows to settle are settled chunk by chunk, while the chunk's columns are in cache.
+    for c0 in range(lo, hi, 1 << CHUNK_SHIFT):
+        c1 = min(hi, c0 + (1 << CHUNK_SHIFT))
+        due = p.settling and p.settle.due[c0 >> CHUNK_SHIFT]
+        found = 0
+        for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
+            # Unsigned codes: numba then indexes without a check for negative indices.
+            m = np.uint32(muni[i])
+            s = np.uint32(status[i])
+            h = np.uint32(housing[i])
+            o = np.uint32(origin[i])
+            out.counts[m, s, h] += 1
+            if h == DEPARTED:
+                if p.settling and dc.key[i] != KEY_GONE:  # departed this week: out of the sums
+                    rows[c0 + found] = i
+                    found += 1
+                continue
+            aw = arrival_week[i]
+            a = np.uint32(age[i])
+            e = np.uint32(employment[i])
+            recent = (a == CORE) & (p.week - aw <= p.recent)
+            home = (m == o) & (aw >= 0)  # still in the city of arrival, an arrival of the run
+            people[m, 8 * a + 4 * (e != NO_JOB) + 2 * recent + home] += 1
+            st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
+            st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
+            code = st0 + 4 * st1 + 16 * st2 + 64 * st3
+            combos[m, s, code] += 1
+            if due | (p.settling & (situation_key(m, s, h, e, code) != dc.key[i])):
+                rows[c0 + found] = i
+                found += 1
+            if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
+                    st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
+                out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
+                out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
+                out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
+                out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
+            # The City of Toronto's "actively homeless": used shelter in the last `window`
+            # weeks and not moved to housing (any rental, stable or precarious, counts).
+            sh = shelter_week[i]
+            homeless[m, s] += ((h != STABLE) & (h != PRECARIOUS) & (sh >= 0)
+                               & (p.week - sh < p.window))
+        if found:
+            settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, dc,
+                        p.settle, SettleOut(out.sums, out.status_sums, out.hist, out.ring))
     _read_off(people, homeless, p, out)
     for m in range(combos.shape[0]):
         for s in range(combos.shape[1]):
@@ -153,7 +168,7 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
                 c = combos[m, s, code]
                 if c == 0:
                     continue
-                out.status_dims[s, N_DIM + 1] += c
+                out.status_count[s] += c
                 for sv in range(N_SERVICE):
                     st = (code >> (2 * sv)) & 3
                     out.services[m, sv, 0] += c * (st == SVC_WAITING)
@@ -163,8 +178,8 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
 
 @njit(cache=True)
 def _read_off(people, homeless, p, out):
-    """``out.misc``, the people counted in ``out.status_dims`` and ``out.homeless`` from the
-    block's small tables (integer sums: the order of addition does not matter)."""
+    """``out.misc`` and ``out.homeless`` from the block's small tables (integer sums: the
+    order of addition does not matter)."""
     for m in range(people.shape[0]):
         for a in range(N_AGE):
             working = (a >= YOUTH) & (a < SENIOR)

@@ -1,0 +1,111 @@
+"""The kept sums of the integration dimensions, which the weekly tally changes only for the
+people whose situation changed or whose slice is due (``sim.kernels.dims``).
+
+Per slice of rows and per city (and per status): the sums of the targets and of
+``(start - target) r^(E - w0)``, so the sum of the dimensions at the end of week ``t`` is
+``targets + r^(t - E + 1) x the other``; the index histogram of this week, and a ring of the
+changes the weeks to come will bring to it (the weeks an index crosses a decile).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import kernels
+from sim.codes import N_STATUS
+from sim.kernels.dims import (
+    CHUNK_SHIFT,
+    KEY_GONE,
+    N_SUM,
+    PER_CITY,
+    DimColumns,
+    Settle,
+    SettleOut,
+    TargetTables,
+)
+
+
+class DimensionSums:
+    """The integration dimensions' sums and histogram, kept from week to week."""
+
+    def __init__(self, slices: int, n_muni: int, adjust: float, weights: np.ndarray) -> None:
+        if n_muni * PER_CITY + 1 >= KEY_GONE:
+            raise ValueError(f"{n_muni} municipalities: a situation key holds at most "
+                             f"{(int(KEY_GONE) - 1) // PER_CITY}")
+        self.slices = slices
+        self.sums = np.zeros((slices, n_muni, 2, N_SUM))
+        self.status_sums = np.zeros((slices, N_STATUS, 2, N_SUM))
+        self.epoch = np.zeros(slices, np.int64)
+        self.hist = np.zeros((n_muni, 10), np.int64)
+        self.ring = np.zeros((slices + 1, n_muni, 10), np.int64)
+        self.adjust = adjust
+        self.weights = np.array(weights, np.float64)
+        self.powers, self.inverse = self._powers(adjust)
+        self.settle_all = True  # the first settling is of everyone (nobody is settled yet)
+
+    def _powers(self, adjust: float) -> tuple[np.ndarray, np.ndarray]:
+        """r^k for k <= slices + 1 and r^-k for k <= slices (r = 1 - adjust; with r = 0,
+        which has no inverse, everyone is settled every week)."""
+        r = 1.0 - adjust
+        k = np.arange(self.slices + 2, dtype=float)
+        return r ** k, r ** -k[:-1] if r > 0 else np.ones(self.slices + 1)
+
+    def settle(self, week: int, adjust: float, weights: np.ndarray, tables: TargetTables,
+               rows: int) -> Settle:
+        """This week's ``Settle``. This week's part of the ring is taken into the histogram
+        first; a change of ``adjust`` or of the weights settles everyone."""
+        slot = week % self.ring.shape[0]
+        self.hist += self.ring[slot]
+        self.ring[slot] = 0
+        old_powers, old_weights = self.powers, self.weights
+        if adjust != self.adjust or not np.array_equal(weights, self.weights):
+            self.adjust, self.weights = adjust, np.array(weights, np.float64)
+            self.powers, self.inverse = self._powers(adjust)
+            self.settle_all = True
+        rebuild = np.zeros(self.slices, np.bool_)
+        rebuild[week % self.slices] = True
+        if self.settle_all or self.adjust == 1.0:
+            rebuild[:] = True
+        epoch = np.where(rebuild, week, self.epoch)
+        j = np.arange(self.slices)
+        until = week + 1 + (j - week - 1) % self.slices
+        chunk_slice = np.arange(-(-rows >> CHUNK_SHIFT)) % self.slices
+        return Settle(week, rebuild, epoch, until, chunk_slice, rebuild[chunk_slice],
+                      self.powers, self.inverse, old_powers, self.weights, old_weights, tables)
+
+    def changes(self) -> SettleOut:
+        """Zeroed arrays for one pass's changes."""
+        return SettleOut(np.zeros_like(self.sums), np.zeros_like(self.status_sums),
+                         np.zeros_like(self.hist), np.zeros_like(self.ring))
+
+    def take(self, settle: Settle, changes: SettleOut) -> None:
+        """Add a pass's changes (the slices settled whole start from nothing)."""
+        self.sums[settle.rebuild] = 0.0
+        self.status_sums[settle.rebuild] = 0.0
+        self.sums += changes.sums
+        self.status_sums += changes.status_sums
+        self.hist += changes.hist
+        self.ring += changes.ring
+        self.epoch = settle.epoch
+        self.settle_all = False
+
+    def totals(self, week: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sums of the five dimensions and the index at the end of ``week``: per city
+        float64[m, N_DIM + 1] and per status float64[status, N_DIM + 1]."""
+        decay = self.powers[week - self.epoch + 1][:, None, None]
+        by_city = self.sums[:, :, 0] + decay * self.sums[:, :, 1]
+        by_status = self.status_sums[:, :, 0] + decay * self.status_sums[:, :, 1]
+        return _in_order(by_city), _in_order(by_status)
+
+    def now(self, columns: DimColumns, rows: np.ndarray, week: int) -> np.ndarray:
+        """float64[len(rows), N_DIM]: the dimensions of ``rows`` at the end of ``week``."""
+        return kernels.dims_now(np.asarray(rows, np.int64), columns, week, self.powers)
+
+
+def _in_order(per_slice: np.ndarray) -> np.ndarray:
+    """The slices' sums added one after the other (the same numbers on any machine)."""
+    total = per_slice[0].copy()
+    for part in per_slice[1:]:
+        total += part
+    return total
+
