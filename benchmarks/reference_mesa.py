@@ -52,7 +52,9 @@ class Person(mesa.Agent):
 
     def __init__(self, model, *, status, household, age, skill, language, arrival_week, origin,
                  muni, housing, stable_week, shelter_week, employment, status_due, svc_state,
-                 svc_week, dims, francophone):
+                 svc_week, dims, francophone, **core_only):
+        """``core_only``: the core's bookkeeping of held targets (``dim_target`` and the like),
+        which a person keeps as ``target``, ``situation`` and ``due`` instead."""
         super().__init__(model)
         self.status, self.household, self.skill, self.age = status, household, skill, age
         self.language, self.arrival_week, self.origin = language, arrival_week, origin
@@ -60,6 +62,7 @@ class Person(mesa.Agent):
         self.stable_week, self.shelter_week, self.status_due = stable_week, shelter_week, status_due
         self.svc_state, self.svc_week, self.dims = svc_state, svc_week, dims  # lists of 4, 4, 5
         self.francophone = francophone  # 0/1: first official language French, outside Québec
+        self.target, self.situation, self.due = None, None, 0  # the dimensions' held targets
 
     # ---------------------------------------------------------------- 2. status
     def decide_status(self):
@@ -273,7 +276,7 @@ class Person(mesa.Agent):
             return
         model, p, draw = self.model, self.model.integration_params, self.model.random.random
         m, s, svc = self.muni, self.status, self.svc_state
-        labour, network, sentiment, awf, welcoming, shelter_quality, police = model.features[m]
+        labour = model.features[m][0]
         quality = model.quality_lists[m]
         served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
 
@@ -302,11 +305,35 @@ class Person(mesa.Agent):
                 self.employment = MATCHED_JOB
                 model.jobs[m][1] += 1
 
-        years = min((model.week - self.arrival_week) / 52.0, 3.0)
+    def settle_dims(self):
+        """The five dimensions at the end of the week (ODD 7.6): each closes ``adjust`` of the
+        gap to a target set by the situation at the end of a week and held until the
+        situation changes, a timeline changes anything, or ``run.dims_refresh_weeks`` weeks
+        pass (time here as of the middle of the weeks it is held for)."""
+        model, p, h = self.model, self.model.integration_params, self.housing
+        m, s, svc = self.muni, self.status, self.svc_state
+        situation = (m, s, h, self.employment, tuple(svc))
+        week, weeks = model.week, model.scenario.run.dims_refresh_weeks
+        if situation != self.situation or week >= self.due or model.dim_sums.settle_all:
+            self.situation = situation
+            self.due = week + 1 + (self.unique_id - week - 1) % weeks
+            self.target = self.targets((week + self.due - 1) / 2.0)
+        self.dims = [d + p.adjust * (t - d) for d, t in zip(self.dims, self.target, strict=True)]
+
+    def targets(self, asof):
+        """The dimensions' targets in the present situation, with the years here of week
+        ``asof``."""
+        model, p, h = self.model, self.model.integration_params, self.housing
+        m, s, svc = self.muni, self.status, self.svc_state
+        labour, network, sentiment, awf, welcoming, shelter_quality, police = model.features[m]
+        quality = model.quality_lists[m]
+        served = [st == SVC_IN_SERVICE or st == SVC_DONE for st in svc]
+        q_orientation = 1.0 - p.quality_weight + p.quality_weight * quality[ORIENTATION]
+        years = min((asof - self.arrival_week) / 52.0, 3.0)
         e = self.employment
         housed = 1.0 if h == STABLE else (0.8 if h == PRECARIOUS else 0.6)
         job_level = 0.15 if e == NO_JOB else (0.5 if e == SURVIVAL_JOB else 0.8 + 0.2 * self.skill)
-        oriented = 0.2 * q(ORIENTATION) if served[ORIENTATION] else 0.0
+        oriented = 0.2 * q_orientation if served[ORIENTATION] else 0.0
         requested = sum(st != SVC_NONE for st in svc)
         permanent = s in PERMANENT
         if s == NON_STATUS:  # access without fear: the municipal share, fear of city services
@@ -317,7 +344,7 @@ class Person(mesa.Agent):
             base = p.access_with_status
             security = p.security_permanent if permanent else p.security_temporary
         access = base + (0.5 * sum(served) / requested if requested > 0 else 0.25)
-        targets = (
+        return (
             job_level * housed,
             min(1.0, 0.2 + 0.1 * years + oriented + network),
             min(1.0, access),
@@ -325,7 +352,6 @@ class Person(mesa.Agent):
             SAFETY_BY_HOUSING[h] * (shelter_quality if h == SHELTER else 1.0)
             * sentiment ** 0.5 * security,
         )
-        self.dims = [d + p.adjust * (t - d) for d, t in zip(self.dims, targets, strict=True)]
 
     # ---------------------------------------------------------------- 7. moves
     def move(self):
@@ -388,17 +414,20 @@ class Person(mesa.Agent):
                 t.waiting_by[m][sv][t.eligibility[m][sv][s]] += 1
             elif st == SVC_IN_SERVICE:
                 t.services[m][sv][2] += 1
+        if h != STABLE and self.shelter_week >= 0 and t.week - self.shelter_week < t.window:
+            t.homeless[m][0] += 1
+            t.homeless[m][1] += t.refugee[s]
+        t.status_dims[s][N_DIM + 1] += 1.0
+        if not t.settling:  # the count at set-up, before any week: dimensions not counted
+            return
+        self.settle_dims()
         index = sum(w * v for w, v in zip(t.weights, self.dims, strict=True))
         for d, v in enumerate(self.dims):
             t.dims[m][d] += v
             t.status_dims[s][d] += v
         t.dims[m][N_DIM] += index
         t.status_dims[s][N_DIM] += index
-        t.status_dims[s][N_DIM + 1] += 1.0
         t.hist[m][min(9, max(0, int(index * 10.0)))] += 1
-        if h != STABLE and self.shelter_week >= 0 and t.week - self.shelter_week < t.window:
-            t.homeless[m][0] += 1
-            t.homeless[m][1] += t.refugee[s]
 
 
 def _zeros(*shape):
@@ -413,6 +442,7 @@ class _TallyLists:
 
     def __init__(self, model, n_muni):
         self.week, self.window, self.recent = model.week, ACTIVE_WINDOW_WEEKS, RECENT_WEEKS
+        self.settling = model.features is not None
         self.weights = model.index_weights.tolist()
         self.refugee = [int(x) for x in REFUGEE_GROUP]
         self.counts = _zeros(n_muni, N_STATUS, N_HOUSING)
@@ -432,6 +462,8 @@ class ReferenceModel(ReceptionModel):
     Args:
         scenario: a ``sim.params.Scenario`` (or a TOML path); seed: overrides ``run.seed``.
     """
+
+    features = None  # the week's city features as lists (none before the first week)
 
     def __init__(self, *, scenario, seed=None):
         super().__init__(scenario=scenario, seed=seed)
@@ -555,6 +587,7 @@ class ReferenceModel(ReceptionModel):
         n = len(self.municipalities)
         acc = _TallyLists(self, n)
         self.people().do("report", acc)
+        self.dim_sums.settle_all &= not acc.settling  # as the core's tally
         t = Tally(n)
         for name, array in vars(t).items():
             if isinstance(array, np.ndarray):  # the tally's arrays, not its caches

@@ -69,8 +69,9 @@ class DimensionSums:
         epoch = np.where(rebuild, week, self.epoch)
         j = np.arange(self.slices)
         until = week + 1 + (j - week - 1) % self.slices
+        held_to = np.where(j == week % self.slices, week, until)  # their slice's due week
         chunk_slice = np.arange(-(-rows >> CHUNK_SHIFT)) % self.slices
-        return Settle(week, rebuild, epoch, until, chunk_slice, rebuild[chunk_slice],
+        return Settle(week, rebuild, epoch, until, held_to, chunk_slice, rebuild[chunk_slice],
                       self.powers, self.inverse, old_powers, self.weights, old_weights, tables)
 
     def changes(self) -> SettleOut:

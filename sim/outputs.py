@@ -51,7 +51,7 @@ EMPLOYMENT_RATES = {"employment_rate": (6, 5), "employment_rate_core_age": (8, 7
 # kernel is compiled once).
 _NO_SETTLING = kernels.Settle(
     0, np.zeros(1, np.bool_), np.zeros(1, np.int64), np.zeros(1, np.int64),
-    np.zeros(1, np.int64), np.zeros(1, np.bool_), np.ones(3), np.ones(2), np.ones(3),
+    np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.bool_), np.ones(3), np.ones(2), np.ones(3),
     np.zeros(N_DIM), np.zeros(N_DIM), kernels.TargetTables(
         np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
         np.zeros((1, 1))))

@@ -64,6 +64,7 @@ from sim.codes import (
     UNSHELTERED,
     YOUTH,
 )
+from sim.dim_sums import DimensionSums
 from sim.kernels import (
     MF_AWF,
     MF_AWF_POLICE,
@@ -121,9 +122,12 @@ def people(n: int, **columns) -> SimpleNamespace:
     cols["origin"][:] = columns.pop("origin", cols["muni"])
     for name, dtype, width in (("svc_state", np.int8, N_SERVICE),
                                ("svc_week", np.int16, N_SERVICE),
-                               ("dims", np.float32, N_DIM)):
+                               ("dims", np.float32, N_DIM),
+                               ("dim_target", np.float32, N_DIM)):
         cols[name] = np.zeros((n, width), dtype)
         cols[name][:] = columns.pop(name, 0)
+    cols["dim_since"] = np.zeros(n, np.int16)
+    cols["dim_key"] = np.zeros(n, np.uint32)  # not settled yet: dims are the values now
     assert not columns, f"unknown columns {sorted(columns)}"
     return SimpleNamespace(**cols)
 
@@ -227,17 +231,32 @@ def features_table(n_muni=1, labour=1.0, network=0.0, sentiment=1.0, awf=0.0, we
     return f
 
 
-def run_integration(pop, week, p, features, quality=None, by_age=None, first_week=0):
-    """One integration week; ``by_age`` defaults to factors of 1 for every age band."""
+def run_integration(pop, week, p, features, quality=None, by_age=None):
+    """One week of language and jobs; ``by_age`` defaults to factors of 1 for every age band."""
     n_muni = features.shape[0]
     quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
     by_age = np.ones((2, N_AGE)) if by_age is None else by_age
     jobs = np.zeros((n_muni, 2), np.int64)
     kernels.step_integration(pop.status, pop.housing, pop.muni, pop.employment, pop.skill,
-                             pop.language, pop.arrival_week, pop.age, pop.svc_state, pop.dims,
-                             week, first_week, key(PROC_INTEGRATION, week), p, features,
-                             quality, by_age, jobs)
+                             pop.language, pop.age, pop.svc_state, key(PROC_INTEGRATION, week),
+                             p, features, quality, by_age, jobs)
     return jobs
+
+
+def week_dims(pop, week, p, features, quality=None):
+    """One week of the integration dimensions of rows not yet settled: every row settled in
+    ``week`` (one slice), its dimensions at the end of the week returned."""
+    n_muni = features.shape[0]
+    quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
+    sums = DimensionSums(1, n_muni, p.adjust, np.full(N_DIM, 0.2))
+    tables = kernels.TargetTables(*kernels.integration_tables(p, features, quality)[2:], features)
+    settle = sums.settle(week, p.adjust, np.full(N_DIM, 0.2), tables, len(pop.status))
+    columns = kernels.DimColumns(pop.dims, pop.dim_target, pop.dim_since, pop.dim_key, pop.skill,
+                                 pop.arrival_week)
+    rows = np.arange(len(pop.status), dtype=np.uint32)
+    kernels.settle_rows(rows, pop.status, pop.housing, pop.muni, pop.employment, pop.svc_state,
+                        columns, settle, sums.changes())
+    return sums.now(columns, rows, week)
 
 
 def run_moves(pop, move_p, cdf, unsettled_factor=1.0, week=5):
@@ -1354,9 +1373,9 @@ def test_economic_target_is_job_level_times_housing():
     pop = people(4, housing=[SHELTER, STABLE, PRECARIOUS, FRIENDS],
                  employment=[NO_JOB, SURVIVAL_JOB, MATCHED_JOB, MATCHED_JOB],
                  skill=[0.5, 0.5, 1.0, 0.5])
-    run_integration(pop, 10, integration_params(adjust=1.0), features_table())
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), features_table())
     # 0.15 * 0.6, 0.5 * 1.0, (0.8 + 0.2) * 0.8, (0.8 + 0.1) * 0.6
-    np.testing.assert_allclose(pop.dims[:, 0], [0.09, 0.5, 0.8, 0.54], rtol=1e-6)
+    np.testing.assert_allclose(dims[:, 0], [0.09, 0.5, 0.8, 0.54], rtol=1e-6)
 
 
 def test_safety_target_from_housing_sentiment_and_security():
@@ -1364,10 +1383,10 @@ def test_safety_target_from_housing_sentiment_and_security():
                  housing=[STABLE, UNSHELTERED, SHELTER, PRECARIOUS], muni=[0, 0, 0, 1])
     feats = features_table(2, sentiment=0.64)
     feats[1, MF_AWF] = 1.0
-    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), feats)
     # safety(housing) * sqrt(0.64) * security: permanent 1, non-status without a policy 0.5,
     # claimant 0.7 with or without access without fear (it changes non-status people only).
-    np.testing.assert_allclose(pop.dims[:, 4], [1.0 * 0.8 * 1.0, 0.2 * 0.8 * 0.5,
+    np.testing.assert_allclose(dims[:, 4], [1.0 * 0.8 * 1.0, 0.2 * 0.8 * 0.5,
                                                 0.5 * 0.8 * 0.7, 0.8 * 0.8 * 0.7], rtol=1e-6)
 
 
@@ -1379,12 +1398,12 @@ def test_access_without_fear_changes_non_status_safety_only_through_its_channels
     feats = features_table(3)
     feats[1:, MF_AWF] = 1.0
     feats[2, MF_AWF_POLICE] = 1.0
-    run_integration(pop, 10, integration_params(adjust=1.0), feats)
-    np.testing.assert_allclose(pop.dims[:, 4], [0.5, 0.65, 0.85, 0.7, 0.7, 0.7], rtol=1e-6)
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(dims[:, 4], [0.5, 0.65, 0.85, 0.7, 0.7, 0.7], rtol=1e-6)
     covered_only = people(1, status=NON_STATUS, housing=STABLE)  # police flag, no policy
-    run_integration(covered_only, 10, integration_params(adjust=1.0),
-                    features_table(1, police=1.0))
-    assert covered_only.dims[0, 4] == pytest.approx(0.5)
+    dims = week_dims(covered_only, 10, integration_params(adjust=1.0),
+                     features_table(1, police=1.0))
+    assert dims[0, 4] == pytest.approx(0.5)
 
 
 def test_access_without_fear_opens_the_municipal_share_of_public_services():
@@ -1392,8 +1411,8 @@ def test_access_without_fear_opens_the_municipal_share_of_public_services():
     pop = people(4, status=[NON_STATUS, NON_STATUS, ECONOMIC_PR, ECONOMIC_PR], muni=[0, 1, 0, 1])
     feats = features_table(2)
     feats[1, MF_AWF] = 1.0
-    run_integration(pop, 10, integration_params(adjust=1.0), feats)
-    np.testing.assert_allclose(pop.dims[:, 2], [0.35, 0.55, 0.65, 0.65], rtol=1e-6)
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), feats)
+    np.testing.assert_allclose(dims[:, 2], [0.35, 0.55, 0.65, 0.65], rtol=1e-6)
 
 
 def test_dimensions_move_adjust_of_the_way_to_their_targets():
@@ -1403,7 +1422,7 @@ def test_dimensions_move_adjust_of_the_way_to_their_targets():
     pop = people(1, status=ASYLUM, housing=PRECARIOUS, employment=MATCHED_JOB, skill=0.5,
                  arrival_week=0, svc_state=[state], dims=[[0.2, 0.0, 0.4, 0.0, 1.0]])
     feats = features_table(network=0.1, sentiment=0.64, awf=0.0, welcoming=1.0)
-    run_integration(pop, 104, integration_params(adjust=0.5), feats)
+    dims = week_dims(pop, 104, integration_params(adjust=0.5), feats)
     targets = np.array([
         0.9 * 0.8,  # economic: job level 0.8 + 0.2 * 0.5, precarious 0.8
         0.2 + 0.1 * 2 + 0.2 + 0.1,  # networks: base, 2 years, oriented, density
@@ -1412,14 +1431,14 @@ def test_dimensions_move_adjust_of_the_way_to_their_targets():
         0.8 * 0.8 * 0.7,  # safety: precarious, sqrt(sentiment), claimant without AWF
     ])
     start = np.array([0.2, 0.0, 0.4, 0.0, 1.0])
-    np.testing.assert_allclose(pop.dims[0], start + 0.5 * (targets - start), rtol=1e-6)
+    np.testing.assert_allclose(dims[0], start + 0.5 * (targets - start), rtol=1e-6)
 
 
 def test_access_target_without_requests_and_when_shut_out():
     pop = people(2, status=[ECONOMIC_PR, NON_STATUS],
                  svc_state=[[SVC_NONE] * 4, [SVC_WAITING, SVC_NONE, SVC_NONE, SVC_NONE]])
-    run_integration(pop, 10, integration_params(adjust=1.0), features_table(awf=0.0))
-    np.testing.assert_allclose(pop.dims[:, 2], [0.4 + 0.25, 0.1 + 0.0], rtol=1e-6)
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), features_table(awf=0.0))
+    np.testing.assert_allclose(dims[:, 2], [0.4 + 0.25, 0.1 + 0.0], rtol=1e-6)
 
 
 def test_job_find_one_gives_a_survival_job_except_non_status_without_permit():
@@ -1586,28 +1605,43 @@ def test_rare_moves_keep_each_persons_weekly_chance():
 
 def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
               eligibility=None):
+    """The tally of ``pop`` in ``week``, as ``Tally.of`` takes it, every row settled with
+    ``adjust`` 0: the dimensions' sums and histogram are of the values in ``pop.dims``."""
+    sums = DimensionSums(1, n_muni, 0.0, weights)
+    features = features_table(n_muni)
+    tables = kernels.TargetTables(*kernels.integration_tables(
+        integration_params(adjust=0.0), features, np.full((n_muni, N_SERVICE), 0.5))[2:],
+        features)
+    settle = sums.settle(week, 0.0, np.asarray(weights, np.float64), tables, len(pop.status))
+    changes = sums.changes()
     out = kernels.TallyOut(
         counts=np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
         services=np.zeros((n_muni, N_SERVICE, 3), np.int64),
-        dims=np.zeros((n_muni, N_DIM + 1)),
-        status_dims=np.zeros((N_STATUS, N_DIM + 2)),
-        hist=np.zeros((n_muni, 10), np.int64),
+        status_count=np.zeros(N_STATUS, np.int64),
         misc=np.zeros((n_muni, 14), np.int64),
         homeless=np.zeros((n_muni, 2), np.int64),
         waiting_by=np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64),
+        sums=changes.sums, status_sums=changes.status_sums, hist=changes.hist,
+        ring=changes.ring,
     )
     refugee = np.zeros(N_STATUS, np.bool_) if refugee is None else np.asarray(refugee)
     if eligibility is None:
         eligibility = np.full((n_muni, N_SERVICE, N_STATUS), ELIG_WITH_HOURS, np.int8)
-    params = kernels.TallyParams(week, np.asarray(weights, np.float64), window, refugee,
-                                 recent, eligibility)
+    params = kernels.TallyParams(week, window, refugee, recent, eligibility, True, settle)
+    columns = kernels.DimColumns(pop.dims, pop.dim_target, pop.dim_since, pop.dim_key, pop.skill,
+                                 pop.arrival_week)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
-                  pop.svc_week, pop.dims, pop.arrival_week, pop.shelter_week, pop.age, params,
+                  pop.svc_week, pop.arrival_week, pop.shelter_week, pop.age, columns, params,
                   out)
     # the arrival statistics, as the model's ledger holds them for these rows
     rows = SimpleNamespace(n=len(pop.status), **vars(pop))
     ArrivalLedger.of(rows, n_muni, week).fill(out.misc, week)
-    return out
+    sums.take(settle, changes)
+    dims, status_dims = sums.totals(week)
+    return SimpleNamespace(counts=out.counts, services=out.services, misc=out.misc,
+                           homeless=out.homeless, waiting_by=out.waiting_by, dims=dims,
+                           status_dims=np.column_stack([status_dims, out.status_count]),
+                           hist=sums.hist)
 
 
 WEIGHTS = [0.4, 0.3, 0.1, 0.1, 0.1]
@@ -1801,12 +1835,11 @@ def test_job_finding_and_everyday_language_gain_scale_by_age_band():
 
 
 def test_integration_reads_years_here_of_people_who_arrived_before_week_0():
-    """Arrival weeks below 0 index the years table from ``first_week``."""
-    pop = people(2, arrival_week=[-156, 0], housing=STABLE)
-    p = integration_params(adjust=1.0)
-    run_integration(pop, 0, p, features_table(), first_week=-156)
-    # networks target: 0.2 + 0.1 x years (3 capped, and 0) with no orientation or network
-    np.testing.assert_allclose(pop.dims[:, 1], [0.5, 0.2], rtol=1e-6)
+    pop = people(3, arrival_week=[-200, -26, 0], housing=STABLE)
+    dims = week_dims(pop, 0, integration_params(adjust=1.0), features_table())
+    # networks target: 0.2 + 0.1 x years (capped at 3, a half, none) with no orientation or
+    # network (one slice: the targets hold for this week only, so years as of week 0)
+    np.testing.assert_allclose(dims[:, 1], [0.5, 0.25, 0.2], rtol=1e-6)
 
 
 def test_tally_counts_the_actively_homeless_as_toronto_does():

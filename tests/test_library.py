@@ -186,8 +186,8 @@ def _non_status_in(model: ReceptionModel, cities: list[str]) -> tuple[float, flo
            & np.isin(a.view("muni"), [index[c] for c in cities])
            & (a.view("housing") != HOUSING.index("departed")))
     served = np.isin(a.view("svc_state")[sel], (2, 3)).any(axis=1)
-    return float(served.mean()), float((a.view("dims")[sel] @ model.index_weights).mean()), \
-        int(sel.sum())
+    index = model.dimensions(np.flatnonzero(sel)) @ model.index_weights
+    return float(served.mean()), float(index.mean()), int(sel.sum())
 
 
 def test_access_without_fear_serves_non_status_residents_at_a_municipal_cost():

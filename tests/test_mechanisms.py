@@ -47,7 +47,7 @@ def _non_status_dims(model) -> np.ndarray:
     a = model.migrants
     sel = (a.view("status") == NON_STATUS) & (a.view("housing") != HOUSING.index("departed"))
     assert sel.sum() > 300
-    return a.view("dims")[sel].mean(axis=0)
+    return model.dimensions(np.flatnonzero(sel)).mean(axis=0)
 
 
 def _with_policies(**policies) -> dict:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from conftest import NEEDS_SHELTER, run, scenario
-from test_kernels import features_table, integration_params, people, run_integration
+from test_kernels import features_table, integration_params, people, week_dims
 
 from sim import response
 from sim.codes import ECONOMIC_PR, SHELTER, STABLE
@@ -133,9 +133,9 @@ def test_the_quality_of_emergency_places_scales_the_safety_of_people_in_shelter_
     pop = people(3, status=[ECONOMIC_PR] * 3, housing=[SHELTER, SHELTER, STABLE], muni=[0, 1, 0])
     feats = features_table(2, sentiment=1.0)
     feats[0, MF_SHELTER_QUALITY] = 0.5  # city 0: half its shelter users in places of quality 0
-    run_integration(pop, 10, integration_params(adjust=1.0), feats)
+    dims = week_dims(pop, 10, integration_params(adjust=1.0), feats)
     # safety target: 0.5 in shelter x quality, 1.0 in stable housing (sentiment 1, permanent)
-    np.testing.assert_allclose(pop.dims[:, 4], [0.25, 0.5, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(dims[:, 4], [0.25, 0.5, 1.0], rtol=1e-6)
 
 
 def test_places_close_when_pressure_falls_but_never_with_people_in_them():

@@ -19,6 +19,8 @@ def test_column_views_follow_appends_growth_and_copies():
     assert a.capacity == 32
     assert a.status[:4].tolist() == [1, 2, 3, 0]
     assert len(a.dims) == 23
+    assert a.dim_key.dtype == np.uint32  # 0: not yet settled (sim.kernels.dims)
+    assert not a.dim_key.any()
     a.status[0] = 7  # a view: writes reach the table
     assert a.columns["status"][0] == 7
     for other in (copy.deepcopy(a), pickle.loads(pickle.dumps(a))):

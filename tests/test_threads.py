@@ -15,6 +15,7 @@ from conftest import scenario
 
 from sim import kernels, threads
 from sim.codes import DEPARTED, ELIGIBILITY, N_AGE, N_DIM, N_HOUSING, N_SERVICE, N_STATUS
+from sim.dim_sums import DimensionSums
 from sim.runner import MUNICIPAL_TABLE, TOTALS_TABLE, process_pool, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,12 @@ def test_process_pool_workers_use_one_thread_and_survive_fork(monkeypatch):
         assert list(pool.map(_worker_threads, range(2), timeout=60)) == [(1, 10), (1, 10)]
 
 
+_TALLIED = ("status", "housing", "muni", "origin", "employment", "svc_state", "svc_week",
+            "arrival_week", "shelter_week", "age")
+_INTEGRATION = kernels.IntegrationParams(0.01, 0.02, 0.05, 0.02, 0.5, 0.01, 0.5, 0.05, 0.5, 1.0,
+                                         0.7, 0.5, 0.65, 0.85, 0.4, 0.1, 0.3)
+
+
 def _population(n: int, n_muni: int, seed: int = 3):
     """A random migrant table with float dimensions that do not add up exactly."""
     rng = np.random.default_rng(seed)
@@ -75,25 +82,41 @@ def _population(n: int, n_muni: int, seed: int = 3):
         employment=rng.integers(0, 3, n).astype(np.int8),
         svc_state=rng.integers(0, 4, (n, 4)).astype(np.int8),
         svc_week=rng.integers(0, 20, (n, 4)).astype(np.int16),
-        dims=rng.random((n, 5)).astype(np.float32),
         arrival_week=rng.integers(-50, 20, n).astype(np.int16),
         shelter_week=rng.integers(-1, 20, n).astype(np.int16),
         age=rng.integers(0, N_AGE, n).astype(np.int8),
+        dims=rng.random((n, 5)).astype(np.float32),
+        skill=rng.random(n).astype(np.float32),
     )
 
 
 def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
-    out = kernels.TallyOut(
-        np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
-        np.zeros((n_muni, N_SERVICE, 3), np.int64), np.zeros((n_muni, N_DIM + 1)),
-        np.zeros((N_STATUS, N_DIM + 2)), np.zeros((n_muni, 10), np.int64),
-        np.zeros((n_muni, 12), np.int64), np.zeros((n_muni, 2), np.int64),
-        np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64))
-    eligibility = np.random.default_rng(5).integers(
-        0, len(ELIGIBILITY), (n_muni, N_SERVICE, N_STATUS)).astype(np.int8)
-    p = kernels.TallyParams(20, np.full(N_DIM, 0.2), 13, np.ones(N_STATUS, np.bool_), 260,
-                            eligibility)
-    kernels.tally(*pop.values(), p, out)
+    """Two weeks' tallies: everyone is settled in week 20 (three slices), a tenth of the
+    people change housing, and week 21 settles them and the slice due."""
+    pop = {k: v.copy() for k, v in pop.items()}
+    n = len(pop["status"])
+    columns = kernels.DimColumns(pop["dims"], np.zeros_like(pop["dims"]), np.zeros(n, np.int16),
+                                 np.zeros(n, np.uint32), pop["skill"], pop["arrival_week"])
+    rng = np.random.default_rng(5)
+    eligibility = rng.integers(0, len(ELIGIBILITY), (n_muni, N_SERVICE, N_STATUS)).astype(np.int8)
+    features = rng.random((n_muni, kernels.N_MF))
+    tables = kernels.TargetTables(*kernels.integration_tables(
+        _INTEGRATION, features, rng.random((n_muni, N_SERVICE)))[2:], features)
+    sums = DimensionSums(3, n_muni, 0.05, np.full(N_DIM, 0.2))
+    for week in (20, 21):
+        if week == 21:
+            moved = rng.random(n) < 0.1
+            pop["housing"][moved] = rng.integers(0, N_HOUSING, moved.sum())
+        settle = sums.settle(week, 0.05, np.full(N_DIM, 0.2), tables, n)
+        out = kernels.TallyOut(
+            np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
+            np.zeros((n_muni, N_SERVICE, 3), np.int64), np.zeros(N_STATUS, np.int64),
+            np.zeros((n_muni, 12), np.int64), np.zeros((n_muni, 2), np.int64),
+            np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64), *sums.changes())
+        p = kernels.TallyParams(week, 13, np.ones(N_STATUS, np.bool_), 260, eligibility, True,
+                                settle)
+        kernels.tally(*(pop[k] for k in _TALLIED), columns, p, out)
+        sums.take(settle, kernels.SettleOut(*out[-4:]))
     return out
 
 
@@ -110,9 +133,9 @@ def test_tally_by_blocks_is_the_same_for_any_thread_count(monkeypatch):
         np.testing.assert_allclose(a, w, rtol=1e-12)  # only the order of float sums differs
     counts = by_threads[2].counts
     assert counts.sum() == 20_000
-    assert by_threads[2].status_dims[:, N_DIM + 1].sum() == (pop["housing"] != DEPARTED).sum()
+    assert by_threads[2].status_count.sum() == (counts[..., :DEPARTED]).sum()
     # The block order is what makes the float sums reproducible: it is not the row order.
-    assert by_threads[1].dims.tobytes() != whole.dims.tobytes()
+    assert by_threads[1].sums.tobytes() != whole.sums.tobytes()
 
 
 def _run_in_subprocess(name: str, weeks: int, n_threads: int, block: int, out: Path) -> None:

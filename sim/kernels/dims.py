@@ -74,6 +74,7 @@ class Settle(NamedTuple):
     rebuild: np.ndarray  # bool[slices]: slices settled whole this week
     epoch: np.ndarray  # int64[slices]: week each slice was last settled whole (now included)
     until: np.ndarray  # int64[slices]: the next week after this one each is settled whole
+    held_to: np.ndarray  # int64[slices]: the last week of targets set before this week
     chunk_slice: np.ndarray  # int64[chunks]: slice of each chunk of rows
     due: np.ndarray  # bool[chunks]: chunks settled whole this week
     powers: np.ndarray  # float64[slices + 2]: r^k
@@ -201,7 +202,7 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
         i = rows[k]
         j = p.chunk_slice[i >> CHUNK_SHIFT]
         old = c.key[i]
-        if old == KEY_FRESH:
+        if old == KEY_FRESH or old == KEY_GONE:  # in no sum (one departed stays departed)
             for d in range(N_DIM):
                 start[d] = c.dims[i, d]
         else:
@@ -216,8 +217,7 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
                 s_index += p.old_weights[d] * d0
             b_now = _bin(t_index + (s_index - t_index) * p.old_powers[week - w0 + 1])
             out.hist[m0, b_now] -= 1
-            # the old targets' last week: this one if the slice is due, else its next
-            until = week if p.rebuild[j] else p.until[j]
+            until = p.held_to[j]
             if _bin(t_index + (s_index - t_index) * p.old_powers[until - w0 + 1]) != b_now:
                 _ring_crossings(out.ring, m0, t_index, s_index, w0, week, until, p.old_powers,
                                 -1)

@@ -116,8 +116,9 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     people = np.zeros((n_muni, 8 * N_AGE), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
     # The rows to settle are settled chunk by chunk, while the chunk's columns are in cache.
-    for c0 in range(lo, hi, 1 << CHUNK_SHIFT):
-        c1 = min(hi, c0 + (1 << CHUNK_SHIFT))
+    c1 = lo
+    while c1 < hi:
+        c0, c1 = c1, min(hi, ((c1 >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT)
         due = p.settling and p.settle.due[c0 >> CHUNK_SHIFT]
         found = 0
         for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
