@@ -68,7 +68,8 @@ def week_hash(model) -> str:
     for name in a.columns:
         _feed(h, a.view(name))
     t = model.tally
-    _feed(h, [t.counts, t.services, t.dims, t.status_dims, t.hist, t.misc, t.homeless])
+    _feed(h, [t.counts, t.services, t.dims, t.status_index, t.status_count, t.hist, t.misc,
+              t.homeless])
     _feed(h, model.municipal_history[-1])
     _feed(h, model.week_totals)
     _feed(h, [[m.cash, m.spent, m.sentiment, m.budget_per_year, m.rent, m.ihap_received,

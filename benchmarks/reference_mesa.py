@@ -417,16 +417,15 @@ class Person(mesa.Agent):
         if h != STABLE and self.shelter_week >= 0 and t.week - self.shelter_week < t.window:
             t.homeless[m][0] += 1
             t.homeless[m][1] += t.refugee[s]
-        t.status_dims[s][N_DIM + 1] += 1.0
+        t.status_count[s] += 1
         if not t.settling:  # the count at set-up, before any week: dimensions not counted
             return
         self.settle_dims()
         index = sum(w * v for w, v in zip(t.weights, self.dims, strict=True))
         for d, v in enumerate(self.dims):
             t.dims[m][d] += v
-            t.status_dims[s][d] += v
         t.dims[m][N_DIM] += index
-        t.status_dims[s][N_DIM] += index
+        t.status_index[s] += index
         t.hist[m][min(9, max(0, int(index * 10.0)))] += 1
 
 
@@ -448,7 +447,8 @@ class _TallyLists:
         self.counts = _zeros(n_muni, N_STATUS, N_HOUSING)
         self.services = _zeros(n_muni, N_SERVICE, 3)
         self.dims = _zeros(n_muni, N_DIM + 1)
-        self.status_dims = _zeros(N_STATUS, N_DIM + 2)
+        self.status_index = [0.0] * N_STATUS
+        self.status_count = [0] * N_STATUS
         self.hist = _zeros(n_muni, 10)
         self.misc = _zeros(n_muni, 14)
         self.homeless = _zeros(n_muni, 2)

@@ -34,7 +34,7 @@ class DimensionSums:
                              f"{(int(KEY_GONE) - 1) // PER_CITY}")
         self.slices = slices
         self.sums = np.zeros((slices, n_muni, 2, N_SUM))
-        self.status_sums = np.zeros((slices, N_STATUS, 2, N_SUM))
+        self.status_sums = np.zeros((slices, N_STATUS, 2))
         self.epoch = np.zeros(slices, np.int64)
         self.hist = np.zeros((n_muni, 10), np.int64)
         self.ring = np.zeros((slices + 1, n_muni, 10), np.int64)
@@ -91,10 +91,10 @@ class DimensionSums:
         self.settle_all = False
 
     def totals(self, week: int) -> tuple[np.ndarray, np.ndarray]:
-        """Sums of the five dimensions and the index at the end of ``week``: per city
-        float64[m, N_DIM + 1] and per status float64[status, N_DIM + 1]."""
-        decay = self.powers[week - self.epoch + 1][:, None, None]
-        by_city = self.sums[:, :, 0] + decay * self.sums[:, :, 1]
+        """Sums at the end of ``week`` of the five dimensions and the index per city,
+        float64[m, N_DIM + 1], and of the index per status, float64[status]."""
+        decay = self.powers[week - self.epoch + 1][:, None]
+        by_city = self.sums[:, :, 0] + decay[:, :, None] * self.sums[:, :, 1]
         by_status = self.status_sums[:, :, 0] + decay * self.status_sums[:, :, 1]
         return _in_order(by_city), _in_order(by_status)
 

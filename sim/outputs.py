@@ -50,9 +50,8 @@ EMPLOYMENT_RATES = {"employment_rate": (6, 5), "employment_rate_core_age": (8, 7
 # The settling parameters of a tally that settles nobody (the types of a real one, so the
 # kernel is compiled once).
 _NO_SETTLING = kernels.Settle(
-    0, np.zeros(1, np.bool_), np.zeros(1, np.int64), np.zeros(1, np.int64),
-    np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.bool_), np.ones(3), np.ones(2), np.ones(3),
-    np.zeros(N_DIM), np.zeros(N_DIM), kernels.TargetTables(
+    0, np.zeros(1, np.bool_), *[np.zeros(1, np.int64)] * 4, np.zeros(1, np.bool_), np.ones(3),
+    np.ones(2), np.ones(3), np.zeros(N_DIM), np.zeros(N_DIM), kernels.TargetTables(
         np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
         np.zeros((1, 1))))
 
@@ -67,7 +66,8 @@ class Tally:
         self.counts = np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64)
         self.services = np.zeros((n_muni, N_SERVICE, 3), np.int64)
         self.dims = np.zeros((n_muni, N_DIM + 1))
-        self.status_dims = np.zeros((N_STATUS, N_DIM + 2))
+        self.status_index = np.zeros(N_STATUS)  # sum of the index by status
+        self.status_count = np.zeros(N_STATUS, np.int64)  # people present by status
         self.hist = np.zeros((n_muni, 10), np.int64)
         self.misc = np.zeros((n_muni, 14), np.int64)
         self.homeless = np.zeros((n_muni, 2), np.int64)
@@ -88,16 +88,15 @@ class Tally:
                                        model.index_weights, tables, a.n
                                        ) if tables is not None else None
         changes = model.dim_sums.changes()
-        out = kernels.TallyOut(t.counts, t.services, np.zeros(N_STATUS, np.int64), t.misc,
-                               t.homeless, t.waiting_by, *changes)
+        out = kernels.TallyOut(t.counts, t.services, t.status_count, t.misc, t.homeless,
+                               t.waiting_by, *changes)
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
                       a.svc_week, a.arrival_week, a.shelter_week, a.age, a.dim_columns(),
                       t.params(model, settle), out)
         model.ledger.fill(t.misc, model.week)
-        t.status_dims[:, N_DIM + 1] = out.status_count
         if settle is not None:
             model.dim_sums.take(settle, changes)
-            t.dims, t.status_dims[:, :N_DIM + 1] = model.dim_sums.totals(model.week)
+            t.dims, t.status_index = model.dim_sums.totals(model.week)
             t.hist = model.dim_sums.hist.copy()
         return t
 
@@ -112,8 +111,8 @@ class Tally:
     def stack(cls, tallies: list[Tally]) -> Tally:
         """Several weeks' tallies as one, every array with a leading axis of weeks."""
         t = cls.__new__(cls)
-        for name in ("counts", "services", "dims", "status_dims", "hist", "misc", "homeless",
-                     "waiting_by"):
+        for name in ("counts", "services", "dims", "status_index", "status_count", "hist",
+                     "misc", "homeless", "waiting_by"):
             setattr(t, name, np.array([getattr(x, name) for x in tallies]))
         t._present = t._quantiles = None
         return t
@@ -376,7 +375,7 @@ def week_totals(model: mesa.Model, w: Weeks, rows: dict[str, np.ndarray],
     for q, values in zip(QUANTILES, t.index_quantiles()[..., -1], strict=True):
         out[f"index_p{int(q * 100)}"] = values
     for s, name in enumerate(STATUSES):
-        out[f"index_{name}"] = _ratio(t.status_dims[:, s, N_DIM], t.status_dims[:, s, N_DIM + 1])
+        out[f"index_{name}"] = _ratio(t.status_index[:, s], t.status_count[:, s])
     out["retention"] = _ratio(misc[:, 2], misc[:, 1])
     out["reached_stable_share"] = _ratio(misc[:, 3], misc[:, 1])
     out["mean_weeks_to_stable"] = _ratio(misc[:, 4], misc[:, 3])

@@ -81,8 +81,8 @@ def direct(kept: Kept, week: int):
     both = np.column_stack([d, index])
     by_city = np.zeros((kept.n_muni, N_DIM + 1))
     np.add.at(by_city, p.muni[here], both)
-    by_status = np.zeros((N_STATUS, N_DIM + 1))
-    np.add.at(by_status, p.status[here], both)
+    by_status = np.zeros(N_STATUS)
+    np.add.at(by_status, p.status[here], index)
     hist = np.zeros((kept.n_muni, 10), np.int64)
     np.add.at(hist, (p.muni[here], np.clip((index * 10).astype(int), 0, 9)), 1)
     return by_city, by_status, hist

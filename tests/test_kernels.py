@@ -1637,10 +1637,10 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
     rows = SimpleNamespace(n=len(pop.status), **vars(pop))
     ArrivalLedger.of(rows, n_muni, week).fill(out.misc, week)
     sums.take(settle, changes)
-    dims, status_dims = sums.totals(week)
+    dims, status_index = sums.totals(week)
     return SimpleNamespace(counts=out.counts, services=out.services, misc=out.misc,
                            homeless=out.homeless, waiting_by=out.waiting_by, dims=dims,
-                           status_dims=np.column_stack([status_dims, out.status_count]),
+                           status_index=status_index, status_count=out.status_count,
                            hist=sums.hist)
 
 
@@ -1718,11 +1718,11 @@ def test_tally_dimension_and_index_sums(tallied):
         [0.55] * 5 + [0.55],
         [1.1, 1.2, 1.3, 1.4, 1.5, 1.22],
     ], rtol=1e-6)
-    expected = np.zeros((N_STATUS, N_DIM + 2))
-    expected[ECONOMIC_PR] = [0.55] * 5 + [0.55, 1]
-    expected[ASYLUM] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.22, 1]
-    expected[TEMP_WORKER] = [1.0] * 5 + [1.0, 1]
-    np.testing.assert_allclose(tallied.status_dims, expected, rtol=1e-6)
+    index, count = np.zeros(N_STATUS), np.zeros(N_STATUS, np.int64)
+    index[[ECONOMIC_PR, ASYLUM, TEMP_WORKER]] = [0.55, 0.22, 1.0]
+    count[[ECONOMIC_PR, ASYLUM, TEMP_WORKER]] = 1
+    np.testing.assert_allclose(tallied.status_index, index, rtol=1e-6)
+    np.testing.assert_array_equal(tallied.status_count, count)
 
 
 def test_tally_index_histogram(tallied):

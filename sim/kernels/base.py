@@ -8,7 +8,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sim import threads
 from sim.codes import (
@@ -196,6 +199,28 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
         else:  # integer sums are exact in any order: one call
             a += part.sum(axis=0)
     return np.array(returned, np.int64) if returned[0] is not None else None
+
+
+@intrinsic
+def prefetch(typingctx, arr, index):
+    """Ask the CPU to bring the cache line of row ``index`` of ``arr`` in (a hint: it changes
+    no result). A kernel that lists rows to visit later prefetches what the visit will read,
+    so the misses overlap the listing instead of stalling the visit."""
+    sig = types.void(arr, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary,
+                                       [args[1]] + [zero] * (aryty.ndim - 1))
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(
+            ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 _row_buffers = threading.local()

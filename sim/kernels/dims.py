@@ -101,7 +101,8 @@ class SettleOut(NamedTuple):
     """Changes a pass makes to the kept sums (``sim.dim_sums``), m = municipality.
 
     sums: float64[slices, m, 2, N_SUM]: sums of targets, and of (start - target) r^(E - w0).
-    status_sums: float64[slices, status, 2, N_SUM]: the same by status.
+    status_sums: float64[slices, status, 2]: the same of the index by status (the one output
+        by status).
     hist: int64[m, 10]: change of this week's index histogram.
     ring: int64[slices + 1, m, 10]: changes of later weeks' histograms, week u in u % (slices + 1).
     """
@@ -227,12 +228,10 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
                     d0, t = np.float64(c.dims[i, d]), np.float64(c.target[i, d])
                     out.sums[j, m0, 0, d] -= t
                     out.sums[j, m0, 1, d] -= (d0 - t) * back
-                    out.status_sums[j, s0, 0, d] -= t
-                    out.status_sums[j, s0, 1, d] -= (d0 - t) * back
                 out.sums[j, m0, 0, N_DIM] -= t_index
                 out.sums[j, m0, 1, N_DIM] -= (s_index - t_index) * back
-                out.status_sums[j, s0, 0, N_DIM] -= t_index
-                out.status_sums[j, s0, 1, N_DIM] -= (s_index - t_index) * back
+                out.status_sums[j, s0, 0] -= t_index
+                out.status_sums[j, s0, 1] -= (s_index - t_index) * back
         h = housing[i]
         if h == DEPARTED:
             c.key[i] = KEY_GONE
@@ -252,12 +251,10 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
             s_index += p.weights[d] * d0
             out.sums[j, m, 0, d] += t
             out.sums[j, m, 1, d] += (d0 - t) * back
-            out.status_sums[j, s, 0, d] += t
-            out.status_sums[j, s, 1, d] += (d0 - t) * back
         out.sums[j, m, 0, N_DIM] += t_index
         out.sums[j, m, 1, N_DIM] += (s_index - t_index) * back
-        out.status_sums[j, s, 0, N_DIM] += t_index
-        out.status_sums[j, s, 1, N_DIM] += (s_index - t_index) * back
+        out.status_sums[j, s, 0] += t_index
+        out.status_sums[j, s, 1] += (s_index - t_index) * back
         b_now = _bin(t_index + (s_index - t_index) * p.powers[1])
         out.hist[m, b_now] += 1
         until = p.until[j]

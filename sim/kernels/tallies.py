@@ -26,6 +26,7 @@ from sim.codes import (
 )
 from sim.kernels.base import (
     _in_blocks,
+    prefetch,
     row_buffer,
 )
 from sim.kernels.dims import (
@@ -132,6 +133,8 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
                 if p.settling and dc.key[i] != KEY_GONE:  # departed this week: out of the sums
                     rows[c0 + found] = i
                     found += 1
+                    prefetch(dc.dims, i)
+                    prefetch(dc.target, i)
                 continue
             aw = arrival_week[i]
             a = np.uint32(age[i])
@@ -146,6 +149,11 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
             if due | (p.settling & (situation_key(m, s, h, e, code) != dc.key[i])):
                 rows[c0 + found] = i
                 found += 1
+                if not due:  # a change: its dimensions are read at the chunk's end
+                    prefetch(dc.dims, i)
+                    prefetch(dc.target, i)
+                    prefetch(dc.since, i)
+                    prefetch(dc.skill, i)
             if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
                     st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
                 out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
