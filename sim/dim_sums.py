@@ -42,6 +42,9 @@ class DimensionSums:
         self.weights = np.array(weights, np.float64)
         self.powers, self.inverse = self._powers(adjust)
         self.settle_all = True  # the first settling is of everyone (nobody is settled yet)
+        self._weights_seen: np.ndarray | None = None  # the weights given last (unchanged: same)
+        self._slice = np.arange(slices)
+        self._chunk_slice = np.zeros(0, np.int64)
 
     def _powers(self, adjust: float) -> tuple[np.ndarray, np.ndarray]:
         """r^k for k <= slices + 1 and r^-k for k <= slices (r = 1 - adjust; with r = 0,
@@ -58,19 +61,21 @@ class DimensionSums:
         self.hist += self.ring[slot]
         self.ring[slot] = 0
         old_powers, old_weights = self.powers, self.weights
-        if adjust != self.adjust or not np.array_equal(weights, self.weights):
+        if adjust != self.adjust or (weights is not self._weights_seen
+                                     and not np.array_equal(weights, self.weights)):
             self.adjust, self.weights = adjust, np.array(weights, np.float64)
             self.powers, self.inverse = self._powers(adjust)
             self.settle_all = True
-        rebuild = np.zeros(self.slices, np.bool_)
-        rebuild[week % self.slices] = True
-        if self.settle_all or self.adjust == 1.0:
-            rebuild[:] = True
+        self._weights_seen = weights
+        due_now = self._slice == week % self.slices
+        rebuild = due_now | (self.settle_all or self.adjust == 1.0)
         epoch = np.where(rebuild, week, self.epoch)
-        j = np.arange(self.slices)
-        until = week + 1 + (j - week - 1) % self.slices
-        held_to = np.where(j == week % self.slices, week, until)  # their slice's due week
-        chunk_slice = np.arange(-(-rows >> CHUNK_SHIFT)) % self.slices
+        until = week + 1 + (self._slice - week - 1) % self.slices
+        held_to = np.where(due_now, week, until)  # their slice's due week
+        chunks = -(-rows >> CHUNK_SHIFT)
+        if self._chunk_slice.shape[0] < chunks:  # rows only grow: made anew now and then
+            self._chunk_slice = np.arange(2 * chunks) % self.slices
+        chunk_slice = self._chunk_slice[:chunks]
         return Settle(week, rebuild, epoch, until, held_to, chunk_slice, rebuild[chunk_slice],
                       self.powers, self.inverse, old_powers, self.weights, old_weights, tables)
 
@@ -96,17 +101,9 @@ class DimensionSums:
         decay = self.powers[week - self.epoch + 1][:, None]
         by_city = self.sums[:, :, 0] + decay[:, :, None] * self.sums[:, :, 1]
         by_status = self.status_sums[:, :, 0] + decay * self.status_sums[:, :, 1]
-        return _in_order(by_city), _in_order(by_status)
+        return by_city.sum(axis=0), by_status.sum(axis=0)  # slice after slice, in order
 
     def now(self, columns: DimColumns, rows: np.ndarray, week: int) -> np.ndarray:
         """float64[len(rows), N_DIM]: the dimensions of ``rows`` at the end of ``week``."""
         return kernels.dims_now(np.asarray(rows, np.int64), columns, week, self.powers)
-
-
-def _in_order(per_slice: np.ndarray) -> np.ndarray:
-    """The slices' sums added one after the other (the same numbers on any machine)."""
-    total = per_slice[0].copy()
-    for part in per_slice[1:]:
-        total += part
-    return total
 
