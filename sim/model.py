@@ -27,18 +27,9 @@ from sim.codes import (
 from sim.dim_sums import DimensionSums
 from sim.earlier import seed_earlier_newcomers
 from sim.government import Government
+from sim.integrating import Integrating
 from sim.kernels import (
-    MF_AWF,
-    MF_AWF_POLICE,
-    MF_LABOUR,
-    MF_NETWORK,
-    MF_SENTIMENT,
-    MF_SHELTER_QUALITY,
-    MF_WELCOMING,
-    N_MF,
-    PROC_AGEING,
     PROC_HOUSING,
-    PROC_INTEGRATION,
     PROC_MOVES,
     PROC_RECEPTION,
     PROC_STATUS,
@@ -58,11 +49,9 @@ from sim.week_log import History, WeekLog
 # What ``log`` counts: the run summary reports each as ``events_<kind>``.
 EVENT_KINDS = ("timeline", "transfer", "emergency_order", "emergency_closure", "cap_imposed",
                "cap_lifted", "budget_raised", "topup", "site_opened", "formula_advance")
-NETWORK_SATURATION = 0.05  # assumption: a 5% newcomer share gives the full network effect
-NETWORK_MAX = 0.3  # assumption: most a co-newcomer network adds to the networks target
 
 
-class ReceptionModel(Money, Serving, mesa.Model):
+class ReceptionModel(Money, Serving, Integrating, mesa.Model):
     """Migrant reception in a system of municipalities, one step per week.
 
     Args:
@@ -406,58 +395,6 @@ class ReceptionModel(Money, Serving, mesa.Model):
         whole = people.astype(np.int64)  # each city's fraction of a letting by a draw, in order
         lettings = whole + (self.rng.random(len(munis)) < people - whole)
         return search_p, lettings
-
-    def integrate(self) -> None:
-        """6. Ageing, language, employment and the five integration dimensions."""
-        a = self.migrants
-        aged = np.zeros(len(AGES), np.int64)
-        kernels.step_ageing(a.age, a.housing, self._key(PROC_AGEING), self.ageing_p, aged)
-        jobs = np.zeros((len(self.municipalities), 2), np.int64)
-        features = self.city_features()
-        kernels.step_integration(a.status, a.housing, a.muni, a.employment, a.skill, a.language,
-                                 a.age, a.svc_state, self._key(PROC_INTEGRATION),
-                                 self.integration_params, features, self.quality, self.by_age,
-                                 jobs)
-        self.week_stats.update(jobs=jobs, aged=aged)
-        self.targets_now = self.target_tables(features, self.quality)
-
-    def target_tables(self, features: np.ndarray, quality: np.ndarray) -> kernels.TargetTables:
-        """What the integration dimensions' targets share this week (``sim.kernels.dims``)."""
-        tables = kernels.integration_tables(self.integration_params, features, quality)
-        return kernels.TargetTables(*tables[2:], features)
-
-    def dimensions(self, rows: np.ndarray) -> np.ndarray:
-        """float64[len(rows), N_DIM]: the integration dimensions of ``rows`` now (at the end
-        of the last week stepped)."""
-        return self.dim_sums.now(self.migrants.dim_columns(), rows, self.week - 1)
-
-    def city_features(self) -> np.ndarray:
-        """Per-city inputs of the integration step (columns ``kernels.MF_*``)."""
-        features = self.settled_features(self.tally.present() * self.scale)
-        occ = self.week_stats["occupancy"][:, 0]
-        regular = np.minimum(occ, self.week_stats["beds"])
-        features[:, MF_SHELTER_QUALITY] = response.quality_of_shelter(
-            regular, self.week_stats["emergency_by_kind"], self.week_stats["overflow_occupancy"],
-            self.scenario.response)
-        return features
-
-    def settled_features(self, present: np.ndarray) -> np.ndarray:
-        """The city features with ``present`` newcomers (persons) and shelters of quality 1."""
-        munis = self.municipalities
-        labour, police, population = self.fixed("feature_constants", lambda: (
-            np.array([m.params.labour_demand for m in munis], float),
-            np.array([m.params.policies.awf_covers_police for m in munis], float),
-            np.array([m.params.population for m in munis])))
-        features = np.empty((len(munis), N_MF))
-        features[:, MF_SHELTER_QUALITY] = 1.0
-        features[:, MF_LABOUR] = labour
-        share = present / population
-        features[:, MF_NETWORK] = NETWORK_MAX * np.minimum(1.0, share / NETWORK_SATURATION)
-        features[:, MF_SENTIMENT] = [m.sentiment for m in munis]
-        features[:, MF_AWF] = self._policy_array("access_without_fear")
-        features[:, MF_WELCOMING] = self._policy_array("welcoming_strategy")
-        features[:, MF_AWF_POLICE] = police
-        return features
 
     def move(self) -> None:
         """7. Secondary moves toward jobs, housing and networks."""
