@@ -113,8 +113,6 @@ def _warm_up(model: mesa.Model, start: int, weeks: np.ndarray, first: int) -> No
             a["language"][r], a["age"][r], a["svc_state"][r],
             kernels.stream_key(model.seed, week - first, PROC_WARMUP), model.integration_params,
             features, quality, model.by_age, jobs)
-        targets = kernels.targets(np.arange(start, here), a["status"], a["housing"], a["muni"],
-                                  a["employment"], a["svc_state"], a["skill"],
-                                  a["arrival_week"], np.full(here - start, float(week)), tables)
-        dims = a["dims"][r]
-        dims += adjust * (targets - dims)
+        kernels.weekly_dims(a["status"][r], a["housing"][r], a["muni"][r], a["employment"][r],
+                            a["svc_state"][r], a["skill"][r], a["arrival_week"][r],
+                            a["dims"][r], week, adjust, tables)

@@ -256,3 +256,24 @@ def test_held_targets_follow_the_weekly_rule_closely_in_a_run():
                       for w, q in zip(weekly, quarterly, strict=True)])
         assert gap.max() < 0.01
         assert 0 < gap.mean() < 0.003
+
+
+def test_the_warm_up_rule_is_settling_every_week():
+    """``weekly_dims`` (the earlier newcomers' warm-up: targets recomputed each week, in
+    blocks) and the kept dimensions settled every week give the same values."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    columns = dict(muni=rng.integers(0, 2, n), status=rng.choice([ECONOMIC_PR, ASYLUM], n),
+                   housing=rng.choice([SHELTER, STABLE, UNSHELTERED], n),
+                   arrival_week=rng.integers(-150, 0, n), dims=rng.random((n, N_DIM)))
+    kept = Kept(people(n, **columns), 2, slices=1, adjust=0.1)
+    warm = people(n, **columns)
+    tables = kernels.TargetTables(*kernels.integration_tables(
+        integration_params(adjust=0.1), kept.features, kept.quality)[2:], kept.features)
+    for week in range(10):
+        kept.week(week)
+        kernels.weekly_dims(warm.status, warm.housing, warm.muni, warm.employment,
+                            warm.svc_state, warm.skill, warm.arrival_week, warm.dims, week, 0.1,
+                            tables)
+    np.testing.assert_allclose(warm.dims, kept.now(9), rtol=1e-5, atol=1e-6)
+    assert np.abs(warm.dims - columns["dims"]).max() > 0.2  # they moved

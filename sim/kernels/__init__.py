@@ -93,10 +93,12 @@ from sim.kernels.dims import (
     SettleOut,
     TargetTables,
     _ring_crossings,
+    _weekly_dims_block,
     dims_now,
     settle_rows,
     situation_key,
     targets,
+    weekly_dims,
 )
 from sim.kernels.housing import (
     FirstStable,

@@ -37,7 +37,7 @@ from sim.codes import (
     SVC_NONE,
     WEEKS_PER_YEAR,
 )
-from sim.kernels.base import _served
+from sim.kernels.base import _in_blocks, _served
 from sim.kernels.integration import (
     _HOUSED_BY_HOUSING,
     _JOB_LEVEL,
@@ -158,6 +158,28 @@ def targets(rows, status, housing, muni, employment, svc_state, skill, arrival_w
                         + 0.2 * f[m, MF_WELCOMING])
         out[k, 4] = _SAFETY_BY_HOUSING[h] * shelter * tb.root_sentiment[m] * tb.security[m, s]
     return out
+
+
+def weekly_dims(status, housing, muni, employment, svc_state, skill, arrival_week, dims, week,
+                adjust, tb):
+    """One week of the plain weekly rule, targets recomputed (nothing held), for every row:
+    the warm-up of the earlier newcomers (``sim.earlier``). Block by block on threads."""
+    _in_blocks(_weekly_dims_block, status.shape[0], (
+        status, housing, muni, employment, svc_state, skill, arrival_week, dims, week, adjust,
+        tb))
+
+
+@njit(cache=True, nogil=True)
+def _weekly_dims_block(lo, hi, status, housing, muni, employment, svc_state, skill, arrival_week,
+                       dims, week, adjust, tb):
+    """``weekly_dims`` of rows lo:hi, in pieces that stay in cache."""
+    for c0 in range(lo, hi, 1 << CHUNK_SHIFT):
+        c1 = min(hi, c0 + (1 << CHUNK_SHIFT))
+        new = targets(np.arange(c0, c1), status, housing, muni, employment, svc_state, skill,
+                      arrival_week, np.full(c1 - c0, float(week)), tb)
+        for k in range(c1 - c0):
+            for d in range(N_DIM):
+                dims[c0 + k, d] += adjust * (new[k, d] - dims[c0 + k, d])
 
 
 @njit(cache=True)
