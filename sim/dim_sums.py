@@ -43,8 +43,9 @@ class DimensionSums:
         self.powers, self.inverse = self._powers(adjust)
         self.settle_all = True  # the first settling is of everyone (nobody is settled yet)
         self._weights_seen: np.ndarray | None = None  # the weights given last (unchanged: same)
-        self._slice = np.arange(slices)
         self._chunk_slice = np.zeros(0, np.int64)
+        self._changes = SettleOut(np.zeros_like(self.sums), np.zeros_like(self.status_sums),
+                                  np.zeros_like(self.hist), np.zeros_like(self.ring))
 
     def _powers(self, adjust: float) -> tuple[np.ndarray, np.ndarray]:
         """r^k for k <= slices + 1 and r^-k for k <= slices (r = 1 - adjust; with r = 0,
@@ -67,41 +68,31 @@ class DimensionSums:
             self.powers, self.inverse = self._powers(adjust)
             self.settle_all = True
         self._weights_seen = weights
-        due_now = self._slice == week % self.slices
-        rebuild = due_now | (self.settle_all or self.adjust == 1.0)
-        epoch = np.where(rebuild, week, self.epoch)
-        until = week + 1 + (self._slice - week - 1) % self.slices
-        held_to = np.where(due_now, week, until)  # their slice's due week
         chunks = -(-rows >> CHUNK_SHIFT)
         if self._chunk_slice.shape[0] < chunks:  # rows only grow: made anew now and then
             self._chunk_slice = np.arange(2 * chunks) % self.slices
         chunk_slice = self._chunk_slice[:chunks]
-        return Settle(week, rebuild, epoch, until, held_to, chunk_slice, rebuild[chunk_slice],
-                      self.powers, self.inverse, old_powers, self.weights, old_weights, tables)
+        rebuild, epoch, until, held_to, due = kernels.settle_plan(
+            week, self.slices, self.settle_all or self.adjust == 1.0, self.epoch, chunk_slice)
+        return Settle(week, rebuild, epoch, until, held_to, chunk_slice, due, self.powers,
+                      self.inverse, old_powers, self.weights, old_weights, tables)
 
     def changes(self) -> SettleOut:
-        """Zeroed arrays for one pass's changes."""
-        return SettleOut(np.zeros_like(self.sums), np.zeros_like(self.status_sums),
-                         np.zeros_like(self.hist), np.zeros_like(self.ring))
+        """Zeroed arrays for one pass's changes (the same arrays every week: ``take`` zeroes
+        them again)."""
+        return self._changes
 
     def take(self, settle: Settle, changes: SettleOut) -> None:
         """Add a pass's changes (the slices settled whole start from nothing)."""
-        self.sums[settle.rebuild] = 0.0
-        self.status_sums[settle.rebuild] = 0.0
-        self.sums += changes.sums
-        self.status_sums += changes.status_sums
-        self.hist += changes.hist
-        self.ring += changes.ring
+        kernels.take_changes(self.sums, self.status_sums, self.hist, self.ring, settle.rebuild,
+                             changes)
         self.epoch = settle.epoch
         self.settle_all = False
 
     def totals(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """Sums at the end of ``week`` of the five dimensions and the index per city,
         float64[m, N_DIM + 1], and of the index per status, float64[status]."""
-        decay = self.powers[week - self.epoch + 1][:, None]
-        by_city = self.sums[:, :, 0] + decay[:, :, None] * self.sums[:, :, 1]
-        by_status = self.status_sums[:, :, 0] + decay * self.status_sums[:, :, 1]
-        return by_city.sum(axis=0), by_status.sum(axis=0)  # slice after slice, in order
+        return kernels.kept_totals(self.sums, self.status_sums, self.powers, self.epoch, week)
 
     def now(self, columns: DimColumns, rows: np.ndarray, week: int) -> np.ndarray:
         """float64[len(rows), N_DIM]: the dimensions of ``rows`` at the end of ``week``."""

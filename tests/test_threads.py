@@ -116,8 +116,9 @@ def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
         p = kernels.TallyParams(week, 13, np.ones(N_STATUS, np.bool_), 260, eligibility, True,
                                 settle)
         kernels.tally(*(pop[k] for k in _TALLIED), columns, p, out)
+        tallied = kernels.TallyOut(*(a.copy() for a in out))  # ``take`` zeroes the changes
         sums.take(settle, kernels.SettleOut(*out[-4:]))
-    return out
+    return tallied
 
 
 def test_tally_by_blocks_is_the_same_for_any_thread_count(monkeypatch):

@@ -95,8 +95,11 @@ from sim.kernels.dims import (
     _ring_crossings,
     _weekly_dims_block,
     dims_now,
+    kept_totals,
+    settle_plan,
     settle_rows,
     situation_key,
+    take_changes,
     targets,
     weekly_dims,
 )

@@ -285,6 +285,61 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
 
 
 @njit(cache=True)
+def settle_plan(week, slices, settle_all, epoch, chunk_slice):
+    """The week's plan (``Settle`` fields): slices settled whole (this week's, or all),
+    their epochs, each slice's next whole settling and the last week of targets set before,
+    and the chunks due."""
+    rebuild = np.empty(slices, np.bool_)
+    new_epoch = np.empty(slices, np.int64)
+    until = np.empty(slices, np.int64)
+    held_to = np.empty(slices, np.int64)
+    for j in range(slices):
+        due_now = j == week % slices
+        rebuild[j] = due_now or settle_all
+        new_epoch[j] = week if rebuild[j] else epoch[j]
+        until[j] = week + 1 + (j - week - 1) % slices
+        held_to[j] = week if due_now else until[j]
+    due = np.empty(chunk_slice.shape[0], np.bool_)
+    for c in range(chunk_slice.shape[0]):
+        due[c] = rebuild[chunk_slice[c]]
+    return rebuild, new_epoch, until, held_to, due
+
+
+@njit(cache=True)
+def take_changes(sums, status_sums, hist, ring, rebuild, changes):
+    """Add a pass's ``changes`` (SettleOut) into the kept arrays (the slices settled whole
+    start from nothing), then zero ``changes`` for the next pass."""
+    for j in range(rebuild.shape[0]):
+        if rebuild[j]:
+            sums[j] = 0.0
+            status_sums[j] = 0.0
+    sums += changes.sums
+    status_sums += changes.status_sums
+    hist += changes.hist
+    ring += changes.ring
+    changes.sums[...] = 0.0
+    changes.status_sums[...] = 0.0
+    changes.hist[...] = 0
+    changes.ring[...] = 0
+
+
+@njit(cache=True)
+def kept_totals(sums, status_sums, powers, epoch, week):
+    """Sums at the end of ``week``: of the five dimensions and the index per city, and of
+    the index per status, added slice after slice."""
+    by_city = np.zeros((sums.shape[1], sums.shape[3]))
+    by_status = np.zeros(status_sums.shape[1])
+    for j in range(sums.shape[0]):
+        decay = powers[week - epoch[j] + 1]
+        for m in range(sums.shape[1]):
+            for d in range(sums.shape[3]):
+                by_city[m, d] += sums[j, m, 0, d] + decay * sums[j, m, 1, d]
+        for s in range(status_sums.shape[1]):
+            by_status[s] += status_sums[j, s, 0] + decay * status_sums[j, s, 1]
+    return by_city, by_status
+
+
+@njit(cache=True)
 def dims_now(rows, c, week, powers):
     """float64[len(rows), N_DIM]: the dimensions of ``rows`` at the end of ``week`` (a row
     not yet settled: as it stands; a departed one: as of its last settling)."""
