@@ -104,7 +104,7 @@ def _warm_up(model: mesa.Model, start: int, weeks: np.ndarray, first: int) -> No
     quality = np.full((len(model.municipalities), N_SERVICE), 0.5)  # as before any service
     jobs = np.zeros((len(model.municipalities), 2), np.int64)
     adjust = model.integration_params.adjust
-    tables = model.target_tables(features, quality)
+    tables = kernels.target_tables(model.integration_params, features, quality)
     for week in range(first, 0):
         here = start + int(np.searchsorted(weeks, week, side="right"))
         r = slice(start, here)

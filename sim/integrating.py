@@ -41,12 +41,8 @@ class Integrating:
                                  self.integration_params, features, self.quality, self.by_age,
                                  jobs)
         self.week_stats.update(jobs=jobs, aged=aged)
-        self.targets_now = self.target_tables(features, self.quality)
-
-    def target_tables(self, features: np.ndarray, quality: np.ndarray) -> kernels.TargetTables:
-        """What the integration dimensions' targets share this week (``sim.kernels.dims``)."""
-        tables = kernels.integration_tables(self.integration_params, features, quality)
-        return kernels.TargetTables(*tables[2:], features)
+        self.targets_now = kernels.target_tables(self.integration_params, features,
+                                                 self.quality)
 
     def dimensions(self, rows: np.ndarray) -> np.ndarray:
         """float64[len(rows), N_DIM]: the integration dimensions of ``rows`` now (at the end

@@ -48,9 +48,8 @@ class Kept:
 
     def week(self, week: int) -> kernels.TallyOut:
         p = self.pop
-        tables = kernels.TargetTables(*kernels.integration_tables(
-            integration_params(adjust=self.adjust), self.features, self.quality)[2:],
-            self.features)
+        tables = kernels.target_tables(integration_params(adjust=self.adjust), self.features,
+                                       self.quality)
         settle = self.sums.settle(week, self.adjust, WEIGHTS, tables, len(p.status))
         n = self.n_muni
         out = kernels.TallyOut(
@@ -268,8 +267,8 @@ def test_the_warm_up_rule_is_settling_every_week():
                    arrival_week=rng.integers(-150, 0, n), dims=rng.random((n, N_DIM)))
     kept = Kept(people(n, **columns), 2, slices=1, adjust=0.1)
     warm = people(n, **columns)
-    tables = kernels.TargetTables(*kernels.integration_tables(
-        integration_params(adjust=0.1), kept.features, kept.quality)[2:], kept.features)
+    tables = kernels.target_tables(integration_params(adjust=0.1), kept.features,
+                                   kept.quality)
     for week in range(10):
         kept.week(week)
         kernels.weekly_dims(warm.status, warm.housing, warm.muni, warm.employment,

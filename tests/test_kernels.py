@@ -249,7 +249,7 @@ def week_dims(pop, week, p, features, quality=None):
     n_muni = features.shape[0]
     quality = np.full((n_muni, N_SERVICE), 0.5) if quality is None else quality
     sums = DimensionSums(1, n_muni, p.adjust, np.full(N_DIM, 0.2))
-    tables = kernels.TargetTables(*kernels.integration_tables(p, features, quality)[2:], features)
+    tables = kernels.target_tables(p, features, quality)
     settle = sums.settle(week, p.adjust, np.full(N_DIM, 0.2), tables, len(pop.status))
     columns = kernels.DimColumns(pop.dims, pop.dim_target, pop.dim_since, pop.dim_key, pop.skill,
                                  pop.arrival_week)
@@ -1609,9 +1609,8 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
     ``adjust`` 0: the dimensions' sums and histogram are of the values in ``pop.dims``."""
     sums = DimensionSums(1, n_muni, 0.0, weights)
     features = features_table(n_muni)
-    tables = kernels.TargetTables(*kernels.integration_tables(
-        integration_params(adjust=0.0), features, np.full((n_muni, N_SERVICE), 0.5))[2:],
-        features)
+    tables = kernels.target_tables(integration_params(adjust=0.0), features,
+                                   np.full((n_muni, N_SERVICE), 0.5))
     settle = sums.settle(week, 0.0, np.asarray(weights, np.float64), tables, len(pop.status))
     changes = sums.changes()
     out = kernels.TallyOut(

@@ -100,8 +100,7 @@ def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
     rng = np.random.default_rng(5)
     eligibility = rng.integers(0, len(ELIGIBILITY), (n_muni, N_SERVICE, N_STATUS)).astype(np.int8)
     features = rng.random((n_muni, kernels.N_MF))
-    tables = kernels.TargetTables(*kernels.integration_tables(
-        _INTEGRATION, features, rng.random((n_muni, N_SERVICE)))[2:], features)
+    tables = kernels.target_tables(_INTEGRATION, features, rng.random((n_muni, N_SERVICE)))
     sums = DimensionSums(3, n_muni, 0.05, np.full(N_DIM, 0.2))
     for week in (20, 21):
         if week == 21:

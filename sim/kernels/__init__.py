@@ -84,6 +84,9 @@ from sim.kernels.base import (
     visits,
 )
 from sim.kernels.dims import (
+    _HOUSED_BY_HOUSING,
+    _JOB_LEVEL,
+    _SAFETY_BY_HOUSING,
     CHUNK_SHIFT,
     KEY_FRESH,
     KEY_GONE,
@@ -100,6 +103,7 @@ from sim.kernels.dims import (
     settle_rows,
     situation_key,
     take_changes,
+    target_tables,
     targets,
     weekly_dims,
 )
@@ -111,10 +115,7 @@ from sim.kernels.housing import (
     step_housing,
 )
 from sim.kernels.integration import (
-    _HOUSED_BY_HOUSING,
-    _JOB_LEVEL,
     _PERMANENT,
-    _SAFETY_BY_HOUSING,
     MF_AWF,
     MF_AWF_POLICE,
     MF_LABOUR,

@@ -39,13 +39,11 @@ from sim.codes import (
 )
 from sim.kernels.base import _in_blocks, _served
 from sim.kernels.integration import (
-    _HOUSED_BY_HOUSING,
-    _JOB_LEVEL,
     _PERMANENT,
-    _SAFETY_BY_HOUSING,
     MF_NETWORK,
     MF_SHELTER_QUALITY,
     MF_WELCOMING,
+    integration_tables,
 )
 
 KEY_FRESH = np.uint32(0)  # never settled: ``dims`` holds the current values
@@ -54,10 +52,17 @@ CHUNK_SHIFT = 10  # rows come in chunks of 1,024 rows; chunk c is in slice c % s
 N_SUM = N_DIM + 1  # the five dimensions, then the index
 PER_CITY = N_STATUS * N_HOUSING * 3 * 256  # situation keys per city
 
+# Safety by housing state (index = housing code): sleeping rough is least safe.
+_SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
+# Economic well-being: how much housing (stable 1, precarious 0.8, else 0.6) and the job
+# (none, survival, matched; a matched job adds 0.2 x skill) count.
+_HOUSED_BY_HOUSING = np.array([0.6, 0.6, 0.6, 0.6, 0.8, 1.0, 0.6])
+_JOB_LEVEL = np.array([0.15, 0.5, 0.8])
+
 
 class TargetTables(NamedTuple):
     """This week's inputs of the targets that are the same for many people
-    (``kernels.integration_tables``)."""
+    (``target_tables``)."""
 
     q_or: np.ndarray  # float64[m]: quality factor of orientation services
     root_sentiment: np.ndarray  # float64[m]
@@ -111,6 +116,12 @@ class SettleOut(NamedTuple):
     status_sums: np.ndarray
     hist: np.ndarray
     ring: np.ndarray
+
+
+def target_tables(p, features: np.ndarray, quality: np.ndarray) -> TargetTables:
+    """The week's ``TargetTables`` from the integration parameters, the city features
+    (``MF_*`` columns) and agency quality (float64[m, S])."""
+    return TargetTables(*integration_tables(p, features, quality)[2:], features)
 
 
 @njit(cache=True, inline="always")

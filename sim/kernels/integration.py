@@ -64,12 +64,6 @@ MF_LABOUR, MF_NETWORK, MF_SENTIMENT, MF_AWF, MF_WELCOMING, MF_SHELTER_QUALITY = 
 MF_AWF_POLICE = 6  # the city's access-without-fear policy also covers police
 N_MF = 7
 
-# Safety by housing state (index = housing code): sleeping rough is least safe.
-_SAFETY_BY_HOUSING = np.array([0.2, 0.5, 0.6, 0.7, 0.8, 1.0, 0.0])
-# Economic well-being: how much housing (stable 1, precarious 0.8, else 0.6) and the job
-# (none, survival, matched; a matched job adds 0.2 x skill) count.
-_HOUSED_BY_HOUSING = np.array([0.6, 0.6, 0.6, 0.6, 0.8, 1.0, 0.6])
-_JOB_LEVEL = np.array([0.15, 0.5, 0.8])
 _PERMANENT = np.array([s in PERMANENT_STATUSES for s in range(N_STATUS)])
 
 
