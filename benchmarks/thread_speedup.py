@@ -12,6 +12,11 @@ steadiest measure, so the script reports the median of the per-repeat ratios, wi
 average before and after each stretch. Per stretch it also splits the wall time into the
 serial part (outside every parallel call) and the idle part of the parallel calls (their wall
 time beyond an even share of their work): where the rest of a perfect speed-up went.
+
+It also measures the machine's own ceiling on the same thread counts (``ceiling``): the
+speed-up of a pure arithmetic loop and of a memory stream run on every thread at once. A
+week reads every migrant column several times, so where the stream does not speed up, the
+model cannot either.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from million import scenario
+from numba import njit
 
 from sim import threads
 from sim.model import ReceptionModel
@@ -80,6 +87,50 @@ def stretch(model: ReceptionModel, weeks: int, spans: Spans,
             "load_1min": [round(load0, 2), round(os.getloadavg()[0], 2)]}
 
 
+@njit(cache=True, nogil=True)
+def _arithmetic(n: int) -> int:
+    """``n`` steps of a 48-bit LCG: work in registers only."""
+    x = 1
+    for _ in range(n):
+        x = (x * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFF
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _stream(a: np.ndarray) -> int:
+    """Read every element of ``a`` once (larger than any cache: from memory)."""
+    s = 0
+    for i in range(a.shape[0]):
+        s += a[i]
+    return s
+
+
+def ceiling(n_threads: int, repeats: int) -> dict[str, dict]:
+    """The speed-up this machine gives ``n_threads`` threads at once over one, for a pure
+    arithmetic loop and for a memory stream (256 MiB a thread): medians and ranges over
+    ``repeats`` pairs measured back to back."""
+    arrays = [np.ones(1 << 25, np.int64) for _ in range(n_threads)]
+    kinds = {"arithmetic": (_arithmetic, [150_000_000] * n_threads), "memory": (_stream, arrays)}
+    out = {}
+    for name, (fn, args) in kinds.items():
+        fn(args[0])  # compiled or loaded, and the pages touched
+        ratios = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn(args[0])
+            alone = time.perf_counter() - t
+            workers = [threading.Thread(target=fn, args=(a,)) for a in args]
+            t = time.perf_counter()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            ratios.append(n_threads * alone / (time.perf_counter() - t))
+        out[name] = {"speedup_median": round(statistics.median(ratios), 3),
+                     "speedup_range": [round(min(ratios), 3), round(max(ratios), 3)]}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--migrants", type=int, default=1_000_000)
@@ -95,7 +146,7 @@ def main() -> None:
         model.step()
     rows = model.migrants.n
     spans = Spans(threads.each_part)
-    threads.each_part = spans.each_part  # each_block and the kernels call it through the module
+    threads.each_part = spans.each_part  # every parallel call goes through the module's name
     runs: list[dict] = []
     for r in range(args.repeats):
         order = args.threads if r % 2 == 0 else args.threads[::-1]
@@ -129,6 +180,8 @@ def main() -> None:
             "M_migrant_weeks_per_wall_s": round(
                 rows / statistics.median(x["wall_ms_per_week"] for x in mine) / 1e3, 2),
         }
+        if t > 1:
+            summary[str(t)]["machine_ceiling"] = ceiling(t, args.repeats)
         print(f"{t} thread(s): {summary[str(t)]}")
     if args.out:
         args.out.write_text(json.dumps({

@@ -82,12 +82,13 @@ class DimensionSums:
         them again)."""
         return self._changes
 
-    def take(self, settle: Settle, changes: SettleOut) -> None:
-        """Add a pass's changes (the slices settled whole start from nothing)."""
-        kernels.take_changes(self.sums, self.status_sums, self.hist, self.ring, settle.rebuild,
-                             changes)
+    def take(self, settle: Settle, changes: SettleOut) -> tuple[np.ndarray, np.ndarray]:
+        """Add a pass's changes (the slices settled whole start from nothing); return the
+        ``totals`` of the pass's week."""
         self.epoch = settle.epoch
         self.settle_all = False
+        return kernels.take_changes(self.sums, self.status_sums, self.hist, self.ring,
+                                    settle.rebuild, changes, self.powers, self.epoch, settle.week)
 
     def totals(self, week: int) -> tuple[np.ndarray, np.ndarray]:
         """Sums at the end of ``week`` of the five dimensions and the index per city,

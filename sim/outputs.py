@@ -95,8 +95,7 @@ class Tally:
                       t.params(model, settle), out)
         model.ledger.fill(t.misc, model.week)
         if settle is not None:
-            model.dim_sums.take(settle, changes)
-            t.dims, t.status_index = model.dim_sums.totals(model.week)
+            t.dims, t.status_index = model.dim_sums.take(settle, changes)
             t.hist = model.dim_sums.hist.copy()
         return t
 

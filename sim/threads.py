@@ -1,9 +1,10 @@
 """Threads over fixed blocks of rows for the kernels whose rows do not depend on each other.
 
-Rows are cut into blocks of ``BLOCK`` rows whatever the number of threads; a kernel writes
-each block's tallies into its own partial arrays, and the partials are added up in block
-order afterwards. Float sums therefore come out the same, to the bit, for any number of
-threads (and the counter-based draws do not depend on which thread makes them).
+Rows are cut into blocks of ``BLOCK`` rows whatever the number of threads; each thread's
+kernel call takes blocks until none is left (``sim.kernels.base.next_block``), keeping float
+sums by block, added up in block order afterwards, and integer tallies in the thread's own
+part. Results therefore come out the same, to the bit, for any number of threads (and the
+counter-based draws do not depend on which thread makes them).
 
 The threads are Python threads running numba kernels compiled with ``nogil=True``, not
 numba's ``parallel=True``: numba's threading layers installed here are either unsafe after
@@ -88,17 +89,6 @@ def _forget_pool() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_pool)
-
-
-def each_block(n_rows: int, work: Callable[[int, int, int], None]) -> int:
-    """Call ``work(b, lo, hi)`` for every block ``b`` of rows ``lo:hi``; return the count.
-
-    Which thread runs a block changes nothing: ``work`` must write only block ``b``'s
-    partials (``each_part``).
-    """
-    count = n_blocks(n_rows)
-    each_part(count, lambda b: work(b, b * BLOCK, min(n_rows, (b + 1) * BLOCK)))
-    return count
 
 
 def each_part(count: int, work: Callable[[int], None]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import scenario
+from numba import njit
 
 from sim import kernels, threads
 from sim.codes import DEPARTED, ELIGIBILITY, N_AGE, N_DIM, N_HOUSING, N_SERVICE, N_STATUS
@@ -21,15 +22,30 @@ from sim.runner import MUNICIPAL_TABLE, TOTALS_TABLE, process_pool, simulate
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@njit(nogil=True)
+def _take_blocks(work, seen, out):
+    """A block kernel that records each block it takes and counts rows and blocks."""
+    while True:
+        b, lo, hi = kernels.next_block(work)
+        if b < 0:
+            return
+        seen[b, 0], seen[b, 1], seen[b, 2] = lo, hi, seen[b, 2] + 1
+        out[0] += hi - lo
+        out[1] += 1
+
+
 def test_blocks_cover_the_rows_once_whatever_the_thread_count(monkeypatch):
     monkeypatch.setattr(threads, "BLOCK", 10)
     for n_threads in (1, 2, 5):
-        seen: list[tuple[int, int, int]] = []
+        seen = np.zeros((10, 3), np.int64)
+        out = np.array([7, 0])  # tallies are added into
         with threads.limit(n_threads):
-            count = threads.each_block(95, lambda b, lo, hi, seen=seen: seen.append((b, lo, hi)))
-        assert count == 10
-        assert sorted(seen) == [(b, 10 * b, min(95, 10 * b + 10)) for b in range(10)]
+            kernels._in_blocks(_take_blocks, 95, (seen,), out)
+        assert seen.tolist() == [[10 * b, min(95, 10 * b + 10), 1] for b in range(10)]
+        assert out.tolist() == [7 + 95, 10]
     assert [threads.n_blocks(n) for n in (0, 10, 11)] == [1, 1, 2]
+    with pytest.raises(TypeError, match="integer tallies only"):
+        kernels._in_blocks(_take_blocks, 95, (seen,), np.zeros(2))
 
 
 def test_limit_is_per_thread_and_restored(monkeypatch):
@@ -47,20 +63,21 @@ def test_limit_is_per_thread_and_restored(monkeypatch):
 
 
 def _worker_threads(_: int) -> tuple[int, int]:
-    """The worker's thread count, and blocks done on two threads (the pool forked along)."""
+    """The worker's thread count, and parts done on two threads (the pool forked along)."""
     n = threads.threads()
     threads.set_threads(2)
+    done: list[int] = []
     try:
-        return n, threads.each_block(100, lambda b, lo, hi: None)
+        threads.each_part(10, done.append)
+        return n, len(done)
     finally:
         threads.set_threads(n)
 
 
-def test_process_pool_workers_use_one_thread_and_survive_fork(monkeypatch):
+def test_process_pool_workers_use_one_thread_and_survive_fork():
     # The parent has used its thread pool before forking: the children must not hang on it.
-    monkeypatch.setattr(threads, "BLOCK", 10)
     with threads.limit(2):
-        threads.each_block(100, lambda b, lo, hi: None)
+        threads.each_part(10, lambda k: None)
     with process_pool(2) as pool:
         assert list(pool.map(_worker_threads, range(2), timeout=60)) == [(1, 10), (1, 10)]
 

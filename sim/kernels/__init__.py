@@ -23,9 +23,11 @@ sources changed (``_drop_stale_cache``).
 
 Work whose rows do not depend on each other runs on threads over fixed blocks of rows
 (``sim.threads``): such a kernel is a Python function that runs a ``nogil`` numba
-``_..._block(lo, hi, ...)`` on every block through ``_in_blocks``, each block adding into its
-own partial tallies, added up in block order, so results are the same for any thread count.
-First come, first served stays sequential, in row order (docs/performance.md section 10).
+``_..._block(work, ...)`` once on each thread through ``_in_blocks``; each call takes blocks
+(``next_block``) until none is left and runs ``_..._rows(lo, hi, ...)`` on each. Integer
+tallies go to the thread's own part, float sums and listed rows by block, added up in block
+order, so results are the same for any thread count. First come, first served stays
+sequential, in row order (docs/performance.md section 10).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ from sim.kernels.base import (
     _served,
     _stream_key,
     _uniform,
+    next_block,
     stream_key,
     uniforms,
     visits,

@@ -165,40 +165,65 @@ def uniforms(key: np.uint64, n: int, j: int) -> np.ndarray:
     return out
 
 
-def _in_blocks(kernel, n: int, args: tuple, out=None) -> np.ndarray | None:
-    """``kernel(lo, hi, *args[, part])`` on every block of rows (``sim.threads``); the parts
-    are then added into ``out`` in block order. Returns what each block's call returned.
+def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
+    """``kernel(work, *args[, part])`` once on each of up to ``threads()`` threads; each call
+    takes blocks of rows (``sim.threads``) with ``next_block(work)`` until none is left.
 
-    ``out`` is an array, a NamedTuple of arrays or None; ``part`` is block ``b``'s own zeroed
-    copy of it, so threads never share a tally and float sums do not depend on the thread
-    count. Kernels that list rows return how many they listed (``_listed``), an int or a
-    tuple of ints per block.
+    One call a thread, not a call a block: a call from Python costs microseconds, and with
+    calls per block the blocks could not be small enough to share the rows evenly between
+    threads (docs/performance.md, "Blocks taken inside the kernels"). ``out`` (an array or
+    a NamedTuple of arrays) holds integer tallies: each thread adds into its own zeroed
+    ``part`` of the same shape, and the parts are added up (integer sums do not depend on
+    the order of addition). Per-block results (rows listed, float sums) are the kernel's
+    to index by block; the caller adds float sums up in block order, so they come out the
+    same for any thread count.
     """
     arrays = () if out is None else tuple(out) if isinstance(out, tuple) else (out,)
+    if any(a.dtype.kind == "f" for a in arrays):
+        raise TypeError("_in_blocks adds up integer tallies only: float sums go by block")
     count = threads.n_blocks(n)
-    if count == 1 and not any(np.count_nonzero(a) for a in arrays if a.dtype.kind == "f"):
-        # One block adding into zeroed float outputs: its sums are the outputs, so it writes
-        # them directly (the same numbers; small runs skip the copies, ~10 us a call).
-        # Integer sums do not depend on the order of addition: those outputs need no check.
-        got = kernel(0, n, *args, *(() if out is None else (out,)))
-        return None if got is None else np.array([got], np.int64)
-    parts = [np.zeros((count, *a.shape), a.dtype) for a in arrays]
-    returned = [None] * count
+    work = np.array([0, count, threads.BLOCK, n], np.int64)
+    helpers = min(threads.threads(), count)
+    if helpers == 1:  # one thread: it adds into ``out`` directly
+        kernel(work, *args, *(() if out is None else (out,)))
+        return
+    parts = [np.zeros((helpers, *a.shape), a.dtype) for a in arrays]
 
-    def block(b: int, lo: int, hi: int) -> None:
-        mine = [part[b] for part in parts]
+    def run(t: int) -> None:
+        mine = [part[t] for part in parts]
         if out is not None:
             mine = [type(out)(*mine) if isinstance(out, tuple) else mine[0]]
-        returned[b] = kernel(lo, hi, *args, *mine)
+        kernel(work, *args, *mine)
 
-    threads.each_block(n, block)
+    threads.each_part(helpers, run)
     for a, part in zip(arrays, parts, strict=True):
-        if a.dtype.kind == "f":  # float sums block by block, in block order
-            for b in range(count):
-                a += part[b]
-        else:  # integer sums are exact in any order: one call
-            a += part.sum(axis=0)
-    return np.array(returned, np.int64) if returned[0] is not None else None
+        a += part.sum(axis=0)
+
+
+@intrinsic
+def _take_next(typingctx, work):
+    """Atomically add 1 to ``work[0]`` and return its value before (threads share ``work``)."""
+    sig = types.int64(work)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary,
+                                       [context.get_constant(types.intp, 0)])
+        return builder.atomic_rmw("add", ptr, ir.Constant(ir.IntType(64), 1), "monotonic")
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def next_block(work):
+    """The next block of rows no thread has taken, as (block, lo, hi); block -1 when all are
+    taken. ``work``: int64[4] of ``_in_blocks``: next block, blocks, rows a block, rows."""
+    b = _take_next(work)
+    if b >= work[1]:
+        return -1, 0, 0
+    lo = b * work[2]
+    return b, lo, min(work[3], lo + work[2])
 
 
 @intrinsic

@@ -37,7 +37,7 @@ from sim.codes import (
     SVC_NONE,
     WEEKS_PER_YEAR,
 )
-from sim.kernels.base import _in_blocks, _served
+from sim.kernels.base import _in_blocks, _served, next_block
 from sim.kernels.integration import (
     _PERMANENT,
     MF_NETWORK,
@@ -181,9 +181,22 @@ def weekly_dims(status, housing, muni, employment, svc_state, skill, arrival_wee
 
 
 @njit(cache=True, nogil=True)
-def _weekly_dims_block(lo, hi, status, housing, muni, employment, svc_state, skill, arrival_week,
+def _weekly_dims_block(work, status, housing, muni, employment, svc_state, skill, arrival_week,
                        dims, week, adjust, tb):
-    """``weekly_dims`` of rows lo:hi, in pieces that stay in cache."""
+    """``weekly_dims`` of the blocks of rows this call takes (``next_block``), in pieces that
+    stay in cache."""
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            return
+        _weekly_dims_rows(lo, hi, status, housing, muni, employment, svc_state, skill,
+                          arrival_week, dims, week, adjust, tb)
+
+
+@njit(cache=True)
+def _weekly_dims_rows(lo, hi, status, housing, muni, employment, svc_state, skill, arrival_week,
+                      dims, week, adjust, tb):
+    """``_weekly_dims_block`` of rows lo:hi."""
     for c0 in range(lo, hi, 1 << CHUNK_SHIFT):
         c1 = min(hi, c0 + (1 << CHUNK_SHIFT))
         new = targets(np.arange(c0, c1), status, housing, muni, employment, svc_state, skill,
@@ -317,9 +330,10 @@ def settle_plan(week, slices, settle_all, epoch, chunk_slice):
 
 
 @njit(cache=True)
-def take_changes(sums, status_sums, hist, ring, rebuild, changes):
+def take_changes(sums, status_sums, hist, ring, rebuild, changes, powers, epoch, week):
     """Add a pass's ``changes`` (SettleOut) into the kept arrays (the slices settled whole
-    start from nothing), then zero ``changes`` for the next pass."""
+    start from nothing), zero ``changes`` for the next pass and return ``kept_totals`` at
+    the end of ``week`` (one call: a small run's week is mostly such fixed costs)."""
     for j in range(rebuild.shape[0]):
         if rebuild[j]:
             sums[j] = 0.0
@@ -332,6 +346,7 @@ def take_changes(sums, status_sums, hist, ring, rebuild, changes):
     changes.status_sums[...] = 0.0
     changes.hist[...] = 0
     changes.ring[...] = 0
+    return kept_totals(sums, status_sums, powers, epoch, week)
 
 
 @njit(cache=True)

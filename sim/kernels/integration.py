@@ -29,6 +29,7 @@ from sim.kernels.base import (
     _mix,
     _served,
     _uniform,
+    next_block,
     visits,
 )
 
@@ -120,10 +121,11 @@ def _job_chance_max(p, features, q_emp, by_age):
 
 
 @njit(cache=True, nogil=True)
-def _integration_block(lo, hi, status, housing, muni, employment, skill, language, age,
+def _integration_block(work, status, housing, muni, employment, skill, language, age,
                        svc_state, key, p, features, quality, by_age, out_jobs):
-    """Language and jobs, one week, rows lo:hi (the five dimensions are settled at the end
-    of the week from the situation then: ``sim.kernels.dims``).
+    """Language and jobs, one week, in the blocks of rows this call takes (``next_block``;
+    the five dimensions are settled at the end of the week from the situation then:
+    ``sim.kernels.dims``).
 
     Args:
         features: float64[m, N_MF] (labour demand, network density, sentiment, access
@@ -135,10 +137,23 @@ def _integration_block(lo, hi, status, housing, muni, employment, skill, languag
         out_jobs: int64[m, 2] tallies: first jobs found, matched jobs found.
     """
     q_lang, q_emp = integration_tables(p, features, quality)[:2]
+    p_max = _job_chance_max(p, features, q_emp, by_age)
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            return
+        _integration_rows(lo, hi, status, housing, muni, employment, skill, language, age,
+                          svc_state, key, p, features, by_age, q_lang, q_emp, p_max, out_jobs)
+
+
+@njit(cache=True)
+def _integration_rows(lo, hi, status, housing, muni, employment, skill, language, age,
+                      svc_state, key, p, features, by_age, q_lang, q_emp, p_max, out_jobs):
+    """``_integration_block`` of rows lo:hi (``q_*``: ``integration_tables``; ``p_max``:
+    ``_job_chance_max``)."""
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
     # picked at the highest weekly chance of any (``visits``, from the block's own stream),
     # and each keeps its own chance over that (thinning), so most rows take no draw.
-    p_max = _job_chance_max(p, features, q_emp, by_age)
     candidates = visits(_mix(key ^ np.uint64(lo)), p_max, hi - lo) + np.uint64(lo)
     next_k = 0
     next_i = candidates[0] if candidates.shape[0] > 0 else np.uint64(hi)

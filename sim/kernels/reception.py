@@ -22,6 +22,7 @@ from sim.kernels.base import (
     _in_blocks,
     _listed,
     _uniform,
+    next_block,
     row_buffer,
     visits,
 )
@@ -58,7 +59,8 @@ def step_reception(housing, muni, shelter_week, week, key, p, beds, interim_plac
     # housing, and the rows sleeping rough (listed in row order).
     placed = np.zeros((beds.shape[0], 2), np.int64)
     seekers = row_buffer("reception seekers", n)
-    found = _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers), placed)
+    found = np.zeros(threads.n_blocks(n), np.int64)
+    _in_blocks(_sleeping_block, n, (housing, muni, shelter_week, week, seekers, found), placed)
     _place_seekers(_listed(seekers, found, threads.BLOCK), housing, muni, shelter_week, week,
                    beds, interim_places, overflow_places, capped, placed, out_occupancy)
 
@@ -75,7 +77,19 @@ def _housing_losses(housing, key, p):
 
 
 @njit(cache=True, nogil=True)
-def _sleeping_block(lo, hi, housing, muni, shelter_week, week, seekers, out_placed):
+def _sleeping_block(work, housing, muni, shelter_week, week, seekers, found, out_placed):
+    """``_sleeping_rows`` of the blocks of rows this call takes (``next_block``), block
+    ``b`` listing ``found[b]`` rows."""
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            return
+        found[b] = _sleeping_rows(lo, hi, housing, muni, shelter_week, week, seekers,
+                                  out_placed)
+
+
+@njit(cache=True)
+def _sleeping_rows(lo, hi, housing, muni, shelter_week, week, seekers, out_placed):
     """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``)
     and record the week as their ``shelter_week``, list those sleeping rough in
     ``seekers[lo:]`` and return how many."""

@@ -29,6 +29,7 @@ from sim.codes import (
 from sim.kernels.base import (
     _in_blocks,
     _uniform,
+    next_block,
     row_buffer,
 )
 
@@ -155,18 +156,17 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         francophone, match_fr = np.zeros(n, np.int8), match
     if out_misreferred_fr is None:
         out_misreferred_fr = np.zeros(hours.shape[0])
-    eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
-    p_lapse = _lapse_table(req, out_eligibility)
-    open_ = _open_pools(hours, hours_per_week)
+    p_lapse, open_ = _pool_tables(hours, eligible, awf, hours_per_week, req, out_eligibility)
     # unsigned rows: no negative-index checks
     busy, busy_code = row_buffer("services busy", n), row_buffer("services busy code", n)
     waiting = row_buffer("services waiting", n)
     waiting_code = row_buffer("services waiting code", n)
     listed_by_city = np.zeros(hours.shape[0], np.int64)
-    found = _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni,
-                                            week, key, req, p_lapse, out_eligibility, open_,
-                                            busy, busy_code, waiting, waiting_code),
-                       RequestsOut(out_requests, listed_by_city))
+    found = np.zeros((threads.n_blocks(n), 2), np.int64)
+    _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni, week, key,
+                                    req, p_lapse, out_eligibility, open_, busy, busy_code,
+                                    waiting, waiting_code, found),
+               RequestsOut(out_requests, listed_by_city))
     lists = ServiceLists(busy, busy_code, found[:, 0], waiting, waiting_code, found[:, 1],
                          threads.BLOCK)
     group_of, n_groups = np.zeros(hours.shape[0], np.int64), 1
@@ -239,6 +239,14 @@ def _serve_cities(g, group_of, lists, open_, svc_state, svc_week, status, muni, 
 
 
 @njit(cache=True)
+def _pool_tables(hours, eligible, awf, hours_per_week, req, out_eligibility):
+    """The pools' ``eligibility_classes`` (into ``out_eligibility``), lapse chances and open
+    pools (``_lapse_table``, ``_open_pools``), in one call from Python."""
+    eligibility_classes(hours, eligible, awf, hours_per_week, out_eligibility)
+    return _lapse_table(req, out_eligibility), _open_pools(hours, hours_per_week)
+
+
+@njit(cache=True)
 def _lapse_table(req, out_eligibility):
     """p_lapse[m, s, status]: a waiting request's weekly lapse chance."""
     n_muni = out_eligibility.shape[0]
@@ -262,9 +270,24 @@ def _open_pools(hours, hours_per_week):
 
 
 @njit(cache=True, nogil=True)
-def _requests_block(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
+def _requests_block(work, svc_state, svc_week, status, age, housing, muni, week, key, req,
                     p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
-                    out):
+                    found, out):
+    """``_requests_rows`` of the blocks of rows this call takes (``next_block``), block ``b``
+    listing ``found[b]`` rows (busy, waiting)."""
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            return
+        found[b, 0], found[b, 1] = _requests_rows(
+            lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req, p_lapse,
+            out_eligibility, open_, busy, busy_code, waiting, waiting_code, out)
+
+
+@njit(cache=True)
+def _requests_rows(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
+                   p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
+                   out):
     """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
     listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
     hours: a superset, pass 2 checks again) in ``waiting[lo:]``, with their codes

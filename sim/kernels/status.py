@@ -24,6 +24,7 @@ from sim.kernels.base import (
     _in_blocks,
     _listed,
     _uniform,
+    next_block,
     row_buffer,
     visits,
 )
@@ -71,8 +72,9 @@ def step_status(status, housing, status_due, arrival_week, week, key, p, claims_
     n = status.shape[0]
     _emigration(housing, key, p, out_events)
     claims = row_buffer("status claims", n)
-    found = _in_blocks(_status_block, n, (status, housing, status_due, week, key, p,
-                                          claims_quota, claims), out_events)
+    found = np.zeros(threads.n_blocks(n), np.int64)
+    _in_blocks(_status_block, n, (status, housing, status_due, week, key, p, claims_quota,
+                                  claims, found), out_events)
     _decide_claims(_listed(claims, found, threads.BLOCK), status, housing, status_due,
                    arrival_week, key, p, claims_quota, acceptance, out_events)
 
@@ -87,10 +89,23 @@ def _emigration(housing, key, p, out_events):
 
 
 @njit(cache=True, nogil=True)
-def _status_block(lo, hi, status, housing, status_due, week, key, p, claims_quota, claims,
-                  out_events):
-    """Regularization and permit events of rows lo:hi; lists the asylum claims to decide
-    in ``claims[lo:]`` and returns how many."""
+def _status_block(work, status, housing, status_due, week, key, p, claims_quota, claims,
+                  found, out_events):
+    """Regularization and permit events of the blocks of rows this call takes
+    (``next_block``); lists block ``b``'s asylum claims to decide in ``claims[lo:]``,
+    ``found[b]`` of them."""
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            return
+        found[b] = _status_rows(lo, hi, status, housing, status_due, week, key, p,
+                                claims_quota, claims, out_events)
+
+
+@njit(cache=True)
+def _status_rows(lo, hi, status, housing, status_due, week, key, p, claims_quota, claims,
+                 out_events):
+    """``_status_block`` of rows lo:hi; returns how many claims it listed."""
     listed = 0
     for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
         if housing[i] == DEPARTED:

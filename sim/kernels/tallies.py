@@ -24,8 +24,10 @@ from sim.codes import (
     SVC_WAITING,
     YOUTH,
 )
+from sim import threads
 from sim.kernels.base import (
     _in_blocks,
+    next_block,
     prefetch,
     row_buffer,
 )
@@ -83,32 +85,66 @@ class TallyParams(NamedTuple):
     settle: Settle
 
 
+class _Counts(NamedTuple):
+    """The integer arrays of ``TallyOut``: each thread adds into its own (``_in_blocks``)."""
+
+    counts: np.ndarray
+    services: np.ndarray
+    status_count: np.ndarray
+    misc: np.ndarray
+    homeless: np.ndarray
+    waiting_by: np.ndarray
+    hist: np.ndarray
+    ring: np.ndarray
+
+
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
           shelter_week, age, dim_columns, p, out):
     """One pass over all migrants for the weekly outputs of MODEL.md section 6, settling the
     integration dimensions of the rows whose situation changed or whose slice is due
     (``sim.kernels.dims``).
 
-    Block by block on threads (``sim.threads``): each block sums its rows in row order,
-    and the blocks' sums are added in block order.
+    Block by block on threads (``sim.threads``): each block sums its rows in row order;
+    the float sums of the settled rows are kept by block and added in block order, so they
+    come out the same for any thread count.
 
     Args:
         dim_columns: DimColumns. p: TallyParams. out: TallyOut, added into.
     """
     n = status.shape[0]
+    count = threads.n_blocks(n)
+    if count == 1:  # one block: its float sums go straight into ``out``
+        sums, status_sums = out.sums[None], out.status_sums[None]
+    else:
+        sums = np.zeros((count, *out.sums.shape))
+        status_sums = np.zeros((count, *out.status_sums.shape))
     _in_blocks(_tally_block, n, (
         status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
-        shelter_week, age, dim_columns, row_buffer("settle", n), p), out)
+        shelter_week, age, dim_columns, row_buffer("settle", n), p, sums, status_sums),
+        _Counts(out.counts, out.services, out.status_count, out.misc, out.homeless,
+                out.waiting_by, out.hist, out.ring))
+    if count > 1:
+        _add_in_order(out.sums, sums)
+        _add_in_order(out.status_sums, status_sums)
+
+
+@njit(cache=True)
+def _add_in_order(total, by_block):
+    """Add ``by_block[0]``, ``by_block[1]``, ... into ``total``, in that order."""
+    for b in range(by_block.shape[0]):
+        total += by_block[b]
 
 
 @njit(cache=True, nogil=True)
-def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
-                 arrival_week, shelter_week, age, dc, rows, p, out):
-    """``tally`` of rows lo:hi, added into ``out``; the rows to settle are listed in
-    ``rows[lo:]`` and settled chunk by chunk."""
+def _tally_block(work, status, housing, muni, origin, employment, svc_state, svc_week,
+                 arrival_week, shelter_week, age, dc, rows, p, sums, status_sums, out):
+    """``tally`` of the blocks of rows this call takes (``next_block``), added into ``out``
+    (``_Counts``) and, for the float sums of block ``b``, ``sums[b]`` and
+    ``status_sums[b]``; the rows to settle are listed in ``rows[lo:]`` and settled chunk by
+    chunk."""
     # People by (city, status, combination of the four service states): one count a row
     # instead of twelve; the waiting (also by eligibility class) and in-service counts per
-    # service are read off it afterwards. In the same way the employment, age and
+    # service are read off it at the end. In the same way the employment, age and
     # still-here counts are one count a row in a small table (by age, job, recency and
     # whether an arrival of the run is still in the city of arrival), read off at the end.
     n_muni = out.counts.shape[0]
@@ -116,6 +152,37 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
     # 8 age + 4 employed + 2 recent (core age) + still where they arrived (in the run)
     people = np.zeros((n_muni, 8 * N_AGE), np.int64)
     homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
+    while True:
+        b, lo, hi = next_block(work)
+        if b < 0:
+            break
+        _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
+                    arrival_week, shelter_week, age, dc, rows, p,
+                    SettleOut(sums[b], status_sums[b], out.hist, out.ring), out, combos,
+                    people, homeless)
+    _read_off(people, homeless, p, out)
+    for m in range(combos.shape[0]):
+        for s in range(combos.shape[1]):
+            if out.counts[m, s].sum() == out.counts[m, s, DEPARTED]:
+                continue  # nobody of this status here in this call's blocks
+            for code in range(256):
+                c = combos[m, s, code]
+                if c == 0:
+                    continue
+                out.status_count[s] += c
+                for sv in range(N_SERVICE):
+                    st = (code >> (2 * sv)) & 3
+                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
+                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
+                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+
+
+@njit(cache=True)
+def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
+                arrival_week, shelter_week, age, dc, rows, p, settle_out, out, combos, people,
+                homeless):
+    """Rows lo:hi of ``_tally_block``, counted into ``out`` and its tables; the settled
+    rows' changes go to ``settle_out``."""
     # The rows to settle are settled chunk by chunk, while the chunk's columns are in cache.
     c1 = lo
     while c1 < hi:
@@ -167,27 +234,12 @@ def _tally_block(lo, hi, status, housing, muni, origin, employment, svc_state, s
                                & (p.week - sh < p.window))
         if found:
             settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, dc,
-                        p.settle, SettleOut(out.sums, out.status_sums, out.hist, out.ring))
-    _read_off(people, homeless, p, out)
-    for m in range(combos.shape[0]):
-        for s in range(combos.shape[1]):
-            if out.counts[m, s].sum() == out.counts[m, s, DEPARTED]:
-                continue  # nobody of this status here in this block (most, in small runs)
-            for code in range(256):
-                c = combos[m, s, code]
-                if c == 0:
-                    continue
-                out.status_count[s] += c
-                for sv in range(N_SERVICE):
-                    st = (code >> (2 * sv)) & 3
-                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
-                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
-                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+                        p.settle, settle_out)
 
 
 @njit(cache=True)
 def _read_off(people, homeless, p, out):
-    """``out.misc`` and ``out.homeless`` from the block's small tables (integer sums: the
+    """``out.misc`` and ``out.homeless`` from a call's small tables (integer sums: the
     order of addition does not matter)."""
     for m in range(people.shape[0]):
         for a in range(N_AGE):
