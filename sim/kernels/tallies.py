@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim import threads
 from sim.codes import (
     CHILD,
     CORE,
@@ -24,7 +25,6 @@ from sim.codes import (
     SVC_WAITING,
     YOUTH,
 )
-from sim import threads
 from sim.kernels.base import (
     _in_blocks,
     next_block,
