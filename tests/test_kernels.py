@@ -525,6 +525,17 @@ def test_visits_picks_each_row_with_the_chance_in_row_order():
     assert not np.array_equal(rows[:100], kernels.visits(key(PROC_MOVES, 10), 0.3, 100_000)[:100])
 
 
+def test_visits_between_cuts_the_same_chain():
+    k = key(PROC_MOVES, 9)
+    rows = kernels.visits(k, 0.05, 50_000)
+    for lo, hi in ((0, 50_000), (0, 1), (1000, 1024), (12_345, 40_000), (49_990, 50_000),
+                   (300, 300)):
+        cut = kernels.visits_between(k, 0.05, 50_000, lo, hi)
+        np.testing.assert_array_equal(cut, rows[(rows >= lo) & (rows < hi)])
+    assert kernels.visits_between(k, 0.0, 100, 0, 100).tolist() == []
+    assert kernels.visits_between(k, 1.0, 10, 3, 6).tolist() == [3, 4, 5]
+
+
 def test_emigration_picks_each_present_person_with_the_weekly_chance():
     """Emigration picks rows by geometric gaps: 2% of 100,000 present people (SD 44),
     none of the 100,000 already departed rows in between, evenly over the rows."""

@@ -15,7 +15,16 @@ from conftest import scenario
 from numba import njit
 
 from sim import kernels, threads
-from sim.codes import DEPARTED, ELIGIBILITY, N_AGE, N_DIM, N_HOUSING, N_SERVICE, N_STATUS
+from sim.codes import (
+    DEPARTED,
+    DIMENSIONS,
+    ELIGIBILITY,
+    N_AGE,
+    N_DIM,
+    N_HOUSING,
+    N_SERVICE,
+    N_STATUS,
+)
 from sim.dim_sums import DimensionSums
 from sim.runner import MUNICIPAL_TABLE, TOTALS_TABLE, process_pool, simulate
 
@@ -207,6 +216,28 @@ def test_results_do_not_depend_on_the_thread_limit(monkeypatch):
     assert threaded.municipalities.equals(single.municipalities)
     assert threaded.record["migrant_agents"] > 1000  # several blocks of 200 rows
     assert [threaded.record["threads"], single.record["threads"]] == [2, 1]
+
+
+def test_results_do_not_depend_on_the_block_size_but_in_the_last_bits_of_the_dimensions(
+        monkeypatch):
+    """The job events' visits come in fixed streams of rows, not per block: the block size
+    changes only the order in which the settled dimensions' float sums are added."""
+    sc = scenario({"run": {"weeks": 30}})
+    by_block = {}
+    for block in (200, 2**40):
+        monkeypatch.setattr(threads, "BLOCK", block)
+        with threads.limit(1):
+            by_block[block] = simulate(sc)
+    small, whole = by_block[200], by_block[2**40]
+    assert small.record["migrant_agents"] > 1000  # several blocks of 200 rows
+    dims = [c for c in whole.totals.columns
+            if c in ("integration_index", "cost_per_integration_point", *DIMENSIONS)
+            or c.startswith("index_")]
+    assert "integration_index" in dims
+    other = [c for c in whole.totals.columns if c not in dims]
+    assert small.totals[other].equals(whole.totals[other])
+    np.testing.assert_allclose(small.totals[dims].to_numpy(float),
+                               whole.totals[dims].to_numpy(float), rtol=1e-12)
 
 
 def test_threads_option_of_reception_run(tmp_path, monkeypatch):

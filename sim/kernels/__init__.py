@@ -85,6 +85,7 @@ from sim.kernels.base import (
     stream_key,
     uniforms,
     visits,
+    visits_between,
 )
 from sim.kernels.dims import (
     _HOUSED_BY_HOUSING,

@@ -87,19 +87,29 @@ def visits(key: np.uint64, p: float, n: int) -> np.ndarray:
     costs about ``p * n`` draws instead of ``n``. Gap ``k`` of a pass is draw ``_GAP_SLOT``
     of "row" ``k``. A kernel keeps a picked row with its own chance over ``p`` (thinning).
     """
+    return visits_between(key, p, n, 0, n)
+
+
+@njit(cache=True)
+def visits_between(key: np.uint64, p: float, n: int, lo: int, hi: int) -> np.ndarray:
+    """The rows ``lo <= i < hi`` of ``visits(key, p, n)``: the same chain of gaps, cut (its
+    draws before ``lo`` are made and passed over)."""
     # Unsigned rows: kernels then index with them without a check for negative indices.
-    picked = np.empty(n, np.uint64)  # pages never written are never touched
+    picked = np.empty(max(0, hi - lo), np.uint64)  # pages never written are never touched
     if p <= 0.0:
         return picked[:0]
     log_q = np.log1p(-min(p, 1.0))  # -inf for p = 1: every gap is 0
     count = 0
+    k = 0
     i = -1
     while True:
-        i += _gap_step(key, count, p, log_q, n)
-        if i >= n:
+        i += _gap_step(key, k, p, log_q, n)
+        k += 1
+        if i >= hi:
             return picked[:count]
-        picked[count] = i
-        count += 1
+        if i >= lo:
+            picked[count] = i
+            count += 1
 
 
 @njit(cache=True, nogil=True)

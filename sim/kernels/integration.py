@@ -31,6 +31,7 @@ from sim.kernels.base import (
     _uniform,
     next_block,
     visits,
+    visits_between,
 )
 
 
@@ -152,9 +153,9 @@ def _integration_rows(lo, hi, status, housing, muni, employment, skill, language
     """``_integration_block`` of rows lo:hi (``q_*``: ``integration_tables``; ``p_max``:
     ``_job_chance_max``)."""
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
-    # picked at the highest weekly chance of any (``visits``, from the block's own stream),
-    # and each keeps its own chance over that (thinning), so most rows take no draw.
-    candidates = visits(_mix(key ^ np.uint64(lo)), p_max, hi - lo) + np.uint64(lo)
+    # picked at the highest weekly chance of any (``_job_candidates``), and each keeps its
+    # own chance over that (thinning), so most rows take no draw.
+    candidates = _job_candidates(key, p_max, status.shape[0], lo, hi)
     next_k = 0
     next_i = candidates[0] if candidates.shape[0] > 0 else np.uint64(hi)
     for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
@@ -193,6 +194,27 @@ def _integration_rows(lo, hi, status, housing, muni, employment, skill, language
                     p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
                 employment[i] = MATCHED_JOB
                 out_jobs[m, 1] += 1
+
+
+JOB_STREAM_ROWS = 1 << 16  # rows of one stream of job-event visits, whatever the blocks
+
+
+@njit(cache=True)
+def _job_candidates(key, p_max, n, lo, hi):
+    """The rows lo:hi (of ``n``) picked at the weekly chance ``p_max``: every
+    ``JOB_STREAM_ROWS`` rows from row 0 draw their own ``visits``, so the picks do not
+    depend on how the rows are cut into blocks (``sim.threads.BLOCK``)."""
+    out = np.empty(hi - lo, np.uint64)
+    count = 0
+    start = lo - lo % JOB_STREAM_ROWS
+    while start < hi:
+        rows = min(n, start + JOB_STREAM_ROWS) - start
+        got = visits_between(_mix(key ^ np.uint64(start)), p_max, rows, max(lo, start) - start,
+                             min(hi, start + rows) - start)
+        out[count:count + got.shape[0]] = got + np.uint64(start)
+        count += got.shape[0]
+        start += JOB_STREAM_ROWS
+    return out[:count]
 
 
 def step_integration(status, housing, muni, employment, skill, language, age, svc_state, key, p,
