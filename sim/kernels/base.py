@@ -195,7 +195,7 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
     work = np.array([0, count, threads.BLOCK, n], np.int64)
     helpers = min(threads.threads(), count)
     if helpers == 1:  # one thread: it adds into ``out`` directly
-        kernel(work, *args, *(() if out is None else (out,)))
+        threads.each_part(1, lambda _: kernel(work, *args, *(() if out is None else (out,))))
         return
     parts = [np.zeros((helpers, *a.shape), a.dtype) for a in arrays]
 
