@@ -1312,6 +1312,27 @@ def _random_services_case(rng: np.random.Generator):
     return pop, week, hours, eligible, awf, hours_per_week, duration, requests
 
 
+def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
+    from sim.kernels.services import _screen_requests
+
+    n, asylum, economic = 7, 3, 0
+    svc_state = np.zeros((n, 4), np.int8)
+    svc_week = np.full((n, 4), asylum, np.int16)  # went without under the present status
+    status = np.full(n, asylum, np.int8)
+    housing = np.full(n, SHELTER, np.int8)
+    svc_state[1, 2] = SVC_WAITING  # a waiting request
+    svc_state[2, 0] = SVC_IN_SERVICE  # a client
+    svc_week[3, 3] = economic  # went without as an economic immigrant: asks again
+    svc_state[4, :] = SVC_DONE  # all done: nothing to check
+    svc_state[5, 1], housing[5] = SVC_WAITING, DEPARTED  # departed: never listed
+    svc_state[6, 1] = SVC_WAITING
+    screened = np.zeros(n, np.uint32)
+    found = _screen_requests(0, n, svc_state, svc_week, status, housing, screened)
+    assert screened[:found].tolist() == [1, 2, 3, 6]
+    assert _screen_requests(2, 5, svc_state, svc_week, status, housing, screened) == 2
+    assert screened[:2].tolist() == [2, 3]
+
+
 @pytest.mark.parametrize(("block", "rows_per_block", "n_threads"),
                          [(0, None, 1), (1, None, 1), (2, 3, 2), (3, 2, 3)])
 def test_services_match_naive_twin_on_random_cases(block, rows_per_block, n_threads,
