@@ -1313,7 +1313,7 @@ def _random_services_case(rng: np.random.Generator):
 
 
 def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
-    from sim.kernels.services import _screen_requests
+    from sim.kernels.requests import _screen_requests
 
     n, asylum, economic = 7, 3, 0
     svc_state = np.zeros((n, 4), np.int8)

@@ -14,7 +14,7 @@ Hot loops are single functions over scalars and arrays on purpose: passing array
 helper (inlined or not) or taking a row view (``arr[i]``) costs numba a reference count
 per call, several times the work of a row (docs/performance.md).
 
-One module per process (``status``, ``reception``, ``housing``, ``services``,
+One module per process (``status``, ``reception``, ``housing``, ``requests`` and ``services``,
 ``integration``, ``moves``, ``dims``, ``tallies``) over the shared random streams and blocks of rows
 (``base``); every name is re-exported here, so callers write ``kernels.step_status``. Numba's
 cache does not notice edits to jitted functions imported from another file (the helpers of
@@ -145,19 +145,21 @@ from sim.kernels.reception import (
     _sleeping_block,
     step_reception,
 )
-from sim.kernels.services import (
+from sim.kernels.requests import (
     _LAPSE_SLOT,
     _MATCH_SLOT,
     _REQUEST_SLOT,
     RequestParams,
     RequestsOut,
+    _lapse_table,
+    _requests_block,
+)
+from sim.kernels.services import (
     ServiceLists,
     _continuing,
     _funder_for,
-    _lapse_table,
     _open_pools,
     _pool_open,
-    _requests_block,
     _serve_cities,
     _serve_waiting,
     _update_servable,

@@ -1,4 +1,5 @@
-"""Process 5: requests, lapses and caseworker hours spent on waiting lists.
+"""Process 5: requests, lapses and caseworker hours spent on waiting lists (the requests
+pass itself: ``sim.kernels.requests``).
 
 Part of the numba core: see ``sim.kernels``.
 """
@@ -12,25 +13,27 @@ from numba import njit
 
 from sim import threads
 from sim.codes import (
-    DEPARTED,
     ELIG_NO_FUNDER,
     ELIG_NO_HOURS,
     ELIG_WITH_HOURS,
-    HOUSING_HELP,
     MUNICIPAL,
     N_FUNDER,
     N_SERVICE,
-    STABLE,
     SVC_DONE,
     SVC_IN_SERVICE,
-    SVC_NONE,
     SVC_WAITING,
 )
 from sim.kernels.base import (
     _in_blocks,
     _uniform,
-    next_block,
     row_buffer,
+)
+from sim.kernels.requests import (
+    _MATCH_SLOT,
+    RequestsOut,
+    _lapse_table,
+    _open_bits,
+    _requests_block,
 )
 
 
@@ -77,20 +80,6 @@ def eligibility_classes(hours, eligible, awf, hours_per_week, out):
                 out[m, s, status] = (ELIG_WITH_HOURS if _funder_for(
                     hours, m, s, status, eligible, awf, hours_per_week[s]) >= 0
                     else (ELIG_NO_HOURS if rules else ELIG_NO_FUNDER))
-
-
-class RequestParams(NamedTuple):
-    """How requests lapse and are made again (weekly chances; ``takeup`` per city)."""
-
-    lapse: np.ndarray  # float64[S] weekly lapse chance of a waiting request
-    lapse_unservable: float  # the chance where no funder with hours here may serve
-    takeup: np.ndarray  # float64[m, S] chance of asking after a change of status
-    may_ask: np.ndarray  # bool[age, S] services a person of each age band may ask for
-
-
-# Draw slots of step_services for service s: a lapse s, a new request N_SERVICE + s, whether
-# a referral fits 2 N_SERVICE + s.
-_LAPSE_SLOT, _REQUEST_SLOT, _MATCH_SLOT = 0, N_SERVICE, 2 * N_SERVICE
 
 
 def step_services(svc_state, svc_week, status, age, housing, muni, week, key, hours, eligible,
@@ -180,14 +169,6 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
         out_misreferred_fr))
 
 
-class RequestsOut(NamedTuple):
-    """What the requests pass adds up: requests lapsed and made (int64[m, S, 2]), rows
-    listed for either pass by city (int64[m]: the work of each city's passes)."""
-
-    requests: np.ndarray
-    listed: np.ndarray
-
-
 class ServiceLists(NamedTuple):
     """The rows the requests pass listed: block ``b`` listed ``found[b]`` rows from
     ``rows[b * block]`` (clients in service: busy; screened waiting: waiting), each with
@@ -202,12 +183,6 @@ class ServiceLists(NamedTuple):
     waiting_code: np.ndarray
     found_waiting: np.ndarray
     block: int
-
-
-@njit(cache=True, inline="always")
-def _open_bits(open_, m):
-    """Bit ``s`` set where pool (m, s) is open."""
-    return open_[m, 0] | (open_[m, 1] << 1) | (open_[m, 2] << 2) | (open_[m, 3] << 3)
 
 
 def city_groups(work: np.ndarray, n_groups: int) -> np.ndarray:
@@ -247,19 +222,6 @@ def _pool_tables(hours, eligible, awf, hours_per_week, req, out_eligibility):
 
 
 @njit(cache=True)
-def _lapse_table(req, out_eligibility):
-    """p_lapse[m, s, status]: a waiting request's weekly lapse chance."""
-    n_muni = out_eligibility.shape[0]
-    p_lapse = np.empty(out_eligibility.shape)
-    for m in range(n_muni):
-        for s in range(N_SERVICE):
-            for st in range(out_eligibility.shape[2]):
-                p_lapse[m, s, st] = (req.lapse[s] if out_eligibility[m, s, st] == ELIG_WITH_HOURS
-                                     else max(req.lapse[s], req.lapse_unservable))
-    return p_lapse
-
-
-@njit(cache=True)
 def _open_pools(hours, hours_per_week):
     """open_[m, s]: some funder of pool (m, s) still has a client's weekly hours."""
     open_ = np.zeros((hours.shape[0], N_SERVICE), np.bool_)
@@ -267,116 +229,6 @@ def _open_pools(hours, hours_per_week):
         for s in range(N_SERVICE):
             open_[m, s] = _pool_open(hours, m, s, hours_per_week[s])
     return open_
-
-
-@njit(cache=True, nogil=True)
-def _requests_block(work, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                    p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
-                    found, out):
-    """``_requests_rows`` of the blocks of rows this call takes (``next_block``), block ``b``
-    listing ``found[b]`` rows (busy, waiting)."""
-    while True:
-        b, lo, hi = next_block(work)
-        if b < 0:
-            return
-        found[b, 0], found[b, 1] = _requests_rows(
-            lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req, p_lapse,
-            out_eligibility, open_, busy, busy_code, waiting, waiting_code, out)
-
-
-_SCREEN_ROWS = 1024  # rows screened at a time (their list stays in cache)
-
-
-@njit(cache=True)
-def _requests_rows(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                   p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
-                   out):
-    """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
-    listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
-    hours: a superset, pass 2 checks again) in ``waiting[lo:]``, with their codes
-    (``ServiceLists``); ``out``: RequestsOut. Returns how many of each."""
-    listed = 0
-    listed_waiting = 0
-    # A screen first, without a branch a row (most rows have nothing to do: no request to
-    # check, no client in service), listing a piece's rows that have; then those rows.
-    screened = np.empty(_SCREEN_ROWS, np.uint32)
-    for p0 in range(lo, hi, _SCREEN_ROWS):
-        found = _screen_requests(p0, min(hi, p0 + _SCREEN_ROWS), svc_state, svc_week, status,
-                                 housing, screened)
-        for k in range(found):
-            i = np.uint64(screened[k])
-            st = status[i]
-            st0, st1 = svc_state[i, 0], svc_state[i, 1]
-            st2, st3 = svc_state[i, 2], svc_state[i, 3]
-            ask = _asks(st, st0, st1, st2, st3, svc_week[i, 0], svc_week[i, 1], svc_week[i, 2],
-                        svc_week[i, 3])
-            in_service = _serving(st0, st1, st2, st3)
-            m = muni[i]
-            if ask:
-                for s in range(N_SERVICE):
-                    state = svc_state[i, s]
-                    if state == SVC_WAITING:
-                        if (svc_week[i, s] < week
-                                and _uniform(key, i, _LAPSE_SLOT + s) < p_lapse[m, s, st]):
-                            svc_state[i, s] = SVC_NONE
-                            svc_week[i, s] = st
-                            out.requests[m, s, 0] += 1
-                    elif state == SVC_NONE and svc_week[i, s] != st:
-                        svc_week[i, s] = st
-                        if (out_eligibility[m, s, st] == ELIG_WITH_HOURS and req.may_ask[age[i], s]
-                                and (s != HOUSING_HELP or housing[i] != STABLE)
-                                and _uniform(key, i, _REQUEST_SLOT + s) < req.takeup[m, s]):
-                            svc_state[i, s] = SVC_WAITING
-                            svc_week[i, s] = week
-                            out.requests[m, s, 1] += 1
-            busy[lo + listed] = i
-            busy_code[lo + listed] = 16 * np.uint32(m) + (
-                (st0 == SVC_IN_SERVICE) | ((st1 == SVC_IN_SERVICE) << 1)
-                | ((st2 == SVC_IN_SERVICE) << 2) | ((st3 == SVC_IN_SERVICE) << 3))
-            listed += in_service
-            waits = ((svc_state[i, 0] == SVC_WAITING) | ((svc_state[i, 1] == SVC_WAITING) << 1)
-                     | ((svc_state[i, 2] == SVC_WAITING) << 2)
-                     | ((svc_state[i, 3] == SVC_WAITING) << 3))
-            waiting[lo + listed_waiting] = i
-            waiting_code[lo + listed_waiting] = 16 * np.uint32(m) + waits
-            on_open = (waits & _open_bits(open_, m)) != 0
-            listed_waiting += on_open
-            out.listed[m] += in_service + on_open
-    return listed, listed_waiting
-
-
-
-@njit(cache=True, inline="always")
-def _asks(st, st0, st1, st2, st3, w0, w1, w2, w3):
-    """Whether a row has a request to check: one waiting, or a service it went without
-    under another status than its present one."""
-    return ((st0 == SVC_WAITING) | ((st0 == SVC_NONE) & (w0 != st))
-            | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (w1 != st))
-            | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (w2 != st))
-            | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (w3 != st)))
-
-
-@njit(cache=True, inline="always")
-def _serving(st0, st1, st2, st3):
-    """Whether a row is a client in service of any service."""
-    return ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
-            | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
-
-
-@njit(cache=True)
-def _screen_requests(p0, p1, svc_state, svc_week, status, housing, screened):
-    """List in ``screened`` the rows p0:p1 present with a request to check or a client in
-    service; return how many (every row is written, kept if it qualifies)."""
-    found = 0
-    for i in range(np.uint64(p0), np.uint64(p1)):  # unsigned: no negative-index checks
-        st = status[i]
-        st0, st1 = svc_state[i, 0], svc_state[i, 1]
-        st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        screened[found] = i
-        found += (housing[i] != DEPARTED) & (
-            _asks(st, st0, st1, st2, st3, svc_week[i, 0], svc_week[i, 1], svc_week[i, 2],
-                  svc_week[i, 3]) | _serving(st0, st1, st2, st3))
-    return found
 
 
 @njit(cache=True)
