@@ -32,6 +32,7 @@ from sim.kernels import (
     PROC_HOUSING,
     PROC_MOVES,
     PROC_RECEPTION,
+    PROC_SERVICES,
     PROC_STATUS,
 )
 from sim.mesa_api import WeekCollector, with_params
@@ -76,6 +77,7 @@ class ReceptionModel(Money, Serving, Integrating, mesa.Model):
         super().__init__(seed=scenario.run.seed)
         self.scenario = scenario
         self.seed = scenario.run.seed
+        self._keys_week = -1  # the week ``_keys`` were made for (``_key``)
         self.scale = scenario.run.scale
         self.week = 0
         self.start_date = scenario.scenario.start_date
@@ -249,7 +251,11 @@ class ReceptionModel(Money, Serving, Integrating, mesa.Model):
         self.event_counts[kind] += 1
 
     def _key(self, process: int) -> np.uint64:
-        return kernels.stream_key(self.seed, self.week, process)
+        """This week's key of a process's random stream (the week's keys made at once)."""
+        if self._keys_week != self.week:
+            self._keys = kernels.stream_keys(self.seed, self.week, PROC_SERVICES + 1)
+            self._keys_week = self.week
+        return self._keys[process]
 
     # ------------------------------------------------------------------ the week
     def step(self) -> None:

@@ -30,8 +30,15 @@ import numba
 
 BLOCK = 1 << 16  # rows per block: fixed, so results do not depend on the thread count
 
+class _Local(threading.local):
+    """Per-thread settings; ``limit`` None: no limit of its own (a class default: reading a
+    missing attribute of a thread-local raises and catches inside, microseconds a call)."""
+
+    limit: int | None = None
+
+
 _threads = max(1, int(numba.config.NUMBA_NUM_THREADS))
-_local = threading.local()
+_local = _Local()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
@@ -47,21 +54,19 @@ def set_threads(n: int) -> None:
 
 def threads() -> int:
     """The number of threads a kernel called from this thread may use."""
-    return min(_threads, getattr(_local, "limit", _threads))
+    mine = _local.limit
+    return _threads if mine is None else min(_threads, mine)
 
 
 @contextlib.contextmanager
 def limit(n: int) -> Iterator[None]:
     """At most ``n`` threads for kernels called from this thread, inside the block."""
-    before = getattr(_local, "limit", None)
+    before = _local.limit
     _local.limit = max(1, n)
     try:
         yield
     finally:
-        if before is None:
-            del _local.limit
-        else:
-            _local.limit = before
+        _local.limit = before
 
 
 def n_blocks(n_rows: int) -> int:

@@ -83,6 +83,7 @@ from sim.kernels.base import (
     _uniform,
     next_block,
     stream_key,
+    stream_keys,
     uniforms,
     visits,
     visits_between,

@@ -60,6 +60,16 @@ def stream_key(seed: int, week: int, process: int) -> np.uint64:
     return np.uint64(_stream_key(seed, week, process))
 
 
+@njit(cache=True)
+def stream_keys(seed: int, week: int, processes: int) -> np.ndarray:
+    """``stream_key`` of processes 0 to ``processes - 1`` in one week (uint64[processes]:
+    one call a week instead of one a process; an element read from it is an ``np.uint64``)."""
+    out = np.empty(processes, np.uint64)
+    for p in range(processes):
+        out[p] = _stream_key(seed, week, p)
+    return out
+
+
 @njit(cache=True, inline="always")
 def _uniform(key: np.uint64, i: int, j: int) -> float:
     """Uniform [0, 1) draw number ``j`` of row ``i`` in the stream ``key``."""
