@@ -432,6 +432,12 @@ def test_stream_keys_do_not_collide_over_a_run_grid():
     assert len(keys) == 5 * 520 * 5
 
 
+def test_a_weeks_stream_keys_are_each_process_stream_key():
+    keys = kernels.stream_keys(7, 30, 9)
+    assert [int(k) for k in keys] == [int(kernels.stream_key(7, 30, p)) for p in range(9)]
+    assert type(keys[PROC_MOVES]) is np.uint64  # not an int64 that overflows
+
+
 # --------------------------------------------------------------------------- step_status
 
 
