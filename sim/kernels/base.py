@@ -204,10 +204,9 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
     count = threads.n_blocks(n)
     work = np.array([0, count, threads.BLOCK, n], np.int64)
     helpers = min(threads.threads(), count)
-    if helpers == 1:  # one thread: it adds into ``out`` directly
-        threads.each_part(1, lambda _: kernel(work, *args, *(() if out is None else (out,))))
-        return
-    parts = [np.zeros((helpers, *a.shape), a.dtype) for a in arrays]
+    # One thread adds into ``out`` itself (its part is a view of it).
+    parts = ([np.zeros((helpers, *a.shape), a.dtype) for a in arrays] if helpers > 1
+             else [a[None] for a in arrays])
 
     def run(t: int) -> None:
         mine = [part[t] for part in parts]
@@ -216,8 +215,9 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
         kernel(work, *args, *mine)
 
     threads.each_part(helpers, run)
-    for a, part in zip(arrays, parts, strict=True):
-        a += part.sum(axis=0)
+    if helpers > 1:
+        for a, part in zip(arrays, parts, strict=True):
+            a += part.sum(axis=0)
 
 
 @intrinsic

@@ -85,17 +85,10 @@ class TallyParams(NamedTuple):
     settle: Settle
 
 
-class _Counts(NamedTuple):
-    """The integer arrays of ``TallyOut``: each thread adds into its own (``_in_blocks``)."""
-
-    counts: np.ndarray
-    services: np.ndarray
-    status_count: np.ndarray
-    misc: np.ndarray
-    homeless: np.ndarray
-    waiting_by: np.ndarray
-    hist: np.ndarray
-    ring: np.ndarray
+# The integer arrays of ``TallyOut`` (all but the float sums of the settled rows): each thread
+# adds into its own (``_in_blocks``).
+_Counts = NamedTuple("_Counts", [(name, np.ndarray) for name in TallyOut._fields
+                                 if name not in ("sums", "status_sums")])
 
 
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
@@ -121,8 +114,7 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, arriva
     _in_blocks(_tally_block, n, (
         status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
         shelter_week, age, dim_columns, row_buffer("settle", n), p, sums, status_sums),
-        _Counts(out.counts, out.services, out.status_count, out.misc, out.homeless,
-                out.waiting_by, out.hist, out.ring))
+        _Counts(*(getattr(out, name) for name in _Counts._fields)))
     if count > 1:
         _add_in_order(out.sums, sums)
         _add_in_order(out.status_sums, status_sums)
