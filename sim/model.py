@@ -115,6 +115,7 @@ class ReceptionModel(Money, Serving, Integrating, mesa.Model):
                                        scenario.run.weeks)
         self.dim_sums = DimensionSums(scenario.run.dims_refresh_weeks, len(self.municipalities),
                                       scenario.integration.adjust_per_week, self.index_weights)
+        self.kept_counts = kernels.KeptCounts.empty(len(self.municipalities))  # the tally's
         self.week_stats: dict[str, Any] = {}
         # this week's inputs of the dimensions' targets (none before the first week)
         self.targets_now: kernels.TargetTables | None = None

@@ -90,9 +90,11 @@ class Tally:
         changes = model.dim_sums.changes()
         out = kernels.TallyOut(t.counts, t.services, t.status_count, t.misc, t.homeless,
                                t.waiting_by, *changes)
+        # Counts kept from week to week; the count at set-up (no settling) starts anew.
+        kept = model.kept_counts if settle is not None else kernels.KeptCounts.empty(n_muni)
         kernels.tally(a.status, a.housing, a.muni, a.origin, a.employment, a.svc_state,
-                      a.svc_week, a.arrival_week, a.shelter_week, a.age, a.dim_columns(),
-                      t.params(model, settle), out)
+                      a.svc_week, a.arrival_week, a.shelter_week, a.age, a.tally_flags,
+                      a.dim_columns(), t.params(model, settle), kept, out)
         model.ledger.fill(t.misc, model.week)
         if settle is not None:
             t.dims, t.status_index = model.dim_sums.take(settle, changes)

@@ -2,7 +2,7 @@
 
 Rows are appended as people arrive and are never reordered, so a row index is a
 stable migrant id and index order is arrival order (first come, first served).
-84 bytes per migrant (see ``bytes_per_migrant``).
+85 bytes per migrant (see ``bytes_per_migrant``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ LAYOUT: dict[str, tuple[type, tuple[int, ...]]] = {
     "dim_target": (np.float32, (N_DIM,)),
     "dim_since": (np.int16, ()),
     "dim_key": (np.uint32, ()),
+    # what the weekly tally last counted the row as besides its dim_key: age band, recent
+    # immigrant of core age, actively homeless (sim.kernels.tallies.KeptCounts)
+    "tally_flags": (np.uint8, ()),
     "francophone": (np.int8, ()),  # first official language French, outside Québec (0/1)
 }
 

@@ -15,7 +15,9 @@ from sim.codes import (
     DEPARTED,
     ECONOMIC_PR,
     ELIGIBILITY,
+    FRIENDS,
     MATCHED_JOB,
+    N_AGE,
     N_DIM,
     N_HOUSING,
     N_SERVICE,
@@ -39,6 +41,7 @@ class Kept:
         self.sums = DimensionSums(slices, n_muni, adjust, WEIGHTS)
         self.quality = np.full((n_muni, N_SERVICE), 0.5)
         self.features = features_table(n_muni, network=0.1, sentiment=0.8)
+        self.counts = kernels.KeptCounts.empty(n_muni)
 
     @property
     def columns(self) -> kernels.DimColumns:
@@ -46,7 +49,8 @@ class Kept:
         return kernels.DimColumns(p.dims, p.dim_target, p.dim_since, p.dim_key, p.skill,
                                   p.arrival_week)
 
-    def week(self, week: int) -> kernels.TallyOut:
+    def week(self, week: int, settling: bool = True) -> kernels.TallyOut:
+        """The tally of ``week`` (``settling`` False: the count at set-up, from nothing)."""
         p = self.pop
         tables = kernels.target_tables(integration_params(adjust=self.adjust), self.features,
                                        self.quality)
@@ -58,12 +62,14 @@ class Kept:
             np.zeros((n, 2), np.int64), np.zeros((n, N_SERVICE, len(ELIGIBILITY)), np.int64),
             *self.sums.changes())
         params = kernels.TallyParams(
-            week, 13, np.zeros(N_STATUS, np.bool_), 260,
-            np.zeros((n, N_SERVICE, N_STATUS), np.int8), True, settle)
+            week, 13, np.array([s == ASYLUM for s in range(N_STATUS)]), 260,
+            np.zeros((n, N_SERVICE, N_STATUS), np.int8), settling, settle)
         kernels.tally(p.status, p.housing, p.muni, p.origin, p.employment, p.svc_state,
-                      p.svc_week, p.arrival_week, p.shelter_week, p.age, self.columns, params,
-                      out)
-        self.sums.take(settle, kernels.SettleOut(*out[-4:]))
+                      p.svc_week, p.arrival_week, p.shelter_week, p.age, p.tally_flags,
+                      self.columns, params,
+                      self.counts if settling else kernels.KeptCounts.empty(n), out)
+        if settling:
+            self.sums.take(settle, kernels.SettleOut(*out[-4:]))
         return out
 
     def now(self, week: int) -> np.ndarray:
@@ -136,6 +142,71 @@ def test_a_departed_person_leaves_every_sum_and_the_histogram():
     np.testing.assert_allclose(by_city[1], 0.0, atol=1e-12)
     assert kept.sums.hist[1].sum() == 0
     assert kept.sums.hist[0].sum() == 1
+
+
+def test_a_situation_key_gives_back_its_situation_and_service_states_are_read_in_one_load():
+    from sim.kernels.tallies import _any_waiting, _services_code
+    for m, s, h, e in ((0, 0, 0, 0), (2, N_STATUS - 1, N_HOUSING - 1, 2), (7, 3, 1, 1)):
+        for code in (0, 1, 77, 255):
+            key = kernels.situation_key(m, s, h, e, code)
+            assert key not in (kernels.KEY_FRESH, kernels.KEY_GONE)
+            assert tuple(int(v) for v in kernels.situation_of(key)) == (m, s, h, e, code)
+    states = np.array(list(np.ndindex(4, 4, 4, 4)), np.int8)  # every combination
+    words = states.view("<u4")[:, 0]
+    assert [_services_code(w) for w in words] == [
+        a + 4 * b + 16 * c + 64 * d for a, b, c, d in states.astype(int)]
+    assert [_any_waiting(w) for w in words] == [bool((row == 1).any()) for row in states]
+
+
+def test_the_kept_counts_are_a_count_from_nothing_every_week(monkeypatch):
+    """6,000 people in three cities over 40 weeks, a few per cent changing city, status,
+    housing (some departing), job, age band, services (waits of their own length) and
+    shelter use each week, while time alone moves some out of the recent immigrants (who
+    arrived five years ago) and out of the actively homeless (shelter 13 weeks ago); blocks
+    of 1,000 rows on two threads. Each week the tally kept from week to week gives every
+    count a count from nothing gives."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    pop = people(n, status=rng.choice([ECONOMIC_PR, ASYLUM], n), muni=rng.integers(0, 3, n),
+                 origin=rng.integers(0, 3, n), age=rng.integers(0, N_AGE, n),
+                 housing=rng.choice([SHELTER, STABLE, UNSHELTERED, FRIENDS], n),
+                 arrival_week=rng.integers(-300, 40, n),
+                 shelter_week=rng.integers(-1, 5, n), skill=rng.random(n),
+                 dims=rng.random((n, N_DIM)))
+    kept, fresh = Kept(pop, 3, 5), Kept(pop, 3, 5)
+    monkeypatch.setattr(threads, "BLOCK", 1000)
+    keys = ("counts", "services", "status_count", "misc", "homeless", "waiting_by")
+    seen = []
+    with threads.limit(2):
+        for week in range(40):
+            if week:
+                here = np.flatnonzero(pop.housing != DEPARTED)
+                changed = here[rng.random(len(here)) < 0.04]
+                pop.housing[changed] = rng.choice([SHELTER, STABLE, UNSHELTERED, DEPARTED],
+                                                  len(changed), p=[0.3, 0.3, 0.3, 0.1])
+                pop.shelter_week[changed[pop.housing[changed] == SHELTER]] = week
+                pop.muni[changed[::2]] = rng.integers(0, 3, len(changed[::2]))
+                pop.status[changed[::3]] = rng.integers(0, N_STATUS, len(changed[::3]))
+                waiting = changed[1::2]
+                pop.svc_state[waiting, 1] = rng.integers(0, 4, len(waiting))
+                pop.svc_week[waiting, 1] = week - rng.integers(0, 10, len(waiting))
+                pop.employment[changed[::4]] = rng.integers(0, 3, len(changed[::4]))
+                older = changed[::5]
+                pop.age[older] = np.minimum(pop.age[older] + 1, N_AGE - 1)
+            got = kept.week(week)
+            want = fresh.week(week, settling=False)
+            for name in keys:
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name),
+                                              err_msg=f"week {week} {name}")
+            seen.append([got.misc[:, 9].sum(), got.homeless[:, 0].sum(),
+                         got.services[:, 1, 0].sum(), got.counts[:, :, DEPARTED].sum()])
+    seen = np.array(seen)
+    # what moved on its own and by the changes: recent immigrants, the actively homeless,
+    # people waiting, the departed
+    assert (np.diff(seen[:, 0]) < 0).sum() > 20
+    assert (np.diff(seen[:, 1]) != 0).sum() > 20
+    assert seen[-1, 2] > 100 and seen[-1, 3] > 200
+    assert (pop.tally_flags != 0).sum() > 3000  # the flags are kept, not left at zero
 
 
 @pytest.mark.parametrize("slices", [1, 5, 13])

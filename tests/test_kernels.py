@@ -128,6 +128,7 @@ def people(n: int, **columns) -> SimpleNamespace:
         cols[name][:] = columns.pop(name, 0)
     cols["dim_since"] = np.zeros(n, np.int16)
     cols["dim_key"] = np.zeros(n, np.uint32)  # not settled yet: dims are the values now
+    cols["tally_flags"] = np.zeros(n, np.uint8)  # not counted yet (by the key: KEY_FRESH)
     assert not columns, f"unknown columns {sorted(columns)}"
     return SimpleNamespace(**cols)
 
@@ -1668,8 +1669,8 @@ def run_tally(pop, week, weights, n_muni, window=13, refugee=None, recent=260,
     columns = kernels.DimColumns(pop.dims, pop.dim_target, pop.dim_since, pop.dim_key, pop.skill,
                                  pop.arrival_week)
     kernels.tally(pop.status, pop.housing, pop.muni, pop.origin, pop.employment, pop.svc_state,
-                  pop.svc_week, pop.arrival_week, pop.shelter_week, pop.age, columns, params,
-                  out)
+                  pop.svc_week, pop.arrival_week, pop.shelter_week, pop.age, pop.tally_flags,
+                  columns, params, kernels.KeptCounts.empty(n_muni), out)
     # the arrival statistics, as the model's ledger holds them for these rows
     rows = SimpleNamespace(n=len(pop.status), **vars(pop))
     ArrivalLedger.of(rows, n_muni, week).fill(out.misc, week)

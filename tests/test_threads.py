@@ -128,9 +128,10 @@ def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
     features = rng.random((n_muni, kernels.N_MF))
     tables = kernels.target_tables(_INTEGRATION, features, rng.random((n_muni, N_SERVICE)))
     sums = DimensionSums(3, n_muni, 0.05, np.full(N_DIM, 0.2))
+    flags, kept = np.zeros(n, np.uint8), kernels.KeptCounts.empty(n_muni)
     for week in (20, 21):
         if week == 21:
-            moved = rng.random(n) < 0.1
+            moved = (rng.random(n) < 0.1) & (pop["housing"] != DEPARTED)  # none comes back
             pop["housing"][moved] = rng.integers(0, N_HOUSING, moved.sum())
         settle = sums.settle(week, 0.05, np.full(N_DIM, 0.2), tables, n)
         out = kernels.TallyOut(
@@ -140,7 +141,7 @@ def _tally(pop: dict, n_muni: int) -> kernels.TallyOut:
             np.zeros((n_muni, N_SERVICE, len(ELIGIBILITY)), np.int64), *sums.changes())
         p = kernels.TallyParams(week, 13, np.ones(N_STATUS, np.bool_), 260, eligibility, True,
                                 settle)
-        kernels.tally(*(pop[k] for k in _TALLIED), columns, p, out)
+        kernels.tally(*(pop[k] for k in _TALLIED), flags, columns, p, kept, out)
         tallied = kernels.TallyOut(*(a.copy() for a in out))  # ``take`` zeroes the changes
         sums.take(settle, kernels.SettleOut(*out[-4:]))
     return tallied

@@ -107,6 +107,7 @@ from sim.kernels.dims import (
     settle_plan,
     settle_rows,
     situation_key,
+    situation_of,
     take_changes,
     target_tables,
     targets,
@@ -179,6 +180,7 @@ from sim.kernels.status import (
     step_status,
 )
 from sim.kernels.tallies import (
+    KeptCounts,
     TallyOut,
     TallyParams,
     _read_off,

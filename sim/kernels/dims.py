@@ -127,8 +127,26 @@ def target_tables(p, features: np.ndarray, quality: np.ndarray) -> TargetTables:
 @njit(cache=True, inline="always")
 def situation_key(m, s, h, e, services):
     """The situation a row's targets depend on, as one number (+1: 0 is ``KEY_FRESH``).
-    ``services`` is the tally's code of the four service states (``st0 + 4 st1 + ...``)."""
-    return np.uint32((((m * N_STATUS + s) * N_HOUSING + h) * 3 + e) * 256 + services + 1)
+    ``services`` is the tally's code of the four service states (``st0 + 4 st1 + ...``).
+    In uint32 arithmetic (exact: every key is below ``KEY_GONE``), which LLVM vectorizes
+    in the tally's pass over all rows (numba would widen mixed integers to 64 bits)."""
+    u = np.uint32
+    return u((((u(m) * u(N_STATUS) + u(s)) * u(N_HOUSING) + u(h)) * u(3) + u(e)) * u(256)
+             + u(services) + u(1))
+
+
+@njit(cache=True, inline="always")
+def situation_of(key):
+    """``(m, s, h, e, services)`` of a ``situation_key`` (neither ``KEY_FRESH`` nor
+    ``KEY_GONE``)."""
+    k = np.uint32(key) - np.uint32(1)
+    services = k % np.uint32(256)
+    k //= np.uint32(256)
+    e = k % np.uint32(3)
+    k //= np.uint32(3)
+    h = k % np.uint32(N_HOUSING)
+    k //= np.uint32(N_HOUSING)
+    return k // np.uint32(N_STATUS), k % np.uint32(N_STATUS), h, e, services
 
 
 @njit(cache=True, inline="always")

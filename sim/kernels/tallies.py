@@ -16,7 +16,9 @@ from sim.codes import (
     CORE,
     DEPARTED,
     N_AGE,
+    N_HOUSING,
     N_SERVICE,
+    N_STATUS,
     NO_JOB,
     PRECARIOUS,
     SENIOR,
@@ -33,11 +35,13 @@ from sim.kernels.base import (
 )
 from sim.kernels.dims import (
     CHUNK_SHIFT,
+    KEY_FRESH,
     KEY_GONE,
     Settle,
     SettleOut,
     settle_rows,
     situation_key,
+    situation_of,
 )
 
 
@@ -85,24 +89,69 @@ class TallyParams(NamedTuple):
     settle: Settle
 
 
-# The integer arrays of ``TallyOut`` (all but the float sums of the settled rows): each thread
-# adds into its own (``_in_blocks``).
-_Counts = NamedTuple("_Counts", [(name, np.ndarray) for name in TallyOut._fields
-                                 if name not in ("sums", "status_sums")])
+class KeptCounts(NamedTuple):
+    """The counts the tally keeps from week to week (m = municipality). A row is counted at
+    its situation (its ``situation_key``) and its ``tally_flags`` (age band, recency,
+    actively homeless); a week's tally changes the counts only for the rows whose key or
+    flags changed, taken out at the old ones and put in at the new.
+
+    counts: int64[m, status, housing] present (and departed) people.
+    combos: int64[m, status, 256] present people by the combination of their four service
+        states (the tally's ``services`` code), which the service counts are read off.
+    people: int64[m, 8 * N_AGE] present people by age band, job, recency (core age) and
+        whether an arrival of the run is still in the city of arrival.
+    homeless: int64[m, status] actively homeless.
+    """
+
+    counts: np.ndarray
+    combos: np.ndarray
+    people: np.ndarray
+    homeless: np.ndarray
+
+    @classmethod
+    def empty(cls, n_muni: int) -> KeptCounts:
+        """Nobody counted yet (every row's key ``KEY_FRESH``)."""
+        return cls(np.zeros((n_muni, N_STATUS, N_HOUSING), np.int64),
+                   np.zeros((n_muni, N_STATUS, 256), np.int64),
+                   np.zeros((n_muni, 8 * N_AGE), np.int64),
+                   np.zeros((n_muni, N_STATUS), np.int64))
+
+
+class _Counts(NamedTuple):
+    """The integer arrays each thread adds into (``_in_blocks``): the changes to the kept
+    counts, the week's summed waits (int64[m, S]) and the settled rows' histogram changes."""
+
+    counts: np.ndarray
+    combos: np.ndarray
+    people: np.ndarray
+    homeless: np.ndarray
+    waits: np.ndarray
+    hist: np.ndarray
+    ring: np.ndarray
 
 
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
-          shelter_week, age, dim_columns, p, out):
-    """One pass over all migrants for the weekly outputs of MODEL.md section 6, settling the
-    integration dimensions of the rows whose situation changed or whose slice is due
+          shelter_week, age, tally_flags, dim_columns, p, kept, out):
+    """The weekly outputs of MODEL.md section 6 from the counts ``kept`` from week to week,
+    which one pass over all migrants brings up to date; it also settles the integration
+    dimensions of the rows whose situation changed or whose slice is due
     (``sim.kernels.dims``).
 
-    Block by block on threads (``sim.threads``): each block sums its rows in row order;
-    the float sums of the settled rows are kept by block and added in block order, so they
-    come out the same for any thread count.
+    With ``p.settling`` (every week of a run) a row's key (``dim_columns.key``, which the
+    settling keeps) and ``tally_flags`` say what it was last counted as, and ``kept`` holds
+    those counts: only the rows whose key or flags differ now are counted again, a few per
+    cent a week (a pass that counted every row into every table cost ~9 ns a row at 1M
+    rows, against ~5.5: docs/performance.md). Without settling (the count at set-up)
+    every row is counted into ``kept`` as new, which should then be empty, and neither keys
+    nor flags change.
+
+    Block by block on threads (``sim.threads``): the counts are integers (added up in any
+    order); the float sums of the settled rows are kept by block and added in block order,
+    so they come out the same for any thread count.
 
     Args:
-        dim_columns: DimColumns. p: TallyParams. out: TallyOut, added into.
+        tally_flags: uint8[n], kept (``_flags``). dim_columns: DimColumns. p: TallyParams.
+        kept: KeptCounts, brought up to date. out: TallyOut, added into.
     """
     n = status.shape[0]
     count = threads.n_blocks(n)
@@ -111,13 +160,17 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, arriva
     else:
         sums = np.zeros((count, *out.sums.shape))
         status_sums = np.zeros((count, *out.status_sums.shape))
+    waits = np.zeros((out.services.shape[0], N_SERVICE), np.int64)
+    # a row's four service states in one load (``_services_code``)
+    svc = svc_state.view(np.dtype("<u4")).reshape(n)
     _in_blocks(_tally_block, n, (
-        status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
-        shelter_week, age, dim_columns, row_buffer("settle", n), p, sums, status_sums),
-        _Counts(*(getattr(out, name) for name in _Counts._fields)))
+        status, housing, muni, origin, employment, svc_state, svc, svc_week, arrival_week,
+        shelter_week, age, tally_flags, dim_columns, row_buffer("settle", n), p, sums,
+        status_sums), _Counts(*kept, waits, out.hist, out.ring))
     if count > 1:
         _add_in_order(out.sums, sums)
         _add_in_order(out.status_sums, status_sums)
+    _read_off(kept, waits, p, out)
 
 
 @njit(cache=True)
@@ -128,111 +181,159 @@ def _add_in_order(total, by_block):
 
 
 @njit(cache=True, nogil=True)
-def _tally_block(work, status, housing, muni, origin, employment, svc_state, svc_week,
-                 arrival_week, shelter_week, age, dc, rows, p, sums, status_sums, out):
+def _tally_block(work, status, housing, muni, origin, employment, svc_state, svc, svc_week,
+                 arrival_week, shelter_week, age, flags, dc, rows, p, sums, status_sums, out):
     """``tally`` of the blocks of rows this call takes (``next_block``), added into ``out``
     (``_Counts``) and, for the float sums of block ``b``, ``sums[b]`` and
-    ``status_sums[b]``; the rows to settle are listed in ``rows[lo:]`` and settled chunk by
-    chunk."""
-    # People by (city, status, combination of the four service states): one count a row
-    # instead of twelve; the waiting (also by eligibility class) and in-service counts per
-    # service are read off it at the end. In the same way the employment, age and
-    # still-here counts are one count a row in a small table (by age, job, recency and
-    # whether an arrival of the run is still in the city of arrival), read off at the end.
-    n_muni = out.counts.shape[0]
-    combos = np.zeros((n_muni, out.counts.shape[1], 256), np.int64)
-    # 8 age + 4 employed + 2 recent (core age) + still where they arrived (in the run)
-    people = np.zeros((n_muni, 8 * N_AGE), np.int64)
-    homeless = np.zeros((n_muni, out.counts.shape[1]), np.int64)
+    ``status_sums[b]``."""
     while True:
         b, lo, hi = next_block(work)
         if b < 0:
-            break
-        _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
-                    arrival_week, shelter_week, age, dc, rows, p,
-                    SettleOut(sums[b], status_sums[b], out.hist, out.ring), out, combos,
-                    people, homeless)
-    _read_off(people, homeless, p, out)
-    for m in range(combos.shape[0]):
-        for s in range(combos.shape[1]):
-            if out.counts[m, s].sum() == out.counts[m, s, DEPARTED]:
-                continue  # nobody of this status here in this call's blocks
-            for code in range(256):
-                c = combos[m, s, code]
-                if c == 0:
-                    continue
-                out.status_count[s] += c
-                for sv in range(N_SERVICE):
-                    st = (code >> (2 * sv)) & 3
-                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
-                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
-                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+            return
+        _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc, svc_week,
+                    arrival_week, shelter_week, age, flags, dc, rows, p,
+                    SettleOut(sums[b], status_sums[b], out.hist, out.ring), out)
+
+
+@njit(cache=True, inline="always")
+def _services_code(states):
+    """The tally's code of a row's four service states (``st0 + 4 st1 + 16 st2 + 64 st3``,
+    each state < 4) from the four bytes read as one little-endian uint32."""
+    return ((states & 3) | ((states >> 6) & 12) | ((states >> 12) & 48)
+            | ((states >> 18) & 192))
+
+
+@njit(cache=True, inline="always")
+def _any_waiting(states):
+    """Whether any of the four bytes of ``states`` is ``SVC_WAITING`` (a zero byte of
+    ``states XOR SVC_WAITING`` in each byte: the bit trick of "Bit Twiddling Hacks")."""
+    x = states ^ np.uint32(0x01010101 * SVC_WAITING)
+    return ((x - np.uint32(0x01010101)) & ~x & np.uint32(0x80808080)) != 0
+
+
+@njit(cache=True, inline="always")
+def _flags(age, arrival_week, shelter_week, h, week, recent, window):
+    """A present row's ``tally_flags``: its age band, whether a recent immigrant of core
+    age, whether actively homeless (the parts of its count that its key does not hold).
+    The City of Toronto's "actively homeless": used shelter in the last ``window`` weeks
+    and not moved to housing (any rental, stable or precarious, counts). uint32 and int32
+    arithmetic, as ``situation_key``, so that the tally's first pass is vectorized."""
+    u = np.uint32
+    a = u(age)
+    recent_here = u(a == u(CORE)) & u(week - np.int32(arrival_week) <= recent)
+    sh = np.int32(shelter_week)
+    homeless = (u(h != u(STABLE)) & u(h != u(PRECARIOUS)) & u(sh >= np.int32(0))
+                & u(week - sh < window))
+    return a | (recent_here << u(3)) | (homeless << u(4))
+
+
+@njit(cache=True, inline="always")
+def _count(out, sign, m, s, h, e, code, f, home):
+    """Add ``sign`` (+1 or -1) for one row at situation (m, s, h, e, code) with flags ``f``
+    and ``home`` (still in its city of arrival) to the kept counts' changes ``out``."""
+    out.counts[m, s, h] += sign
+    if h != DEPARTED:
+        # People by age, job, recency and home: one count a row, read off at the end (as
+        # the service states by combination).
+        out.people[m, 8 * (f & 7) + 4 * (e != NO_JOB) + 2 * ((f >> 3) & 1) + home] += sign
+        out.combos[m, s, code] += sign
+        out.homeless[m, s] += sign * ((f >> 4) & 1)
+
+
+# What the first pass of ``_tally_rows`` notes of a row, one bit each.
+_CHANGED = 1  # its situation key differs from the kept one (departed: it left this week)
+_FLAGS = 2  # its flags differ from the kept ones
+_WAITING = 4  # present and waiting for a service (its wait is summed every week)
+_SETTLES = 8  # settled when its slice is due (present, or it left this week)
+_NOTED = 0x0707070707070707  # the first three bits in each of eight bytes
 
 
 @njit(cache=True)
-def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc_week,
-                arrival_week, shelter_week, age, dc, rows, p, settle_out, out, combos, people,
-                homeless):
-    """Rows lo:hi of ``_tally_block``, counted into ``out`` and its tables; the settled
-    rows' changes go to ``settle_out``."""
-    # The rows to settle are settled chunk by chunk, while the chunk's columns are in cache.
+def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, svc, svc_week,
+                arrival_week, shelter_week, age, flags, dc, rows, p, settle_out, out):
+    """Rows lo:hi of ``_tally_block``: the changes of their counts into ``out``; the rows
+    to settle are listed in ``rows[lo:]`` and settled chunk by chunk, while the chunk's
+    columns are in cache (their changes go to ``settle_out``).
+
+    Two passes a chunk: the first notes for every row, without a branch (vectorized: ~0.8
+    ns a row at 1M rows), what about it changed; the second visits the few rows noted
+    (eight at a time where none is) and, in a chunk due for settling, lists every row."""
+    u = np.uint32
+    fresh = not p.settling  # count every row as new, and keep nothing
+    week, recent, window = np.int32(p.week), np.int32(p.recent), np.int32(p.window)
+    noted = np.empty(1 << CHUNK_SHIFT, np.uint8)
+    words = noted.view(np.uint64)
     c1 = lo
     while c1 < hi:
         c0, c1 = c1, min(hi, ((c1 >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT)
         due = p.settling and p.settle.due[c0 >> CHUNK_SHIFT]
-        found = 0
         for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
-            # Unsigned codes: numba then indexes without a check for negative indices.
-            m = np.uint32(muni[i])
-            s = np.uint32(status[i])
-            h = np.uint32(housing[i])
-            o = np.uint32(origin[i])
-            out.counts[m, s, h] += 1
-            if h == DEPARTED:
-                if p.settling and dc.key[i] != KEY_GONE:  # departed this week: out of the sums
+            h = u(housing[i])
+            gone = h == u(DEPARTED)
+            key = situation_key(muni[i], status[i], h, employment[i], _services_code(svc[i]))
+            key = KEY_GONE if gone else key
+            old = dc.key[i]
+            kept_flags = u(flags[i])
+            f = kept_flags if gone else _flags(age[i], arrival_week[i], shelter_week[i], h,
+                                               week, recent, window)
+            noted[i - np.uint64(c0)] = np.uint8(
+                u((key != old) | fresh) | (u(f != kept_flags) << u(1))
+                | (u(_any_waiting(svc[i]) & (not gone)) << u(2))
+                | (u((not gone) | (old != KEY_GONE)) << u(3)))
+        found = 0
+        j, count = 0, c1 - c0
+        while j < count:
+            if not (due or fresh) and (j & 7) == 0 and (words[j >> 3] & _NOTED) == 0:
+                j += 8  # nothing noted of these eight rows (bytes past the chunk: none)
+                continue
+            x = noted[j]
+            i = c0 + j
+            j += 1
+            if due and x & _SETTLES:
+                rows[c0 + found] = i
+                found += 1
+            if x & (_CHANGED | _FLAGS | _WAITING) == 0:
+                continue
+            m, s, h = np.uint32(muni[i]), np.uint32(status[i]), np.uint32(housing[i])
+            old = dc.key[i]
+            if x & (_CHANGED | _FLAGS):  # a few per cent of rows a week
+                aw = arrival_week[i]
+                # (one departed stays departed: the model brings nobody back, so a kept
+                # key is never KEY_GONE here but for a test that does)
+                if not fresh and old != KEY_FRESH and old != KEY_GONE:
+                    m0, s0, h0, e0, code0 = situation_of(old)
+                    _count(out, -1, m0, s0, h0, e0, code0, flags[i],
+                           (m0 == origin[i]) & (aw >= 0))
+                if h == DEPARTED:
+                    out.counts[m, s, h] += 1
+                else:
+                    e = np.uint32(employment[i])
+                    f = _flags(age[i], aw, shelter_week[i], h, week, recent, window)
+                    if not fresh:
+                        flags[i] = f
+                    _count(out, 1, m, s, h, e, _services_code(svc[i]), f,
+                           (m == origin[i]) & (aw >= 0))
+                if x & _CHANGED and not (due or fresh):  # settled at the chunk's end
                     rows[c0 + found] = i
                     found += 1
                     prefetch(dc.dims, i)
                     prefetch(dc.target, i)
-                continue
-            aw = arrival_week[i]
-            a = np.uint32(age[i])
-            e = np.uint32(employment[i])
-            recent = (a == CORE) & (p.week - aw <= p.recent)
-            home = (m == o) & (aw >= 0)  # still in the city of arrival, an arrival of the run
-            people[m, 8 * a + 4 * (e != NO_JOB) + 2 * recent + home] += 1
-            st0, st1 = np.uint32(svc_state[i, 0]), np.uint32(svc_state[i, 1])
-            st2, st3 = np.uint32(svc_state[i, 2]), np.uint32(svc_state[i, 3])
-            code = st0 + 4 * st1 + 16 * st2 + 64 * st3
-            combos[m, s, code] += 1
-            if due | (p.settling & (situation_key(m, s, h, e, code) != dc.key[i])):
-                rows[c0 + found] = i
-                found += 1
-                if not due:  # a change: its dimensions are read at the chunk's end
-                    prefetch(dc.dims, i)
-                    prefetch(dc.target, i)
                     prefetch(dc.since, i)
                     prefetch(dc.skill, i)
-            if (st0 == SVC_WAITING) | (st1 == SVC_WAITING) | (st2 == SVC_WAITING) | (
-                    st3 == SVC_WAITING):  # rare: a branch that is nearly always predicted
-                out.services[m, 0, 1] += (st0 == SVC_WAITING) * (p.week - svc_week[i, 0])
-                out.services[m, 1, 1] += (st1 == SVC_WAITING) * (p.week - svc_week[i, 1])
-                out.services[m, 2, 1] += (st2 == SVC_WAITING) * (p.week - svc_week[i, 2])
-                out.services[m, 3, 1] += (st3 == SVC_WAITING) * (p.week - svc_week[i, 3])
-            # The City of Toronto's "actively homeless": used shelter in the last `window`
-            # weeks and not moved to housing (any rental, stable or precarious, counts).
-            sh = shelter_week[i]
-            homeless[m, s] += ((h != STABLE) & (h != PRECARIOUS) & (sh >= 0)
-                               & (p.week - sh < p.window))
+            if x & _WAITING:
+                sv = svc[i]
+                for k in range(N_SERVICE):
+                    out.waits[m, k] += ((sv >> (8 * k)) & 255 == SVC_WAITING) * (
+                        p.week - svc_week[i, k])
         if found:
             settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, dc,
                         p.settle, settle_out)
 
 
 @njit(cache=True)
-def _read_off(people, homeless, p, out):
-    """``out.misc`` and ``out.homeless`` from a call's small tables (integer sums: the
-    order of addition does not matter)."""
+def _read_off(kept, waits, p, out):
+    """The week's outputs from the kept counts and the summed waits (``out``: added into)."""
+    people = kept.people
     for m in range(people.shape[0]):
         for a in range(N_AGE):
             working = (a >= YOUTH) & (a < SENIOR)
@@ -249,6 +350,22 @@ def _read_off(people, homeless, p, out):
                         out.misc[m, 9] += c * r
                         out.misc[m, 10] += c * r * e
                         out.misc[m, 11] += c * (a == CHILD)
-        for s in range(homeless.shape[1]):
-            out.homeless[m, 0] += homeless[m, s]
-            out.homeless[m, 1] += homeless[m, s] * p.refugee[s]
+        for sv in range(N_SERVICE):
+            out.services[m, sv, 1] += waits[m, sv]
+        for s in range(kept.counts.shape[1]):
+            out.homeless[m, 0] += kept.homeless[m, s]
+            out.homeless[m, 1] += kept.homeless[m, s] * p.refugee[s]
+            for h in range(kept.counts.shape[2]):
+                out.counts[m, s, h] += kept.counts[m, s, h]
+            if kept.counts[m, s].sum() == kept.counts[m, s, DEPARTED]:
+                continue  # nobody of this status here
+            for code in range(256):
+                c = kept.combos[m, s, code]
+                if c == 0:
+                    continue
+                out.status_count[s] += c
+                for sv in range(N_SERVICE):
+                    st = (code >> (2 * sv)) & 3
+                    out.services[m, sv, 0] += c * (st == SVC_WAITING)
+                    out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
+                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
