@@ -152,48 +152,41 @@ def _integration_rows(lo, hi, status, housing, muni, employment, skill, language
                       svc_state, key, p, features, by_age, q_lang, q_emp, p_max, out_jobs):
     """``_integration_block`` of rows lo:hi (``q_*``: ``integration_tables``; ``p_max``:
     ``_job_chance_max``)."""
+    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
+        # Language, every row, without a branch (LLVM vectorizes the loop; a departed row
+        # keeps its level). Unsigned codes: numba indexes without negative-index checks.
+        a, m = np.uint32(age[i]), np.uint32(muni[i])
+        gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
+                                  if svc_state[i, 1] == SVC_IN_SERVICE else 0.0)
+        level = language[i]
+        language[i] = level if housing[i] == DEPARTED else min(1.0, level + gain * (1.0 - level))
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
     # picked at the highest weekly chance of any (``_job_candidates``), and each keeps its
-    # own chance over that (thinning), so most rows take no draw.
-    candidates = _job_candidates(key, p_max, status.shape[0], lo, hi)
-    next_k = 0
-    next_i = candidates[0] if candidates.shape[0] > 0 else np.uint64(hi)
-    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
+    # own chance over that (thinning), so most rows take no draw. A picked row finds a
+    # first job, loses one, or moves from a survival job to a matched one, each with its own
+    # weekly chance (one draw over ``p_max``), at this week's language level. Written out
+    # here: a helper taking the arrays costs reference counts (section 7 of
+    # docs/performance.md).
+    for i in _job_candidates(key, p_max, status.shape[0], lo, hi):
         if housing[i] == DEPARTED:
             continue
-        # Unsigned codes: numba then indexes without a check for negative indices.
-        m = np.uint32(muni[i])
-        s = np.uint32(status[i])
-        st1, st2 = svc_state[i, 1], svc_state[i, 2]
-        a = np.uint32(age[i])
-        gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
-                                  if st1 == SVC_IN_SERVICE else 0.0)
-        language[i] = min(1.0, language[i] + gain * (1.0 - language[i]))
+        m, s, a = np.uint32(muni[i]), np.uint32(status[i]), np.uint32(age[i])
         lang = language[i]
-
-        while next_i < i:  # candidates that were departed
-            next_k += 1
-            next_i = candidates[next_k] if next_k < candidates.shape[0] else np.uint64(hi)
-        if next_i == i:
-            # A picked row finds a first job, loses one, or moves from a survival job to a
-            # matched one, each with its own weekly chance (one draw over ``p_max``). Written
-            # out here: a helper taking the arrays costs reference counts (section 7 of
-            # docs/performance.md).
-            u = _uniform(key, i, 0) * p_max
-            boost = 1.0 + p.service_boost * q_emp[m] * _served(st2)
-            permit = p.no_permit_factor if s == NON_STATUS else 1.0
-            job = employment[i]
-            if job == NO_JOB:
-                if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang)
-                        * boost * permit):
-                    employment[i] = SURVIVAL_JOB
-                    out_jobs[m, 0] += 1
-            elif u < p.job_loss:
-                employment[i] = NO_JOB
-            elif job == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
-                    p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
-                employment[i] = MATCHED_JOB
-                out_jobs[m, 1] += 1
+        u = _uniform(key, i, 0) * p_max
+        boost = 1.0 + p.service_boost * q_emp[m] * _served(svc_state[i, 2])
+        permit = p.no_permit_factor if s == NON_STATUS else 1.0
+        job = employment[i]
+        if job == NO_JOB:
+            if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang)
+                    * boost * permit):
+                employment[i] = SURVIVAL_JOB
+                out_jobs[m, 0] += 1
+        elif u < p.job_loss:
+            employment[i] = NO_JOB
+        elif job == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
+                p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
+            employment[i] = MATCHED_JOB
+            out_jobs[m, 1] += 1
 
 
 JOB_STREAM_ROWS = 1 << 16  # rows of one stream of job-event visits, whatever the blocks
