@@ -1322,7 +1322,7 @@ def _random_services_case(rng: np.random.Generator):
 def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
     from sim.kernels.requests import _screen_requests
 
-    n, asylum, economic = 7, 3, 0
+    n, asylum, economic = 8, 3, 0
     svc_state = np.zeros((n, 4), np.int8)
     svc_week = np.full((n, 4), asylum, np.int16)  # went without under the present status
     status = np.full(n, asylum, np.int8)
@@ -1333,10 +1333,12 @@ def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
     svc_state[4, :] = SVC_DONE  # all done: nothing to check
     svc_state[5, 1], housing[5] = SVC_WAITING, DEPARTED  # departed: never listed
     svc_state[6, 1] = SVC_WAITING
+    svc_week[7, 2] = -1  # never decided (a week below 0 is no status): asks
     screened = np.zeros(n, np.uint32)
-    found = _screen_requests(0, n, svc_state, svc_week, status, housing, screened)
-    assert screened[:found].tolist() == [1, 2, 3, 6]
-    assert _screen_requests(2, 5, svc_state, svc_week, status, housing, screened) == 2
+    svc, svw = kernels.row_words(svc_state), kernels.row_words(svc_week)
+    found = _screen_requests(0, n, svc, svw, status, housing, screened)
+    assert screened[:found].tolist() == [1, 2, 3, 6, 7]
+    assert _screen_requests(2, 5, svc, svw, status, housing, screened) == 2
     assert screened[:2].tolist() == [2, 3]
 
 

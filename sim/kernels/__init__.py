@@ -82,6 +82,7 @@ from sim.kernels.base import (
     _stream_key,
     _uniform,
     next_block,
+    row_words,
     stream_key,
     stream_keys,
     uniforms,

@@ -271,6 +271,14 @@ def prefetch(typingctx, arr, index):
 _row_buffers = threading.local()
 
 
+def row_words(a: np.ndarray) -> np.ndarray:
+    """Each row of a C-contiguous 2-D array as one little-endian unsigned integer (a view):
+    the four int8 service states as a uint32, the four int16 service weeks as a uint64. A
+    kernel then reads a row in one load, and a loop over 1-D arrays only is one LLVM
+    vectorizes (with 2-D indexing it did not: ``_screen_requests``, the tally)."""
+    return a.view(np.dtype(f"<u{a.shape[1] * a.itemsize}")).reshape(a.shape[0])
+
+
 def row_buffer(name: str, n: int) -> np.ndarray:
     """Scratch room for ``n`` row numbers (uint32; its contents are left over), the same
     memory every week for this thread and ``name``.

@@ -66,9 +66,9 @@ def _lapse_table(req, out_eligibility):
 
 
 @njit(cache=True, nogil=True)
-def _requests_block(work, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                    p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
-                    found, out):
+def _requests_block(work, svc_state, svc_week, svc, svw, status, age, housing, muni, week,
+                    key, req, p_lapse, out_eligibility, open_, busy, busy_code, waiting,
+                    waiting_code, found, out):
     """``_requests_rows`` of the blocks of rows this call takes (``next_block``), block ``b``
     listing ``found[b]`` rows (busy, waiting)."""
     while True:
@@ -76,17 +76,17 @@ def _requests_block(work, svc_state, svc_week, status, age, housing, muni, week,
         if b < 0:
             return
         found[b, 0], found[b, 1] = _requests_rows(
-            lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req, p_lapse,
-            out_eligibility, open_, busy, busy_code, waiting, waiting_code, out)
+            lo, hi, svc_state, svc_week, svc, svw, status, age, housing, muni, week, key, req,
+            p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code, out)
 
 
 _SCREEN_ROWS = 1024  # rows screened at a time (their list stays in cache)
 
 
 @njit(cache=True)
-def _requests_rows(lo, hi, svc_state, svc_week, status, age, housing, muni, week, key, req,
-                   p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code,
-                   out):
+def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, muni, week,
+                   key, req, p_lapse, out_eligibility, open_, busy, busy_code, waiting,
+                   waiting_code, out):
     """Rows lo:hi: requests lapse and are made again; the rows with a client in service are
     listed in ``busy[lo:]``, those then waiting on a pool ``open_`` (before pass 1 spends
     hours: a superset, pass 2 checks again) in ``waiting[lo:]``, with their codes
@@ -97,8 +97,8 @@ def _requests_rows(lo, hi, svc_state, svc_week, status, age, housing, muni, week
     # check, no client in service), listing a piece's rows that have; then those rows.
     screened = np.empty(_SCREEN_ROWS, np.uint32)
     for p0 in range(lo, hi, _SCREEN_ROWS):
-        found = _screen_requests(p0, min(hi, p0 + _SCREEN_ROWS), svc_state, svc_week, status,
-                                 housing, screened)
+        found = _screen_requests(p0, min(hi, p0 + _SCREEN_ROWS), svc, svw, status, housing,
+                                 screened)
         for k in range(found):
             i = np.uint64(screened[k])
             st = status[i]
@@ -159,17 +159,39 @@ def _serving(st0, st1, st2, st3):
             | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
 
 
+@njit(cache=True, inline="always")
+def _needs(states, weeks, status, k):
+    """1 if service ``k`` of a row (``states``, ``weeks``: its ``row_words``) has a request to
+    check or a client in service, else 0 (``_asks``, ``_serving``, in uint32 arithmetic)."""
+    u = np.uint32
+    state = (states >> u(8 * k)) & u(255)
+    week = u((weeks >> np.uint64(16 * k)) & np.uint64(0xFFFF))  # equal to ``status`` or not
+    return (u(state == u(SVC_WAITING)) | u(state == u(SVC_IN_SERVICE))
+            | (u(state == u(SVC_NONE)) & u(week != status)))
+
+
 @njit(cache=True)
-def _screen_requests(p0, p1, svc_state, svc_week, status, housing, screened):
-    """List in ``screened`` the rows p0:p1 present with a request to check or a client in
-    service; return how many (every row is written, kept if it qualifies)."""
-    found = 0
+def _screen_requests(p0, p1, svc, svw, status, housing, screened):
+    """List in ``screened`` the rows p0:p1 (at most ``_SCREEN_ROWS``) present with a request
+    to check or a client in service; return how many. ``svc``, ``svw``: the ``row_words`` of
+    ``svc_state`` and ``svc_week``.
+
+    Two passes: a note a row without a branch (LLVM vectorizes it: 0.9 against 4.5 ns a row
+    for a branch-free list of every row at 1M rows), then the noted rows, skipping eight at
+    a time where none is (most rows have nothing to do)."""
+    u = np.uint32
+    noted = np.zeros(_SCREEN_ROWS, np.uint8)  # zeros past p1
     for i in range(np.uint64(p0), np.uint64(p1)):  # unsigned: no negative-index checks
-        st = status[i]
-        st0, st1 = svc_state[i, 0], svc_state[i, 1]
-        st2, st3 = svc_state[i, 2], svc_state[i, 3]
-        screened[found] = i
-        found += (housing[i] != DEPARTED) & (
-            _asks(st, st0, st1, st2, st3, svc_week[i, 0], svc_week[i, 1], svc_week[i, 2],
-                  svc_week[i, 3]) | _serving(st0, st1, st2, st3))
+        st, states, weeks = u(status[i]), svc[i], svw[i]
+        need = (_needs(states, weeks, st, 0) | _needs(states, weeks, st, 1)
+                | _needs(states, weeks, st, 2) | _needs(states, weeks, st, 3))
+        noted[i - np.uint64(p0)] = np.uint8(need & u(housing[i] != DEPARTED))
+    words = noted.view(np.uint64)
+    found, rows = 0, p1 - p0
+    for w in range((rows + 7) >> 3):
+        if words[w] == 0:
+            continue
+        for k in range(8 * w, min(8 * w + 8, rows)):
+            screened[found] = p0 + k
+            found += noted[k]
     return found

@@ -27,6 +27,7 @@ from sim.kernels.base import (
     _in_blocks,
     _uniform,
     row_buffer,
+    row_words,
 )
 from sim.kernels.requests import (
     _MATCH_SLOT,
@@ -152,7 +153,8 @@ def step_services(svc_state, svc_week, status, age, housing, muni, week, key, ho
     waiting_code = row_buffer("services waiting code", n)
     listed_by_city = np.zeros(hours.shape[0], np.int64)
     found = np.zeros((threads.n_blocks(n), 2), np.int64)
-    _in_blocks(_requests_block, n, (svc_state, svc_week, status, age, housing, muni, week, key,
+    _in_blocks(_requests_block, n, (svc_state, svc_week, row_words(svc_state),
+                                    row_words(svc_week), status, age, housing, muni, week, key,
                                     req, p_lapse, out_eligibility, open_, busy, busy_code,
                                     waiting, waiting_code, found),
                RequestsOut(out_requests, listed_by_city))

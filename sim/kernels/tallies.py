@@ -32,6 +32,7 @@ from sim.kernels.base import (
     next_block,
     prefetch,
     row_buffer,
+    row_words,
 )
 from sim.kernels.dims import (
     CHUNK_SHIFT,
@@ -161,12 +162,10 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, arriva
         sums = np.zeros((count, *out.sums.shape))
         status_sums = np.zeros((count, *out.status_sums.shape))
     waits = np.zeros((out.services.shape[0], N_SERVICE), np.int64)
-    # a row's four service states in one load (``_services_code``)
-    svc = svc_state.view(np.dtype("<u4")).reshape(n)
     _in_blocks(_tally_block, n, (
-        status, housing, muni, origin, employment, svc_state, svc, svc_week, arrival_week,
-        shelter_week, age, tally_flags, dim_columns, row_buffer("settle", n), p, sums,
-        status_sums), _Counts(*kept, waits, out.hist, out.ring))
+        status, housing, muni, origin, employment, svc_state, row_words(svc_state), svc_week,
+        arrival_week, shelter_week, age, tally_flags, dim_columns, row_buffer("settle", n), p,
+        sums, status_sums), _Counts(*kept, waits, out.hist, out.ring))
     if count > 1:
         _add_in_order(out.sums, sums)
         _add_in_order(out.status_sums, status_sums)
