@@ -30,6 +30,7 @@ from sim.kernels.base import (
     _served,
     _uniform,
     next_block,
+    row_words,
     visits,
     visits_between,
 )
@@ -123,7 +124,7 @@ def _job_chance_max(p, features, q_emp, by_age):
 
 @njit(cache=True, nogil=True)
 def _integration_block(work, status, housing, muni, employment, skill, language, age,
-                       svc_state, key, p, features, quality, by_age, out_jobs):
+                       svc_state, svc, key, p, features, quality, by_age, out_jobs):
     """Language and jobs, one week, in the blocks of rows this call takes (``next_block``;
     the five dimensions are settled at the end of the week from the situation then:
     ``sim.kernels.dims``).
@@ -139,25 +140,31 @@ def _integration_block(work, status, housing, muni, employment, skill, language,
     """
     q_lang, q_emp = integration_tables(p, features, quality)[:2]
     p_max = _job_chance_max(p, features, q_emp, by_age)
+    # a week's language gain: everyday by age band, plus in class by city
+    everyday, in_class = p.language_gain * by_age[1], p.language_gain_in_class * q_lang
     while True:
         b, lo, hi = next_block(work)
         if b < 0:
             return
         _integration_rows(lo, hi, status, housing, muni, employment, skill, language, age,
-                          svc_state, key, p, features, by_age, q_lang, q_emp, p_max, out_jobs)
+                          svc_state, svc, key, p, features, by_age, everyday, in_class, q_emp,
+                          p_max, out_jobs)
 
 
 @njit(cache=True)
 def _integration_rows(lo, hi, status, housing, muni, employment, skill, language, age,
-                      svc_state, key, p, features, by_age, q_lang, q_emp, p_max, out_jobs):
-    """``_integration_block`` of rows lo:hi (``q_*``: ``integration_tables``; ``p_max``:
-    ``_job_chance_max``)."""
+                      svc_state, svc, key, p, features, by_age, everyday, in_class, q_emp, p_max,
+                      out_jobs):
+    """``_integration_block`` of rows lo:hi (``svc``: ``row_words(svc_state)``; ``q_emp``:
+    ``integration_tables``; ``p_max``: ``_job_chance_max``)."""
     for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
-        # Language, every row, without a branch (LLVM vectorizes the loop; a departed row
-        # keeps its level). Unsigned codes: numba indexes without negative-index checks.
+        # Language, every row, without a branch (LLVM vectorizes the loop over 1-D arrays; a
+        # departed row keeps its level). Unsigned codes: numba indexes without
+        # negative-index checks.
         a, m = np.uint32(age[i]), np.uint32(muni[i])
-        gain = p.language_gain * by_age[1, a] + (p.language_gain_in_class * q_lang[m]
-                                  if svc_state[i, 1] == SVC_IN_SERVICE else 0.0)
+        in_language_class = (svc[i] >> np.uint32(8 * LANGUAGE)) & np.uint32(255) == np.uint32(
+            SVC_IN_SERVICE)
+        gain = everyday[a] + (in_class[m] if in_language_class else 0.0)
         level = language[i]
         language[i] = level if housing[i] == DEPARTED else min(1.0, level + gain * (1.0 - level))
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
@@ -214,8 +221,8 @@ def step_integration(status, housing, muni, employment, skill, language, age, sv
                      features, quality, by_age, out_jobs):
     """``_integration_block`` over all rows, block by block on threads (``sim.threads``)."""
     _in_blocks(_integration_block, status.shape[0], (
-        status, housing, muni, employment, skill, language, age, svc_state, key, p, features,
-        quality, by_age), out_jobs)
+        status, housing, muni, employment, skill, language, age, svc_state,
+        row_words(svc_state), key, p, features, quality, by_age), out_jobs)
 
 
 @njit(cache=True)
