@@ -1319,6 +1319,16 @@ def _random_services_case(rng: np.random.Generator):
     return pop, week, hours, eligible, awf, hours_per_week, duration, requests
 
 
+def test_noted_rows_lists_the_noted_ones_in_order_and_nothing_past_the_rows():
+    noted = np.zeros(24, np.uint8)
+    noted[[0, 7, 8, 15, 17]] = [1, 4, 2, 1, 9]
+    noted[19:] = 1  # left over past the 19 rows asked about
+    out = np.zeros(24, np.uint32)
+    found = kernels.noted_rows(noted, 19, 100, out)
+    assert out[:found].tolist() == [100, 107, 108, 115, 117]
+    assert kernels.noted_rows(np.zeros(16, np.uint8), 16, 0, out) == 0
+
+
 def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
     from sim.kernels.requests import _screen_requests
 
@@ -1336,9 +1346,10 @@ def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
     svc_week[7, 2] = -1  # never decided (a week below 0 is no status): asks
     screened = np.zeros(n, np.uint32)
     svc, svw = kernels.row_words(svc_state), kernels.row_words(svc_week)
-    found = _screen_requests(0, n, svc, svw, status, housing, screened)
+    noted = np.full(kernels.NOTE_ROWS, 1, np.uint8)  # left over from before: overwritten
+    found = _screen_requests(0, n, svc, svw, status, housing, noted, screened)
     assert screened[:found].tolist() == [1, 2, 3, 6, 7]
-    assert _screen_requests(2, 5, svc, svw, status, housing, screened) == 2
+    assert _screen_requests(2, 5, svc, svw, status, housing, noted, screened) == 2
     assert screened[:2].tolist() == [2, 3]
 
 

@@ -271,6 +271,30 @@ def prefetch(typingctx, arr, index):
 _row_buffers = threading.local()
 
 
+NOTE_ROWS = 1024  # rows noted at a time by the branch-free first passes (in L1 cache)
+
+
+@njit(cache=True)
+def noted_rows(noted, rows, first, out):
+    """List in ``out`` the rows ``first + k`` (k < ``rows``) whose ``noted[k]`` is not 0, in
+    order; return how many. ``noted``: uint8, its length a multiple of 8.
+
+    The second half of a kernel's pass over rows most of which have nothing to do: a first
+    loop notes every row without a branch, which LLVM vectorizes (uint32 arithmetic over
+    1-D arrays: ``row_words``); this then skips eight rows at a time where none is noted.
+    A branch-free list of every row instead (each row written, kept if it qualifies) cost
+    4.5 against 0.9 ns a row for the services' screen at 1M rows."""
+    words = noted.view(np.uint64)
+    found = 0
+    for w in range((rows + 7) >> 3):
+        if words[w] == 0:
+            continue
+        for k in range(8 * w, min(8 * w + 8, rows)):
+            out[found] = first + k
+            found += noted[k] != 0
+    return found
+
+
 def row_words(a: np.ndarray) -> np.ndarray:
     """Each row of a C-contiguous 2-D array as one little-endian unsigned integer (a view):
     the four int8 service states as a uint32, the four int16 service weeks as a uint64. A

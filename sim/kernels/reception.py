@@ -19,10 +19,12 @@ from sim.codes import (
     UNSHELTERED,
 )
 from sim.kernels.base import (
+    NOTE_ROWS,
     _in_blocks,
     _listed,
     _uniform,
     next_block,
+    noted_rows,
     row_buffer,
     visits,
 )
@@ -92,17 +94,26 @@ def _sleeping_block(work, housing, muni, shelter_week, week, seekers, found, out
 def _sleeping_rows(lo, hi, housing, muni, shelter_week, week, seekers, out_placed):
     """Rows lo:hi: count people in shelter and interim housing per city (``out_placed``)
     and record the week as their ``shelter_week``, list those sleeping rough in
-    ``seekers[lo:]`` and return how many."""
+    ``seekers[lo:]`` and return how many. Most rows are housed: a note a row without a
+    branch, then the rows noted (``noted_rows``)."""
+    u = np.uint32
     n_seekers = 0
-    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
-        h = housing[i]
-        # Every row is written as a seeker and kept if it is one (no branch on a code that
-        # is unpredictable); the few in shelter or interim housing take a branch.
-        seekers[lo + n_seekers] = i
-        n_seekers += h == UNSHELTERED
-        if (h == SHELTER) | (h == INTERIM):
-            out_placed[muni[i], np.int64(h == INTERIM)] += 1
-            shelter_week[i] = week
+    noted, rows = np.empty(NOTE_ROWS, np.uint8), np.empty(NOTE_ROWS, np.uint32)
+    for c0 in range(lo, hi, NOTE_ROWS):
+        c1 = min(hi, c0 + NOTE_ROWS)
+        for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
+            h = u(housing[i])
+            noted[i - np.uint64(c0)] = np.uint8(u(h == u(UNSHELTERED)) | u(h == u(SHELTER))
+                                                | u(h == u(INTERIM)))
+        for k in range(noted_rows(noted, c1 - c0, c0, rows)):
+            i = rows[k]
+            h = housing[i]
+            if h == UNSHELTERED:
+                seekers[lo + n_seekers] = i
+                n_seekers += 1
+            else:
+                out_placed[muni[i], np.int64(h == INTERIM)] += 1
+                shelter_week[i] = week
     return n_seekers
 
 

@@ -21,7 +21,7 @@ from sim.codes import (
     SVC_NONE,
     SVC_WAITING,
 )
-from sim.kernels.base import _uniform, next_block
+from sim.kernels.base import NOTE_ROWS, _uniform, next_block, noted_rows
 
 
 class RequestParams(NamedTuple):
@@ -80,9 +80,6 @@ def _requests_block(work, svc_state, svc_week, svc, svw, status, age, housing, m
             p_lapse, out_eligibility, open_, busy, busy_code, waiting, waiting_code, out)
 
 
-_SCREEN_ROWS = 1024  # rows screened at a time (their list stays in cache)
-
-
 @njit(cache=True)
 def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, muni, week,
                    key, req, p_lapse, out_eligibility, open_, busy, busy_code, waiting,
@@ -95,9 +92,9 @@ def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, 
     listed_waiting = 0
     # A screen first, without a branch a row (most rows have nothing to do: no request to
     # check, no client in service), listing a piece's rows that have; then those rows.
-    screened = np.empty(_SCREEN_ROWS, np.uint32)
-    for p0 in range(lo, hi, _SCREEN_ROWS):
-        found = _screen_requests(p0, min(hi, p0 + _SCREEN_ROWS), svc, svw, status, housing,
+    noted, screened = np.empty(NOTE_ROWS, np.uint8), np.empty(NOTE_ROWS, np.uint32)
+    for p0 in range(lo, hi, NOTE_ROWS):
+        found = _screen_requests(p0, min(hi, p0 + NOTE_ROWS), svc, svw, status, housing, noted,
                                  screened)
         for k in range(found):
             i = np.uint64(screened[k])
@@ -171,27 +168,15 @@ def _needs(states, weeks, status, k):
 
 
 @njit(cache=True)
-def _screen_requests(p0, p1, svc, svw, status, housing, screened):
-    """List in ``screened`` the rows p0:p1 (at most ``_SCREEN_ROWS``) present with a request
-    to check or a client in service; return how many. ``svc``, ``svw``: the ``row_words`` of
-    ``svc_state`` and ``svc_week``.
-
-    Two passes: a note a row without a branch (LLVM vectorizes it: 0.9 against 4.5 ns a row
-    for a branch-free list of every row at 1M rows), then the noted rows, skipping eight at
-    a time where none is (most rows have nothing to do)."""
+def _screen_requests(p0, p1, svc, svw, status, housing, noted, screened):
+    """List in ``screened`` the rows p0:p1 (at most ``NOTE_ROWS``) present with a request to
+    check or a client in service; return how many. ``svc``, ``svw``: the ``row_words`` of
+    ``svc_state`` and ``svc_week``. A note a row in ``noted`` (uint8[NOTE_ROWS]), then the
+    noted rows (``noted_rows``)."""
     u = np.uint32
-    noted = np.zeros(_SCREEN_ROWS, np.uint8)  # zeros past p1
     for i in range(np.uint64(p0), np.uint64(p1)):  # unsigned: no negative-index checks
         st, states, weeks = u(status[i]), svc[i], svw[i]
         need = (_needs(states, weeks, st, 0) | _needs(states, weeks, st, 1)
                 | _needs(states, weeks, st, 2) | _needs(states, weeks, st, 3))
         noted[i - np.uint64(p0)] = np.uint8(need & u(housing[i] != DEPARTED))
-    words = noted.view(np.uint64)
-    found, rows = 0, p1 - p0
-    for w in range((rows + 7) >> 3):
-        if words[w] == 0:
-            continue
-        for k in range(8 * w, min(8 * w + 8, rows)):
-            screened[found] = p0 + k
-            found += noted[k]
-    return found
+    return noted_rows(noted, p1 - p0, p0, screened)

@@ -21,10 +21,12 @@ from sim.codes import (
     TEMP_WORKER,
 )
 from sim.kernels.base import (
+    NOTE_ROWS,
     _in_blocks,
     _listed,
     _uniform,
     next_block,
+    noted_rows,
     row_buffer,
     visits,
 )
@@ -105,44 +107,55 @@ def _status_block(work, status, housing, status_due, week, key, p, claims_quota,
 @njit(cache=True)
 def _status_rows(lo, hi, status, housing, status_due, week, key, p, claims_quota, claims,
                  out_events):
-    """``_status_block`` of rows lo:hi; returns how many claims it listed."""
+    """``_status_block`` of rows lo:hi; returns how many claims it listed.
+
+    Most rows have no event this week: a first loop notes, without a branch, the present
+    rows that may have one (non-status people, who may be regularized every week, and rows
+    with an event due; with a claims quota, every claimant waiting for a decision); then
+    the noted rows, in row order (``noted_rows``)."""
+    u = np.uint32
+    wk, quota = np.int32(week), u(claims_quota >= 0)
     listed = 0
-    for i in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index checks
-        if housing[i] == DEPARTED:
-            continue
-        s = status[i]
-        if s == NON_STATUS:
-            if _uniform(key, i, 1) < p.regularize_per_week:
-                status[i] = TEMP_WORKER
-                length = -p.regularized_permit_weeks * np.log(1.0 - _uniform(key, i, 3))
-                status_due[i] = min(week + 1 + int(length), 32000)
-                out_events[5] += 1
-            continue
-        due = status_due[i]
-        if due < 0 or (due > week and not (s == ASYLUM and claims_quota >= 0)):
-            continue
-        if s == ASYLUM:
-            claims[lo + listed] = i
-            listed += 1
-            continue
-        u = _uniform(key, i, 2)
-        if s == TEMP_WORKER or s == STUDENT:
-            if u < p.permit_to_pr:
-                status[i] = ECONOMIC_PR
-                status_due[i] = -1
-                out_events[2] += 1
-            elif u < p.permit_to_pr + p.permit_renewal:
-                mean = p.permit_weeks_worker if s == TEMP_WORKER else p.permit_weeks_student
-                length = -mean * np.log(1.0 - _uniform(key, i, 3))
-                status_due[i] = min(week + 1 + int(length), 32000)
-            elif u < p.permit_to_pr + p.permit_renewal + p.permit_departure:
-                housing[i] = DEPARTED
-                status_due[i] = -1
-                out_events[4] += 1
-            else:
-                status[i] = NON_STATUS
-                status_due[i] = -1
-                out_events[3] += 1
+    noted, rows = np.empty(NOTE_ROWS, np.uint8), np.empty(NOTE_ROWS, np.uint32)
+    for c0 in range(lo, hi, NOTE_ROWS):
+        c1 = min(hi, c0 + NOTE_ROWS)
+        for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
+            s, due = u(status[i]), np.int32(status_due[i])
+            noted[i - np.uint64(c0)] = np.uint8(u(housing[i] != DEPARTED) & (
+                u(s == u(NON_STATUS))
+                | (u(due >= np.int32(0)) & (u(due <= wk) | (u(s == u(ASYLUM)) & quota)))))
+        for k in range(noted_rows(noted, c1 - c0, c0, rows)):
+            i = np.uint64(rows[k])
+            s = status[i]
+            if s == NON_STATUS:
+                if _uniform(key, i, 1) < p.regularize_per_week:
+                    status[i] = TEMP_WORKER
+                    length = -p.regularized_permit_weeks * np.log(1.0 - _uniform(key, i, 3))
+                    status_due[i] = min(week + 1 + int(length), 32000)
+                    out_events[5] += 1
+                continue
+            if s == ASYLUM:
+                claims[lo + listed] = i
+                listed += 1
+                continue
+            draw = _uniform(key, i, 2)
+            if s == TEMP_WORKER or s == STUDENT:
+                if draw < p.permit_to_pr:
+                    status[i] = ECONOMIC_PR
+                    status_due[i] = -1
+                    out_events[2] += 1
+                elif draw < p.permit_to_pr + p.permit_renewal:
+                    mean = p.permit_weeks_worker if s == TEMP_WORKER else p.permit_weeks_student
+                    length = -mean * np.log(1.0 - _uniform(key, i, 3))
+                    status_due[i] = min(week + 1 + int(length), 32000)
+                elif draw < p.permit_to_pr + p.permit_renewal + p.permit_departure:
+                    housing[i] = DEPARTED
+                    status_due[i] = -1
+                    out_events[4] += 1
+                else:
+                    status[i] = NON_STATUS
+                    status_due[i] = -1
+                    out_events[3] += 1
     return listed
 
 
