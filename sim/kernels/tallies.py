@@ -30,6 +30,7 @@ from sim.codes import (
 from sim.kernels.base import (
     _in_blocks,
     next_block,
+    noted_rows,
     prefetch,
     row_buffer,
     row_words,
@@ -243,8 +244,6 @@ def _count(out, sign, m, s, h, e, code, f, home):
 _CHANGED = 1  # its situation key differs from the kept one (departed: it left this week)
 _FLAGS = 2  # its flags differ from the kept ones
 _WAITING = 4  # present and waiting for a service (its wait is summed every week)
-_SETTLES = 8  # settled when its slice is due (present, or it left this week)
-_NOTED = 0x0707070707070707  # the first three bits in each of eight bytes
 
 
 @njit(cache=True)
@@ -255,13 +254,13 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
     columns are in cache (their changes go to ``settle_out``).
 
     Two passes a chunk: the first notes for every row, without a branch (vectorized: ~0.8
-    ns a row at 1M rows), what about it changed; the second visits the few rows noted
-    (eight at a time where none is) and, in a chunk due for settling, lists every row."""
+    ns a row at 1M rows), what about it changed and whether it is settled if the chunk is
+    due; the second visits the few rows noted (``noted_rows``)."""
     u = np.uint32
     fresh = not p.settling  # count every row as new, and keep nothing
     week, recent, window = np.int32(p.week), np.int32(p.recent), np.int32(p.window)
-    noted = np.empty(1 << CHUNK_SHIFT, np.uint8)
-    words = noted.view(np.uint64)
+    noted, settles = np.empty(1 << CHUNK_SHIFT, np.uint8), np.empty(1 << CHUNK_SHIFT, np.uint8)
+    visit = np.empty(1 << CHUNK_SHIFT, np.uint32)
     c1 = lo
     while c1 < hi:
         c0, c1 = c1, min(hi, ((c1 >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT)
@@ -277,22 +276,12 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
                                                week, recent, window)
             noted[i - np.uint64(c0)] = np.uint8(
                 u((key != old) | fresh) | (u(f != kept_flags) << u(1))
-                | (u(_any_waiting(svc[i]) & (not gone)) << u(2))
-                | (u((not gone) | (old != KEY_GONE)) << u(3)))
-        found = 0
-        j, count = 0, c1 - c0
-        while j < count:
-            if not (due or fresh) and (j & 7) == 0 and (words[j >> 3] & _NOTED) == 0:
-                j += 8  # nothing noted of these eight rows (bytes past the chunk: none)
-                continue
-            x = noted[j]
-            i = c0 + j
-            j += 1
-            if due and x & _SETTLES:
-                rows[c0 + found] = i
-                found += 1
-            if x & (_CHANGED | _FLAGS | _WAITING) == 0:
-                continue
+                | (u(_any_waiting(svc[i]) & (not gone)) << u(2)))
+            settles[i - np.uint64(c0)] = (not gone) | (old != KEY_GONE)
+        found = noted_rows(settles, c1 - c0, c0, rows[c0:c1]) if due else 0
+        for k in range(noted_rows(noted, c1 - c0, c0, visit)):
+            i = np.uint64(visit[k])
+            x = noted[i - np.uint64(c0)]
             m, s, h = np.uint32(muni[i]), np.uint32(status[i]), np.uint32(housing[i])
             old = dc.key[i]
             if x & (_CHANGED | _FLAGS):  # a few per cent of rows a week
