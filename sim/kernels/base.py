@@ -204,9 +204,10 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
     count = threads.n_blocks(n)
     work = np.array([0, count, threads.BLOCK, n], np.int64)
     helpers = min(threads.threads(), count)
-    # One thread adds into ``out`` itself (its part is a view of it).
-    parts = ([np.zeros((helpers, *a.shape), a.dtype) for a in arrays] if helpers > 1
-             else [a[None] for a in arrays])
+    if helpers <= 1:  # one thread adds into ``out`` itself: 3.9 against 10.1 us a call
+        kernel(work, *args, *(() if out is None else (out,)))  # through parts (the tally's)
+        return
+    parts = [np.zeros((helpers, *a.shape), a.dtype) for a in arrays]
 
     def run(t: int) -> None:
         mine = [part[t] for part in parts]
@@ -215,9 +216,8 @@ def _in_blocks(kernel, n: int, args: tuple, out=None) -> None:
         kernel(work, *args, *mine)
 
     threads.each_part(helpers, run)
-    if helpers > 1:
-        for a, part in zip(arrays, parts, strict=True):
-            a += part.sum(axis=0)
+    for a, part in zip(arrays, parts, strict=True):
+        a += part.sum(axis=0)
 
 
 @intrinsic
