@@ -170,7 +170,7 @@ def tally(status, housing, muni, origin, employment, svc_state, svc_week, arriva
     if count > 1:
         _add_in_order(out.sums, sums)
         _add_in_order(out.status_sums, status_sums)
-    _read_off(kept, waits, p, out)
+    _read_off(kept, waits, p.eligibility, p.refugee, out)  # not p: 6 us less to unbox
 
 
 @njit(cache=True)
@@ -319,8 +319,9 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
 
 
 @njit(cache=True)
-def _read_off(kept, waits, p, out):
-    """The week's outputs from the kept counts and the summed waits (``out``: added into)."""
+def _read_off(kept, waits, eligibility, refugee, out):
+    """The week's outputs from the kept counts and the summed waits (``out``: added into;
+    ``eligibility``, ``refugee``: those of ``TallyParams``)."""
     people = kept.people
     for m in range(people.shape[0]):
         for a in range(N_AGE):
@@ -342,7 +343,7 @@ def _read_off(kept, waits, p, out):
             out.services[m, sv, 1] += waits[m, sv]
         for s in range(kept.counts.shape[1]):
             out.homeless[m, 0] += kept.homeless[m, s]
-            out.homeless[m, 1] += kept.homeless[m, s] * p.refugee[s]
+            out.homeless[m, 1] += kept.homeless[m, s] * refugee[s]
             for h in range(kept.counts.shape[2]):
                 out.counts[m, s, h] += kept.counts[m, s, h]
             if kept.counts[m, s].sum() == kept.counts[m, s, DEPARTED]:
@@ -356,4 +357,4 @@ def _read_off(kept, waits, p, out):
                     st = (code >> (2 * sv)) & 3
                     out.services[m, sv, 0] += c * (st == SVC_WAITING)
                     out.services[m, sv, 2] += c * (st == SVC_IN_SERVICE)
-                    out.waiting_by[m, sv, p.eligibility[m, sv, s]] += c * (st == SVC_WAITING)
+                    out.waiting_by[m, sv, eligibility[m, sv, s]] += c * (st == SVC_WAITING)
