@@ -30,6 +30,7 @@ import numba
 
 BLOCK = 1 << 16  # rows per block: fixed, so results do not depend on the thread count
 
+
 class _Local(threading.local):
     """Per-thread settings; ``limit`` None: no limit of its own (a class default: reading a
     missing attribute of a thread-local raises and catches inside, microseconds a call)."""

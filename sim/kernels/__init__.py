@@ -82,6 +82,7 @@ from sim.kernels.base import (
     _served,
     _stream_key,
     _uniform,
+    byte_is,
     next_block,
     noted_rows,
     row_words,

@@ -295,6 +295,13 @@ def noted_rows(noted, rows, first, out):
     return found
 
 
+@njit(cache=True, inline="always")
+def byte_is(word, k, value):
+    """Whether byte ``k`` of a ``row_words`` word (service ``k``'s state) is ``value``, in
+    uint32 arithmetic (so that loops reading it vectorize)."""
+    return ((word >> np.uint32(8 * k)) & np.uint32(255)) == np.uint32(value)
+
+
 def row_words(a: np.ndarray) -> np.ndarray:
     """Each row of a C-contiguous 2-D array as one little-endian unsigned integer (a view):
     the four int8 service states as a uint32, the four int16 service weeks as a uint64. A

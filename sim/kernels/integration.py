@@ -31,6 +31,7 @@ from sim.kernels.base import (
     _mix,
     _served,
     _uniform,
+    byte_is,
     next_block,
     noted_rows,
     row_words,
@@ -138,6 +139,12 @@ def _of_band(table, a):
             else table[3] if a == 3 else table[4])
 
 
+@njit(cache=True, inline="always")
+def _learned(level, gain):
+    """A language level after a week at a weekly ``gain`` (of what is left to learn)."""
+    return min(1.0, level + gain * (1.0 - level))
+
+
 @njit(cache=True, nogil=True)
 def _integration_block(work, status, housing, muni, employment, skill, language, age,
                        svc_state, svc, key, p, features, quality, by_age, out_jobs):
@@ -181,18 +188,14 @@ def _integration_rows(lo, hi, status, housing, muni, employment, skill, language
         c1 = min(hi, c0 + NOTE_ROWS)
         for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
             here = housing[i] != DEPARTED
-            in_language_class = ((svc[i] >> np.uint32(8 * LANGUAGE)) & np.uint32(255)
-                                 == np.uint32(SVC_IN_SERVICE))
+            in_language_class = byte_is(svc[i], LANGUAGE, SVC_IN_SERVICE)
             level = language[i]
-            gain = _of_band(everyday, age[i])
-            language[i] = (min(1.0, level + gain * (1.0 - level))
+            language[i] = (_learned(level, _of_band(everyday, age[i]))
                            if here & (not in_language_class) else level)
             noted[i - np.uint64(c0)] = here & in_language_class
         for k in range(noted_rows(noted, c1 - c0, c0, rows)):
             i = rows[k]
-            level = language[i]
-            gain = everyday[age[i]] + in_class[muni[i]]
-            language[i] = min(1.0, level + gain * (1.0 - level))
+            language[i] = _learned(language[i], everyday[age[i]] + in_class[muni[i]])
     # Job events are rare (a few per cent of rows a week): the rows that may have one are
     # picked at the highest weekly chance of any (``_job_candidates``), and each keeps its
     # own chance over that (thinning), so most rows take no draw. A picked row finds a

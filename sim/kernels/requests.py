@@ -21,7 +21,7 @@ from sim.codes import (
     SVC_NONE,
     SVC_WAITING,
 )
-from sim.kernels.base import NOTE_ROWS, _uniform, next_block, noted_rows
+from sim.kernels.base import NOTE_ROWS, _uniform, byte_is, next_block, noted_rows
 
 
 class RequestParams(NamedTuple):
@@ -98,12 +98,11 @@ def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, 
                                  screened)
         for k in range(found):
             i = np.uint64(screened[k])
-            st = status[i]
-            st0, st1 = svc_state[i, 0], svc_state[i, 1]
-            st2, st3 = svc_state[i, 2], svc_state[i, 3]
-            ask = _asks(st, st0, st1, st2, st3, svc_week[i, 0], svc_week[i, 1], svc_week[i, 2],
-                        svc_week[i, 3])
-            in_service = _serving(st0, st1, st2, st3)
+            st, states, weeks = status[i], svc[i], svw[i]
+            ask = (_asks(states, weeks, st, 0) | _asks(states, weeks, st, 1)
+                   | _asks(states, weeks, st, 2) | _asks(states, weeks, st, 3))
+            serving = (_serves(states, 0) | (_serves(states, 1) << 1)
+                       | (_serves(states, 2) << 2) | (_serves(states, 3) << 3))
             m = muni[i]
             if ask:
                 for s in range(N_SERVICE):
@@ -122,14 +121,15 @@ def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, 
                             svc_state[i, s] = SVC_WAITING
                             svc_week[i, s] = week
                             out.requests[m, s, 1] += 1
+            in_service = serving != 0
             busy[lo + listed] = i
-            busy_code[lo + listed] = 16 * np.uint32(m) + (
-                (st0 == SVC_IN_SERVICE) | ((st1 == SVC_IN_SERVICE) << 1)
-                | ((st2 == SVC_IN_SERVICE) << 2) | ((st3 == SVC_IN_SERVICE) << 3))
+            busy_code[lo + listed] = 16 * np.uint32(m) + serving
             listed += in_service
-            waits = ((svc_state[i, 0] == SVC_WAITING) | ((svc_state[i, 1] == SVC_WAITING) << 1)
-                     | ((svc_state[i, 2] == SVC_WAITING) << 2)
-                     | ((svc_state[i, 3] == SVC_WAITING) << 3))
+            states = svc[i]  # after the lapses and requests
+            waits = (np.uint32(byte_is(states, 0, SVC_WAITING))
+                     | (np.uint32(byte_is(states, 1, SVC_WAITING)) << 1)
+                     | (np.uint32(byte_is(states, 2, SVC_WAITING)) << 2)
+                     | (np.uint32(byte_is(states, 3, SVC_WAITING)) << 3))
             waiting[lo + listed_waiting] = i
             waiting_code[lo + listed_waiting] = 16 * np.uint32(m) + waits
             on_open = (waits & _open_bits(open_, m)) != 0
@@ -140,31 +140,20 @@ def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, 
 
 
 @njit(cache=True, inline="always")
-def _asks(st, st0, st1, st2, st3, w0, w1, w2, w3):
-    """Whether a row has a request to check: one waiting, or a service it went without
-    under another status than its present one."""
-    return ((st0 == SVC_WAITING) | ((st0 == SVC_NONE) & (w0 != st))
-            | (st1 == SVC_WAITING) | ((st1 == SVC_NONE) & (w1 != st))
-            | (st2 == SVC_WAITING) | ((st2 == SVC_NONE) & (w2 != st))
-            | (st3 == SVC_WAITING) | ((st3 == SVC_NONE) & (w3 != st)))
-
-
-@njit(cache=True, inline="always")
-def _serving(st0, st1, st2, st3):
-    """Whether a row is a client in service of any service."""
-    return ((st0 == SVC_IN_SERVICE) | (st1 == SVC_IN_SERVICE)
-            | (st2 == SVC_IN_SERVICE) | (st3 == SVC_IN_SERVICE))
-
-
-@njit(cache=True, inline="always")
-def _needs(states, weeks, status, k):
-    """1 if service ``k`` of a row (``states``, ``weeks``: its ``row_words``) has a request to
-    check or a client in service, else 0 (``_asks``, ``_serving``, in uint32 arithmetic)."""
+def _asks(states, weeks, status, k):
+    """1 if service ``k`` of a row (``states``, ``weeks``: its ``row_words``) has a request
+    to check: one waiting, or one it went without under another status than ``status``;
+    else 0 (uint32). A week below 0 is no status: its 16 bits never equal one."""
     u = np.uint32
-    state = (states >> u(8 * k)) & u(255)
-    week = u((weeks >> np.uint64(16 * k)) & np.uint64(0xFFFF))  # equal to ``status`` or not
-    return (u(state == u(SVC_WAITING)) | u(state == u(SVC_IN_SERVICE))
-            | (u(state == u(SVC_NONE)) & u(week != status)))
+    week = u((weeks >> np.uint64(16 * k)) & np.uint64(0xFFFF))
+    return u(byte_is(states, k, SVC_WAITING)) | (
+        u(byte_is(states, k, SVC_NONE)) & u(week != u(status)))
+
+
+@njit(cache=True, inline="always")
+def _serves(states, k):
+    """1 if service ``k`` of a row (its ``row_words`` word) has it as a client, else 0."""
+    return np.uint32(byte_is(states, k, SVC_IN_SERVICE))
 
 
 @njit(cache=True)
@@ -176,7 +165,9 @@ def _screen_requests(p0, p1, svc, svw, status, housing, noted, screened):
     u = np.uint32
     for i in range(np.uint64(p0), np.uint64(p1)):  # unsigned: no negative-index checks
         st, states, weeks = u(status[i]), svc[i], svw[i]
-        need = (_needs(states, weeks, st, 0) | _needs(states, weeks, st, 1)
-                | _needs(states, weeks, st, 2) | _needs(states, weeks, st, 3))
+        need = (_asks(states, weeks, st, 0) | _asks(states, weeks, st, 1)
+                | _asks(states, weeks, st, 2) | _asks(states, weeks, st, 3)
+                | _serves(states, 0) | _serves(states, 1) | _serves(states, 2)
+                | _serves(states, 3))
         noted[i - np.uint64(p0)] = np.uint8(need & u(housing[i] != DEPARTED))
     return noted_rows(noted, p1 - p0, p0, screened)

@@ -29,6 +29,7 @@ from sim.codes import (
 )
 from sim.kernels.base import (
     _in_blocks,
+    byte_is,
     next_block,
     noted_rows,
     prefetch,
@@ -119,17 +120,10 @@ class KeptCounts(NamedTuple):
                    np.zeros((n_muni, N_STATUS), np.int64))
 
 
-class _Counts(NamedTuple):
-    """The integer arrays each thread adds into (``_in_blocks``): the changes to the kept
-    counts, the week's summed waits (int64[m, S]) and the settled rows' histogram changes."""
-
-    counts: np.ndarray
-    combos: np.ndarray
-    people: np.ndarray
-    homeless: np.ndarray
-    waits: np.ndarray
-    hist: np.ndarray
-    ring: np.ndarray
+# The integer arrays each thread adds into (``_in_blocks``): the changes to the kept counts,
+# the week's summed waits (int64[m, S]) and the settled rows' histogram changes.
+_Counts = NamedTuple("_Counts", [(name, np.ndarray) for name in (
+    *KeptCounts._fields, "waits", "hist", "ring")])
 
 
 def tally(status, housing, muni, origin, employment, svc_state, svc_week, arrival_week,
@@ -311,7 +305,7 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
             if x & _WAITING:
                 sv = svc[i]
                 for service in range(N_SERVICE):
-                    out.waits[m, service] += ((sv >> (8 * service)) & 255 == SVC_WAITING) * (
+                    out.waits[m, service] += byte_is(sv, service, SVC_WAITING) * (
                         p.week - svc_week[i, service])
         if found:
             settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, dc,
