@@ -211,18 +211,18 @@ def _integration_rows(lo, hi, status, housing, muni, employment, skill, language
         u = _uniform(key, i, 0) * p_max
         boost = 1.0 + p.service_boost * q_emp[m] * _served(svc_state[i, 2])
         permit = p.no_permit_factor if s == NON_STATUS else 1.0
+        # Without a branch on the job (random from row to row): each outcome's test, then
+        # the one that applies.
         job = employment[i]
-        if job == NO_JOB:
-            if u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR] * (0.3 + 0.7 * lang)
-                    * boost * permit):
-                employment[i] = SURVIVAL_JOB
-                out_jobs[m, 0] += 1
-        elif u < p.job_loss:
-            employment[i] = NO_JOB
-        elif job == SURVIVAL_JOB and u < p.job_loss + (1.0 - p.job_loss) * (
-                p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit):
-            employment[i] = MATCHED_JOB
-            out_jobs[m, 1] += 1
+        finds = (job == NO_JOB) & (u < (p.job_find * by_age[0, a] * features[m, MF_LABOUR]
+                                        * (0.3 + 0.7 * lang) * boost * permit))
+        loses = (job != NO_JOB) & (u < p.job_loss)
+        matches = (job == SURVIVAL_JOB) & (not loses) & (u < p.job_loss + (1.0 - p.job_loss) * (
+            p.match * features[m, MF_LABOUR] * skill[i] * lang * boost * permit))
+        employment[i] = (SURVIVAL_JOB if finds else NO_JOB if loses
+                         else MATCHED_JOB if matches else job)
+        out_jobs[m, 0] += finds
+        out_jobs[m, 1] += matches
 
 
 JOB_STREAM_ROWS = 1 << 16  # rows of one stream of job-event visits, whatever the blocks
