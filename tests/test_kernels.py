@@ -1349,6 +1349,9 @@ def test_requests_screen_lists_rows_with_a_request_to_check_or_a_client():
     noted = np.full(kernels.NOTE_ROWS, 1, np.uint8)  # left over from before: overwritten
     found = _screen_requests(0, n, svc, svw, status, housing, noted, screened)
     assert screened[:found].tolist() == [1, 2, 3, 6, 7]
+    # The note says which services: bit s a request to check, bit 4 + s a client in s (the
+    # visit reads it back rather than testing the four services again).
+    assert noted[:n].tolist() == [0, 1 << 2, 1 << 4, 1 << 3, 0, 0, 1 << 1, 1 << 2]
     assert _screen_requests(2, 5, svc, svw, status, housing, noted, screened) == 2
     assert screened[:2].tolist() == [2, 3]
 
