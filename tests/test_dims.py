@@ -145,7 +145,8 @@ def test_a_departed_person_leaves_every_sum_and_the_histogram():
 
 
 def test_a_situation_key_gives_back_its_situation_and_service_states_are_read_in_one_load():
-    from sim.kernels.tallies import _any_waiting, _services_code
+    from sim.kernels.dims import services_code as _services_code
+    from sim.kernels.tallies import _any_waiting
     for m, s, h, e in ((0, 0, 0, 0), (2, N_STATUS - 1, N_HOUSING - 1, 2), (7, 3, 1, 1)):
         for code in (0, 1, 77, 255):
             key = kernels.situation_key(m, s, h, e, code)

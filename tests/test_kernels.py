@@ -256,7 +256,7 @@ def week_dims(pop, week, p, features, quality=None):
                                  pop.arrival_week)
     rows = np.arange(len(pop.status), dtype=np.uint32)
     kernels.settle_rows(rows, pop.status, pop.housing, pop.muni, pop.employment, pop.svc_state,
-                        columns, settle, sums.changes())
+                        kernels.row_words(pop.svc_state), columns, settle, sums.changes())
     return sums.now(columns, rows, week)
 
 

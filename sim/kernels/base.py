@@ -302,6 +302,15 @@ def byte_is(word, k, value):
     return ((word >> np.uint32(8 * k)) & np.uint32(255)) == np.uint32(value)
 
 
+@njit(cache=True, inline="always")
+def states_are(word, value):
+    """Bit ``k`` set where byte ``k`` of a ``row_words`` word (service ``k``'s state) is
+    ``value`` (uint32, no branch)."""
+    u = np.uint32
+    return (u(byte_is(word, 0, value)) | (u(byte_is(word, 1, value)) << u(1))
+            | (u(byte_is(word, 2, value)) << u(2)) | (u(byte_is(word, 3, value)) << u(3)))
+
+
 def row_words(a: np.ndarray) -> np.ndarray:
     """Each row of a C-contiguous 2-D array as one little-endian unsigned integer (a view):
     the four int8 service states as a uint32, the four int16 service weeks as a uint64. A

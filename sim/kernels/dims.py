@@ -136,6 +136,21 @@ def situation_key(m, s, h, e, services):
 
 
 @njit(cache=True, inline="always")
+def services_code(states):
+    """The code of a row's four service states (``st0 + 4 st1 + 16 st2 + 64 st3``, each
+    state < 4) from their ``row_words`` word (the four bytes as one little-endian uint32)."""
+    return ((states & 3) | ((states >> 6) & 12) | ((states >> 12) & 48)
+            | ((states >> 18) & 192))
+
+
+@njit(cache=True, inline="always")
+def row_key(i, muni, status, housing, employment, svc):
+    """The ``situation_key`` of row ``i`` as it stands (``svc``: ``row_words`` of the
+    service states): what the settling keeps and the tally compares with."""
+    return situation_key(muni[i], status[i], housing[i], employment[i], services_code(svc[i]))
+
+
+@njit(cache=True, inline="always")
 def situation_of(key):
     """``(m, s, h, e, services)`` of a ``situation_key`` (neither ``KEY_FRESH`` nor
     ``KEY_GONE``)."""
@@ -248,13 +263,14 @@ def _ring_crossings(ring, m, target, start, since, after, until, powers, sign):
 
 
 @njit(cache=True, nogil=True)
-def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
+def settle_rows(rows, status, housing, muni, employment, svc_state, svc, c, p, out):
     """Settle ``rows`` (row order) in week ``p.week``: take each out of the sums and histograms
     its old targets put it in, then, unless it departed, put it back with targets for its
     present situation.
 
     Args:
-        c: DimColumns (updated). p: Settle. out: SettleOut (added into).
+        svc: ``row_words(svc_state)``. c: DimColumns (updated). p: Settle. out: SettleOut
+            (added into).
     """
     week = p.week
     asof = np.empty(rows.shape[0])
@@ -304,9 +320,7 @@ def settle_rows(rows, status, housing, muni, employment, svc_state, c, p, out):
                 out.hist[m_out, b_out] -= 1
             continue
         m, s = np.uint32(muni[i]), np.uint32(status[i])
-        services = (svc_state[i, 0] + 4 * svc_state[i, 1] + 16 * svc_state[i, 2]
-                    + 64 * svc_state[i, 3])
-        c.key[i] = situation_key(m, s, np.uint32(h), np.uint32(employment[i]), services)
+        c.key[i] = row_key(i, muni, status, housing, employment, svc)
         c.since[i] = week
         back = p.inverse[week - p.epoch[j]]
         t_index, s_index = 0.0, 0.0

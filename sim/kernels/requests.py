@@ -21,7 +21,7 @@ from sim.codes import (
     SVC_NONE,
     SVC_WAITING,
 )
-from sim.kernels.base import NOTE_ROWS, _uniform, byte_is, next_block, noted_rows
+from sim.kernels.base import NOTE_ROWS, _uniform, byte_is, next_block, noted_rows, states_are
 
 
 class RequestParams(NamedTuple):
@@ -130,11 +130,7 @@ def _requests_rows(lo, hi, svc_state, svc_week, svc, svw, status, age, housing, 
             busy[lo + listed] = i
             busy_code[lo + listed] = 16 * np.uint32(m) + serving
             listed += in_service
-            states = svc[i]  # after the lapses and requests
-            waits = (np.uint32(byte_is(states, 0, SVC_WAITING))
-                     | (np.uint32(byte_is(states, 1, SVC_WAITING)) << 1)
-                     | (np.uint32(byte_is(states, 2, SVC_WAITING)) << 2)
-                     | (np.uint32(byte_is(states, 3, SVC_WAITING)) << 3))
+            waits = states_are(svc[i], SVC_WAITING)  # after the lapses and requests
             waiting[lo + listed_waiting] = i
             waiting_code[lo + listed_waiting] = 16 * np.uint32(m) + waits
             on_open = (waits & _open_bits(open_, m)) != 0
@@ -155,12 +151,6 @@ def _asks(states, weeks, status, k):
         u(byte_is(states, k, SVC_NONE)) & u(week != u(status)))
 
 
-@njit(cache=True, inline="always")
-def _serves(states, k):
-    """1 if service ``k`` of a row (its ``row_words`` word) has it as a client, else 0."""
-    return np.uint32(byte_is(states, k, SVC_IN_SERVICE))
-
-
 @njit(cache=True)
 def _screen_requests(p0, p1, svc, svw, status, housing, noted, screened):
     """List in ``screened`` the rows p0:p1 (at most ``NOTE_ROWS``) present with a request to
@@ -173,8 +163,7 @@ def _screen_requests(p0, p1, svc, svw, status, housing, noted, screened):
         st, states, weeks = u(status[i]), svc[i], svw[i]
         asks = (_asks(states, weeks, st, 0) | (_asks(states, weeks, st, 1) << u(1))
                 | (_asks(states, weeks, st, 2) << u(2)) | (_asks(states, weeks, st, 3) << u(3)))
-        serves = (_serves(states, 0) | (_serves(states, 1) << u(1))
-                  | (_serves(states, 2) << u(2)) | (_serves(states, 3) << u(3)))
+        serves = states_are(states, SVC_IN_SERVICE)
         noted[i - np.uint64(p0)] = np.uint8((asks | (serves << u(4)))
                                             * u(housing[i] != DEPARTED))
     return noted_rows(noted, p1 - p0, p0, screened)

@@ -35,6 +35,7 @@ from sim.kernels.base import (
     prefetch,
     row_buffer,
     row_words,
+    states_are,
 )
 from sim.kernels.dims import (
     CHUNK_SHIFT,
@@ -42,8 +43,9 @@ from sim.kernels.dims import (
     KEY_GONE,
     Settle,
     SettleOut,
+    row_key,
+    services_code,
     settle_rows,
-    situation_key,
     situation_of,
 )
 
@@ -190,19 +192,9 @@ def _tally_block(work, status, housing, muni, origin, employment, svc_state, svc
 
 
 @njit(cache=True, inline="always")
-def _services_code(states):
-    """The tally's code of a row's four service states (``st0 + 4 st1 + 16 st2 + 64 st3``,
-    each state < 4) from the four bytes read as one little-endian uint32."""
-    return ((states & 3) | ((states >> 6) & 12) | ((states >> 12) & 48)
-            | ((states >> 18) & 192))
-
-
-@njit(cache=True, inline="always")
 def _any_waiting(states):
-    """Whether any of the four bytes of ``states`` is ``SVC_WAITING`` (a zero byte of
-    ``states XOR SVC_WAITING`` in each byte: the bit trick of "Bit Twiddling Hacks")."""
-    x = states ^ np.uint32(0x01010101 * SVC_WAITING)
-    return ((x - np.uint32(0x01010101)) & ~x & np.uint32(0x80808080)) != 0
+    """Whether any of a row's services (its ``row_words`` word) is waiting."""
+    return states_are(states, SVC_WAITING) != 0
 
 
 @njit(cache=True, inline="always")
@@ -262,8 +254,7 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
         for i in range(np.uint64(c0), np.uint64(c1)):  # unsigned: no negative-index checks
             h = u(housing[i])
             gone = h == u(DEPARTED)
-            key = situation_key(muni[i], status[i], h, employment[i], _services_code(svc[i]))
-            key = KEY_GONE if gone else key
+            key = KEY_GONE if gone else row_key(i, muni, status, housing, employment, svc)
             old = dc.key[i]
             kept_flags = u(flags[i])
             f = kept_flags if gone else _flags(age[i], arrival_week[i], shelter_week[i], h,
@@ -293,7 +284,7 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
                     f = _flags(age[i], aw, shelter_week[i], h, week, recent, window)
                     if not fresh:
                         flags[i] = f
-                    _count(out, 1, m, s, h, e, _services_code(svc[i]), f,
+                    _count(out, 1, m, s, h, e, services_code(svc[i]), f,
                            (m == origin[i]) & (aw >= 0))
                 if x & _CHANGED and not (due or fresh):  # settled at the chunk's end
                     rows[c0 + found] = i
@@ -308,8 +299,8 @@ def _tally_rows(lo, hi, status, housing, muni, origin, employment, svc_state, sv
                     out.waits[m, service] += byte_is(sv, service, SVC_WAITING) * (
                         p.week - svc_week[i, service])
         if found:
-            settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, dc,
-                        p.settle, settle_out)
+            settle_rows(rows[c0:c0 + found], status, housing, muni, employment, svc_state, svc,
+                        dc, p.settle, settle_out)
 
 
 @njit(cache=True)
